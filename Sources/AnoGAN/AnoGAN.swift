@@ -1,0 +1,1 @@
+// AnoGAN module. See ../shared/DESIGN.md "Modules".

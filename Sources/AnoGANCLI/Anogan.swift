@@ -1,0 +1,13 @@
+// The `anogan` command: a thin shell over the libraries. Each subcommand is a
+// stage of the pipeline; it parses flags and delegates.
+import ArgumentParser
+import NeuralNet
+
+@main
+struct Anogan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anogan",
+        abstract: "Unsupervised anomaly detection with GANs (AnoGAN, Schlegl et al. 2017).",
+        version: "anogan 0.1 (oneDNN \(Threads.oneDNNVersion))",
+        subcommands: [])
+}

@@ -1,0 +1,1 @@
+// Evaluation module. See ../shared/DESIGN.md "Modules".

@@ -1,0 +1,1 @@
+// Imaging module. See ../shared/DESIGN.md "Modules".
