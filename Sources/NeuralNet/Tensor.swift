@@ -1,9 +1,10 @@
 // Tensor: a dense Float32 array in row-major (C) order. Images are NCHW.
 //
-// A tensor is a shape over shared storage: `reshaped` is free and aliases the
-// same memory, which is what layers need when a linear output of N×8192 becomes
-// an N×512×4×4 activation. Storage is 64-byte aligned so oneDNN can wrap it
-// without copying.
+// A tensor is a shape at an offset into shared storage: `reshaped` and `view`
+// are free and alias the same memory. That is what layers need when a linear
+// output of N×8192 becomes an N×512×4×4 activation, and what lets every
+// parameter of a network be a view into one flat buffer. Storage is 64-byte
+// aligned so oneDNN can wrap it without copying.
 
 import Foundation
 
@@ -30,11 +31,13 @@ public final class TensorStorage: @unchecked Sendable {
 public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public let shape: [Int]
     public let storage: TensorStorage
-
+    /// Index of this tensor's first element in `storage`.
+    public let offset: Int
     /// Number of elements (product of `shape`).
-    public var count: Int { storage.count }
+    public let count: Int
+
     /// Pointer to the first element; valid while this tensor lives.
-    public var data: UnsafeMutablePointer<Float> { storage.pointer }
+    public var data: UnsafeMutablePointer<Float> { storage.pointer + offset }
     public var buffer: UnsafeMutableBufferPointer<Float> { .init(start: data, count: count) }
     public var rank: Int { shape.count }
 
@@ -42,7 +45,9 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
     public init(shape: [Int], value: Float = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
         self.shape = shape
-        storage = TensorStorage(count: shape.reduce(1, *))
+        count = shape.reduce(1, *)
+        offset = 0
+        storage = TensorStorage(count: count)
         if value != 0 { data.update(repeating: value, count: count) }
     }
 
@@ -52,19 +57,27 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         precondition(shape.reduce(1, *) == values.count,
                      "shape \(shape) holds \(shape.reduce(1, *)) values, got \(values.count)")
         self.shape = shape
+        count = values.count
+        offset = 0
         storage = TensorStorage(count: values.count)
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    private init(shape: [Int], storage: TensorStorage) {
+    /// A view of `shape` starting at element `offset` of `storage` (no copy).
+    public init(viewing storage: TensorStorage, offset: Int, shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        let n = shape.reduce(1, *)
+        precondition(offset >= 0 && offset + n <= storage.count, "view \(shape) at \(offset) exceeds storage of \(storage.count)")
         self.shape = shape
         self.storage = storage
+        self.offset = offset
+        count = n
     }
 
-    /// The same storage seen with another shape of equal element count.
+    /// The same elements seen with another shape of equal element count (no copy).
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        return Tensor(shape: newShape, storage: storage)
+        return Tensor(viewing: storage, offset: offset, shape: newShape)
     }
 
     public subscript(index: Int) -> Float {
