@@ -21,7 +21,7 @@ let package = Package(
         // Image and volume readers, OCT preprocessing, the OCT phantom, data sets.
         .target(name: "Imaging", dependencies: ["NeuralNet", "CPNG"]),
         // The paper's method: DCGAN, training, latent mapping, scores, comparison models.
-        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Imaging"]),
+        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Imaging", "Evaluation"]),
         // Metrics and embeddings: ROC, AUC, Youden, bootstrap, pixel AUROC, t-SNE. Pure functions.
         .target(name: "Evaluation"),
         // Figures (PNG, SVG) and the self-contained HTML report.
@@ -34,9 +34,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN"]),
+        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
     ],
