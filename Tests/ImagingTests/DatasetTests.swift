@@ -6,24 +6,7 @@ import Foundation
 import NeuralNet
 import XCTest
 
-final class DatasetTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("datasets-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    private func assertFileError(_ body: @autoclosure () throws -> Any, names file: String, _ fragment: String, line: UInt = #line) {
-        XCTAssertThrowsError(try body(), line: line) { error in
-            guard let error = error as? FileError else { return XCTFail("\(error)", line: line) }
-            XCTAssertTrue(error.path.hasSuffix(file), "error names \(error.path), expected \(file)", line: line)
-            XCTAssertTrue(error.problem.contains(fragment), "\(error)", line: line)
-        }
-    }
-
+final class DatasetTests: TemporaryDirectoryTestCase {
     // MARK: One-class IDX
 
     /// 5 training images (3×2) with labels 1,0,1,2,1 and 3 test images with labels 0,1,2.
