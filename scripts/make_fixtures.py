@@ -16,6 +16,10 @@ records, in float64 from float32 inputs:
 
 Output: Tests/AnoGANTests/Fixtures/dcgan_reference.safetensors (float32 tensors;
 names are listed in the test, Tests/AnoGANTests/DCGANFixtureTests.swift).
+
+Also writes the small numpy-made .npy files that Tests/NeuralNetTests/NPYTests.swift
+reads (Tests/NeuralNetTests/Fixtures), and prints torch.optim.Adam reference numbers
+used as literals in Tests/NeuralNetTests/AdamTests.swift.
 Run from the repository root:  python3 scripts/make_fixtures.py
 Needs torch, numpy and safetensors; the Swift build and tests never run it.
 """
@@ -307,5 +311,34 @@ def main():
     print(f"wrote {OUT}: {len(arrays)} tensors, {total} floats, {os.path.getsize(OUT)} bytes")
 
 
+def write_npy_fixtures():
+    d = os.path.join("Tests", "NeuralNetTests", "Fixtures")
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "float32_2x3.npy"), np.array([[1.5, -2.25, 0.0], [3.0e-8, 65504.0, -1.0e10]], dtype=np.float32))
+    np.save(os.path.join(d, "int64_5.npy"), np.array([0, 1, -1, 7, 123456789], dtype=np.int64))
+    np.save(os.path.join(d, "uint8_2x2x2.npy"), np.arange(0, 255, 32, dtype=np.uint8).reshape(2, 2, 2))
+    np.save(os.path.join(d, "float64_3.npy"), np.array([0.1, -2.5, 1e30], dtype=np.float64))
+    np.save(os.path.join(d, "float32_scalar.npy"), np.float32(4.5))
+    with open(os.path.join(d, "float32_v2_2x2.npy"), "wb") as f:
+        np.lib.format.write_array(f, np.array([[1, 2], [3, 4]], dtype=np.float32), version=(2, 0))
+    np.save(os.path.join(d, "float32_fortran_2x3.npy"), np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
+    np.save(os.path.join(d, "float32_bigendian_2.npy"), np.array([1, 2], dtype=">f4"))
+    print(f"wrote .npy fixtures in {d}")
+
+
+def print_adam_reference():
+    """torch.optim.Adam on three parameters over three steps of fixed gradients, in
+    float64; AdamTests.swift holds these numbers as literals."""
+    for name, lr, b1, eps in [("dcgan", 2e-4, 0.5, 1e-8), ("large-eps", 0.1, 0.9, 0.1)]:
+        p = torch.tensor([1.0, -0.5, 0.25], dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([p], lr=lr, betas=(b1, 0.999), eps=eps)
+        for g in ([0.1, -0.2, 0.0], [0.3, 0.1, -0.05], [-0.2, 0.4, 0.5]):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+            opt.step()
+            print(name, [f"{v:.9g}" for v in p.detach().tolist()])
+
+
 if __name__ == "__main__":
     main()
+    write_npy_fixtures()
+    print_adam_reference()
