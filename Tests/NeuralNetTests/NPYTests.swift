@@ -11,11 +11,7 @@ final class NPYTests: XCTestCase {
     }
 
     private func assertFileError(_ data: Data, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try NPY.decode(data, path: "/x/a.npy"), file: file, line: line) { error in
-            guard let e = error as? FileError else { return XCTFail("not a FileError: \(error)", file: file, line: line) }
-            XCTAssertEqual(e.path, "/x/a.npy", file: file, line: line)
-            XCTAssertTrue(e.problem.contains(expected), "“\(e.problem)” does not mention “\(expected)”", file: file, line: line)
-        }
+        assertThrowsFileError(try NPY.decode(data, path: "/x/a.npy"), path: "/x/a.npy", mentioning: expected, file: file, line: line)
     }
 
     // MARK: Round trips

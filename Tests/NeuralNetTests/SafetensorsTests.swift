@@ -5,6 +5,16 @@ import Foundation
 import XCTest
 @testable import NeuralNet
 
+/// Asserts that `expression` throws a `FileError` for `path` whose problem mentions `expected`.
+func assertThrowsFileError<T>(_ expression: @autoclosure () throws -> T, path: String, mentioning expected: String,
+                              file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+        guard let e = error as? FileError else { return XCTFail("not a FileError: \(error)", file: file, line: line) }
+        XCTAssertEqual(e.path, path, file: file, line: line)
+        XCTAssertTrue(e.problem.contains(expected), "“\(e.problem)” does not mention “\(expected)”", file: file, line: line)
+    }
+}
+
 final class SafetensorsTests: XCTestCase {
     private var directory: URL!
 
@@ -31,11 +41,8 @@ final class SafetensorsTests: XCTestCase {
     }
 
     private func assertFileError(_ data: Data, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try Safetensors.decode(data, path: "/x/model.safetensors"), file: file, line: line) { error in
-            guard let e = error as? FileError else { return XCTFail("not a FileError: \(error)", file: file, line: line) }
-            XCTAssertEqual(e.path, "/x/model.safetensors", file: file, line: line)
-            XCTAssertTrue(e.problem.contains(expected), "“\(e.problem)” does not mention “\(expected)”", file: file, line: line)
-        }
+        assertThrowsFileError(try Safetensors.decode(data, path: "/x/model.safetensors"), path: "/x/model.safetensors",
+                              mentioning: expected, file: file, line: line)
     }
 
     // MARK: Round trip
