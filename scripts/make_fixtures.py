@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference fixture for anogan's DCGAN tests.
+
+Builds exactly the generator and discriminator of docs contract §1 (same parameter
+names and shapes, a small configuration), gives them deterministic weights and
+records, in float64 from float32 inputs:
+
+* one complete DCGAN training step in the order of pytorch/examples dcgan/main.py
+  (BCE-with-logits averaged over the batch, Adam lr 2e-4, β1 0.5): G(z), D's
+  logits, the losses, every gradient, BatchNorm running statistics and every
+  parameter after the Adam updates;
+* two steps of AnoGAN's latent mapping (inference-mode BatchNorm,
+  L = 0.9·Σ|x − G(z)| + 0.1·Σ|f(x) − f(G(z))| per image, Adam on z with lr 0.01,
+  β1 0.9, z clipped to [-1, 1]) and one step of the reference-loss variant
+  (second term the sigmoid cross entropy of D(G(z)) against 1).
+
+Output: Tests/AnoGANTests/Fixtures/dcgan_reference.safetensors (float32 tensors;
+names are listed in the test, Tests/AnoGANTests/DCGANFixtureTests.swift).
+Run from the repository root:  python3 scripts/make_fixtures.py
+Needs torch, numpy and safetensors; the Swift build and tests never run it.
+"""
+
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.numpy import save_file
+
+LATENT, WIDTH, CHANNELS, SIZE, BATCH = 16, 4, 1, 32, 4
+LAMBDA = 0.1
+OUT = os.path.join("Tests", "AnoGANTests", "Fixtures", "dcgan_reference.safetensors")
+
+
+class Generator(nn.Module):
+    def __init__(self, latent, w, c, size):
+        super().__init__()
+        self.s = size // 16
+        self.w = w
+        self.project = nn.Linear(latent, 8 * w * self.s * self.s, bias=False)
+        self.bn0 = nn.BatchNorm2d(8 * w)
+
+        def deconv(i, o, bias=False):
+            return nn.ConvTranspose2d(i, o, 5, stride=2, padding=2, output_padding=1, bias=bias)
+
+        self.deconv1, self.bn1 = deconv(8 * w, 4 * w), nn.BatchNorm2d(4 * w)
+        self.deconv2, self.bn2 = deconv(4 * w, 2 * w), nn.BatchNorm2d(2 * w)
+        self.deconv3, self.bn3 = deconv(2 * w, w), nn.BatchNorm2d(w)
+        self.deconv4 = deconv(w, c, bias=True)
+
+    def forward(self, z):
+        h = self.project(z).view(z.shape[0], 8 * self.w, self.s, self.s)
+        h = F.relu(self.bn0(h))
+        h = F.relu(self.bn1(self.deconv1(h)))
+        h = F.relu(self.bn2(self.deconv2(h)))
+        h = F.relu(self.bn3(self.deconv3(h)))
+        return torch.tanh(self.deconv4(h))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, w, c, size):
+        super().__init__()
+        s = size // 16
+
+        def conv(i, o, bias=False):
+            return nn.Conv2d(i, o, 5, stride=2, padding=2, bias=bias)
+
+        self.conv1 = conv(c, w, bias=True)
+        self.conv2, self.bn2 = conv(w, 2 * w), nn.BatchNorm2d(2 * w)
+        self.conv3, self.bn3 = conv(2 * w, 4 * w), nn.BatchNorm2d(4 * w)
+        self.conv4, self.bn4 = conv(4 * w, 8 * w), nn.BatchNorm2d(8 * w)
+        self.classify = nn.Linear(8 * w * s * s, 1)
+
+    def forward(self, x):
+        """Returns (logits N×1, features f(x) N×8w×s×s)."""
+        h = F.leaky_relu(self.conv1(x), 0.2)
+        h = F.leaky_relu(self.bn2(self.conv2(h)), 0.2)
+        h = F.leaky_relu(self.bn3(self.conv3(h)), 0.2)
+        f = F.leaky_relu(self.bn4(self.conv4(h)), 0.2)
+        return self.classify(f.flatten(1)), f
+
+
+def f32(shape, fill):
+    """A float32 tensor (the values Swift sees), widened to float64 exactly."""
+    return fill(torch.empty(shape, dtype=torch.float32)).double()
+
+
+def initialize(net, gen):
+    """Weights N(0, 1/fan_in) so signals neither vanish nor explode in this small
+    network (with DCGAN's N(0, 0.02) G(z) barely depends on z here, which would make
+    the mapping fixture blind); BatchNorm γ ~ N(1, 0.1), β ~ N(0, 0.1), biases
+    N(0, 0.05). The test loads these weights, it does not re-draw them."""
+    with torch.no_grad():
+        for name, t in net.named_parameters():
+            module = net.get_submodule(name.rsplit(".", 1)[0])
+            if isinstance(module, nn.BatchNorm2d):
+                mean = 1.0 if name.endswith(".weight") else 0.0
+                v = f32(t.shape, lambda e: e.normal_(mean, 0.1, generator=gen))
+            elif name.endswith(".bias"):
+                v = f32(t.shape, lambda e: e.normal_(0.0, 0.05, generator=gen))
+            else:
+                fan_in = t[0].numel()
+                if isinstance(module, nn.ConvTranspose2d):
+                    fan_in = t.shape[0] * 25 // 4  # stride 2: each output sees a quarter of the taps
+                v = f32(t.shape, lambda e: e.normal_(0.0, fan_in ** -0.5, generator=gen))
+            t.copy_(v)
+
+
+def calibrate(net, batch):
+    """Running statistics that match the activations, as in a trained network:
+    one train-mode pass with a cumulative average (momentum None), rounded to float32."""
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for m in bns:
+            m.momentum = None
+            m.reset_running_stats()
+        net.train()
+        net(batch)
+        for m in bns:
+            m.momentum = 0.1
+            m.running_mean.copy_(m.running_mean.float().double())
+            m.running_var.copy_(m.running_var.float().double())
+
+
+def state(net):
+    """Parameters and running statistics under the contract's names (no counters)."""
+    return {k: v.detach().clone() for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+
+
+def grads(net):
+    return {k: p.grad.detach().clone() for k, p in net.named_parameters()}
+
+
+def training_step(G, D, real, z, out):
+    """One iteration of pytorch/examples dcgan/main.py (both networks in train mode)."""
+    bce = nn.BCEWithLogitsLoss()  # mean over the batch
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    ones = torch.ones(BATCH, 1, dtype=torch.float64)
+    zeros = torch.zeros(BATCH, 1, dtype=torch.float64)
+
+    D.zero_grad()
+    logits_real, _ = D(real)
+    loss_real = bce(logits_real, ones)
+    loss_real.backward()
+    fake = G(z)
+    logits_fake, _ = D(fake.detach())
+    loss_fake = bce(logits_fake, zeros)
+    loss_fake.backward()
+    grad_d = grads(D)
+    optD.step()
+
+    G.zero_grad()
+    logits_after, _ = D(fake)
+    loss_g = bce(logits_after, ones)
+    loss_g.backward()
+    grad_g = grads(G)
+    optG.step()
+
+    out["step.fake"] = fake
+    out["step.logits_real"] = logits_real
+    out["step.logits_fake"] = logits_fake
+    out["step.logits_fake_after"] = logits_after
+    out["step.loss_d"] = (loss_real + loss_fake).reshape(1)
+    out["step.loss_g"] = loss_g.reshape(1)
+    out["step.d_real"] = torch.sigmoid(logits_real).mean().reshape(1)
+    out["step.d_fake"] = torch.sigmoid(logits_fake).mean().reshape(1)
+    out["step.d_fake_after"] = torch.sigmoid(logits_after).mean().reshape(1)
+    for k, v in grad_g.items():
+        out[f"step.grad.generator.{k}"] = v
+    for k, v in grad_d.items():
+        out[f"step.grad.discriminator.{k}"] = v
+    for k, v in state(G).items():
+        out[f"step.after.generator.{k}"] = v
+    for k, v in state(D).items():
+        out[f"step.after.discriminator.{k}"] = v
+
+
+def mapping_losses(G, D, x, fx, z, reference):
+    """Per-image residual, discrimination and total loss (networks in eval mode)."""
+    gz = G(z)
+    logits, fgz = D(gz)
+    residual = (x - gz).abs().flatten(1).sum(1)
+    if reference:
+        discrimination = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits), reduction="none").flatten()
+    else:
+        discrimination = (fx - fgz).abs().flatten(1).sum(1)
+    return gz, residual, discrimination, (1 - LAMBDA) * residual + LAMBDA * discrimination
+
+
+def mapping_gradient(G, D, x, fx, z, reference):
+    z = z.clone().requires_grad_(True)
+    _, _, _, total = mapping_losses(G, D, x, fx, z, reference)
+    total.sum().backward()  # images are independent in eval mode: each z gets its own loss's gradient
+    return z.grad.detach()
+
+
+def pushes_out(G, D, x, fx, z, entries):
+    """True when Adam's first step (≈ −0.01·sign(gradient)) moves every entry outward."""
+    g = mapping_gradient(G, D, x, fx, z, reference=False)
+    return all((z[b, j] > 0 and g[b, j] < 0) or (z[b, j] < 0 and g[b, j] > 0) for b, j in entries)
+
+
+def mapping(G, D, x, z0, out, reference, prefix, steps):
+    G.eval()
+    D.eval()
+    for p in list(G.parameters()) + list(D.parameters()):
+        p.requires_grad_(False)
+    with torch.no_grad():
+        _, fx = D(x)
+    z = z0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        gz, residual, discrimination, total = mapping_losses(G, D, x, fx, z, reference)
+        total.sum().backward()
+        g = z.grad.detach().clone()
+        print(prefix, step, "min |grad z|", g.abs().min().item(), "max", g.abs().max().item())
+        out[f"{prefix}.residual{step}"] = residual
+        out[f"{prefix}.discrimination{step}"] = discrimination
+        out[f"{prefix}.total{step}"] = total
+        out[f"{prefix}.grad_z{step}"] = g
+        if step == 1:
+            out[f"{prefix}.reconstruction1"] = gz
+            out[f"{prefix}.features_x"] = fx
+        opt.step()
+        unclipped = z.detach().clone()
+        with torch.no_grad():
+            z.clamp_(-1, 1)
+        if step == 1:
+            out[f"{prefix}.clipped_count1"] = torch.tensor([(unclipped != z.detach()).sum().item()], dtype=torch.float64)
+        out[f"{prefix}.z{step}"] = z.detach().clone()
+
+
+def main():
+    gen = torch.Generator().manual_seed(20170312)  # IPMI 2017
+    G = Generator(LATENT, WIDTH, CHANNELS, SIZE).double()
+    D = Discriminator(WIDTH, CHANNELS, SIZE).double()
+    initialize(G, gen)
+    initialize(D, gen)
+    calibrate(G, f32((32, LATENT), lambda e: e.uniform_(-1, 1, generator=gen)))
+    G.eval()  # the calibration batch for D must not move G's statistics
+    with torch.no_grad():
+        mix = torch.cat([G(f32((16, LATENT), lambda e: e.uniform_(-1, 1, generator=gen))),
+                         torch.tanh(f32((16, CHANNELS, SIZE, SIZE), lambda e: e.normal_(0, 1, generator=gen)))])
+    calibrate(D, mix)
+    init_g, init_d = state(G), state(D)
+
+    out = {}
+    for k, v in init_g.items():
+        out[f"generator.{k}"] = v
+    for k, v in init_d.items():
+        out[f"discriminator.{k}"] = v
+
+    # Training inputs: "real" images in [-1, 1] and z uniform on [-1, 1].
+    real = torch.tanh(f32((BATCH, CHANNELS, SIZE, SIZE), lambda e: e.normal_(0, 1, generator=gen)))
+    real = real.float().double()
+    z = f32((BATCH, LATENT), lambda e: e.uniform_(-1, 1, generator=gen))
+    out["input.real"] = real
+    out["input.z"] = z
+    G.train()
+    D.train()
+    training_step(G, D, real, z, out)
+
+    # Mapping starts again from the initial networks, frozen, in inference mode.
+    G.load_state_dict({**init_g, **{k: v for k, v in G.state_dict().items() if k.endswith("num_batches_tracked")}})
+    D.load_state_dict({**init_d, **{k: v for k, v in D.state_dict().items() if k.endswith("num_batches_tracked")}})
+    G.eval()
+    D.eval()
+    # The query lies near G's range, generated from a latent code with three entries
+    # beyond ±1; z0 starts near that code with those entries at ±0.996, so the first
+    # Adam step pushes them out of [-1, 1] and clipping is exercised.
+    for p in list(G.parameters()) + list(D.parameters()):
+        p.requires_grad_(False)
+    z_target = f32((BATCH, LATENT), lambda e: e.uniform_(-0.8, 0.8, generator=gen))
+    z0 = (z_target + f32((BATCH, LATENT), lambda e: e.uniform_(-0.3, 0.3, generator=gen))).clamp(-0.9, 0.9)
+    entries = [(0, 3), (1, 10), (3, 6)]
+    for k, (b, j) in enumerate(entries):
+        sign = 1.0 if k % 2 == 0 else -1.0
+        z_target[b, j] = 1.6 * sign
+        z0[b, j] = 0.996 * sign
+    z0 = z0.float().double()
+    with torch.no_grad():
+        noise = f32((BATCH, CHANNELS, SIZE, SIZE), lambda e: e.normal_(0, 0.1, generator=gen))
+        x = (G(z_target) + noise).clamp(-1, 1).float().double()
+        _, fx = D(x)
+    assert pushes_out(G, D, x, fx, z0, entries), "the chosen entries would not be clipped"
+    out["mapping.x"] = x
+    out["mapping.z0"] = z0
+    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=2)
+    mapping(G, D, x, z0, out, reference=True, prefix="reference", steps=1)
+    assert out["mapping.clipped_count1"].item() == 3, out["mapping.clipped_count1"]
+
+    arrays = {k: np.ascontiguousarray(v.detach().numpy().astype(np.float32)) for k, v in out.items()}
+    metadata = {
+        "config": json.dumps({"latentDimension": LATENT, "imageSize": SIZE, "width": WIDTH, "channels": CHANNELS}),
+        "batch": str(BATCH),
+        "lambda": str(LAMBDA),
+        "generated_by": "scripts/make_fixtures.py",
+        "torch": torch.__version__,
+    }
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    save_file(arrays, OUT, metadata=metadata)
+    total = sum(a.size for a in arrays.values())
+    print(f"wrote {OUT}: {len(arrays)} tensors, {total} floats, {os.path.getsize(OUT)} bytes")
+
+
+if __name__ == "__main__":
+    main()
