@@ -31,7 +31,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
 }
 
 /// What the trainer reports after every iteration.
-public struct TrainingIteration: Sendable {
+public struct TrainingIteration {
     /// Epoch in progress, 1-based.
     public var epoch: Int
     public var epochs: Int
@@ -46,7 +46,7 @@ public struct TrainingIteration: Sendable {
 }
 
 /// What the trainer reports after every epoch.
-public struct EpochSummary: Sendable {
+public struct EpochSummary {
     /// The epoch just completed, 1-based.
     public var epoch: Int
     public var meanLossD: Double
@@ -88,6 +88,8 @@ public final class Trainer {
     public let datasetPath: String
     public private(set) var completedEpochs = 0
     public private(set) var completedIterations = 0
+    /// The checkpoint this run was resumed from, if any.
+    public let resumedFrom: URL?
     private var rng: SeededGenerator
     private let fixedNoise: Tensor
     private let batch: Tensor
@@ -124,6 +126,7 @@ public final class Trainer {
         self.settings = settings
         self.images = images
         self.datasetPath = datasetPath
+        resumedFrom = checkpoint?.url
         generator = Generator(config: config)
         discriminator = Discriminator(config: config)
         rng = SeededGenerator(seed: settings.seed)
@@ -246,7 +249,7 @@ extension Trainer {
                     onIteration: (TrainingIteration) -> Void = { _ in },
                     onEpoch: (EpochSummary) -> Void = { _ in }) throws {
         var log = try existingLossLog(output.lossLog)
-        let hadCheckpoint = completedEpochs > 0 || FileManager.default.fileExists(atPath: output.checkpoint.path)
+        var lastGood = resumedFrom
         while !isFinished {
             var rows: [String] = []
             rows.reserveCapacity(iterationsPerEpoch)
@@ -260,8 +263,7 @@ extension Trainer {
             } catch TrainingError.diverged(let epoch, let iteration, let what, _) {
                 try? (log + rows).joined(separator: "\n").appending("\n").data(using: .utf8)!
                     .writeAtomically(to: output.directory.appendingPathComponent("losses-diverged.csv"))
-                throw TrainingError.diverged(epoch: epoch, iteration: iteration, what: what,
-                                             lastGood: hadCheckpoint || completedEpochs > 0 ? output.checkpoint : nil)
+                throw TrainingError.diverged(epoch: epoch, iteration: iteration, what: what, lastGood: lastGood)
             }
             log += rows
             try Data(log.joined(separator: "\n").appending("\n").utf8).writeAtomically(to: output.lossLog)
@@ -269,6 +271,7 @@ extension Trainer {
             try PNG.write(width: grid.width, height: grid.height, channels: grid.channels, pixels8: grid.pixels,
                           to: output.samples(epoch: summary.epoch))
             try saveCheckpoint(to: output.checkpoint)
+            lastGood = output.checkpoint
             summary.checkpoint = output.checkpoint
             summary.samples = output.samples(epoch: summary.epoch)
             onEpoch(summary)
