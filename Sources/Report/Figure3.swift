@@ -83,9 +83,10 @@ public enum Figure3 {
     ///   - size: side S of the images.
     ///   - residualScale: residual at full heat-map strength.
     public static func svg(blocks: [Figure3Block], size: Int, residualScale: Float, cell: Double = 72) throws -> String {
+        // Row labels are SVG markup (the subscript), not escaped.
         let rows: [(String, (Figure3Column) -> [UInt8]?)] = [
             ("input x", { c in c.input.map(grey) }),
-            ("G(z_Γ)", { c in c.reconstruction.map(grey) }),
+            ("G(z<tspan baseline-shift=\"sub\" font-size=\"8\">Γ</tspan>)", { c in c.reconstruction.map(grey) }),
             ("residual", { c in c.residual.map { overlay(input: c.input, residual: $0, scale: residualScale) } }),
             ("annotation", { c in c.mask.map { annotation(input: c.input, mask: $0) } }),
         ]
@@ -94,11 +95,12 @@ public enum Figure3 {
         let total = blocks.map { Double($0.columns.count) * (cell + gap) }.reduce(0, +) + Double(max(blocks.count - 1, 0)) * blockGap
         let width = labelWidth + total + 4
         let height = header + Double(rows.count) * (cell + gap) + 18
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
+        // Scales down to the page width (viewBox keeps the aspect ratio).
+        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" style=\"max-width:100%;height:auto\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         for (r, row) in rows.enumerated() {
             let y = header + Double(r) * (cell + gap) + cell / 2 + 4
-            s += "<text x=\"\(f(labelWidth - 6))\" y=\"\(f(y))\" text-anchor=\"end\">\(escape(row.0))</text>\n"
+            s += "<text x=\"\(f(labelWidth - 6))\" y=\"\(f(y))\" text-anchor=\"end\">\(row.0)</text>\n"
         }
         var x = labelWidth
         for block in blocks {

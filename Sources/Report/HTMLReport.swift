@@ -115,8 +115,11 @@ public enum HTMLReport {
                 let v = groupValues(column: column, group: g, test: main.scores, training: training?.scores)
                 return v.isEmpty ? nil : PlotSeries(label: g.rawValue, color: groupColours[g]!, data: v)
             }
-            s += figure(SVGPlot.histogram(title: "(\(letter)) Distribution of \(column)(x)", xLabel: name, groups: groups, bins: settings.histogramBins),
-                        "(\(letter)) Density of the \(name) for normal training images (blue\(training == nil ? ", not given" : "")), normal test images (green) and anomalous test images (red).")
+            let cut = e.score(run: main.name, column: column)?.youden.threshold
+            let markers = cut.map { [PlotSeries(label: "Youden cut-off", color: "#555", data: $0)] } ?? []
+            s += figure(SVGPlot.histogram(title: "(\(letter)) Distribution of \(column)(x)", xLabel: name, groups: groups,
+                                          bins: settings.histogramBins, markers: markers),
+                        "(\(letter)) Density of the \(name) for normal training images (blue\(training == nil ? ", not given" : "")), normal test images (green) and anomalous test images (red); dashed: the Youden cut-off of run \(escape(main.name)).")
         }
         return s + "</div>"
     }

@@ -37,8 +37,10 @@ public enum SVGPlot {
 
     /// Overlaid density histograms of one score for several groups on common bins.
     /// Each group's bar heights integrate to 1 so groups of different sizes compare.
-    public static func histogram(title: String, xLabel: String, groups: [PlotSeries<[Double]>], bins: Int = 30) -> String {
-        let all = groups.flatMap(\.data).filter(\.isFinite)
+    /// `markers` draws labelled vertical dashed lines (e.g. the Youden cut-off).
+    public static func histogram(title: String, xLabel: String, groups: [PlotSeries<[Double]>], bins: Int = 30,
+                                 markers: [PlotSeries<Double>] = []) -> String {
+        let all = (groups.flatMap(\.data) + markers.map(\.data)).filter(\.isFinite)
         guard let lo = all.min(), let hi = all.max() else {
             return chart(title: title, frame: Frame(x: 0...1, y: 0...1), xLabel: xLabel, yLabel: "density",
                          body: "", legend: [], legendCorner: .topRight, message: "no values")
@@ -58,6 +60,12 @@ public enum SVGPlot {
             }
             path += " L\(f(frame.px(start + width * Double(bins)))),\(f(frame.py(0))) Z"
             body += "<path d=\"\(path)\" fill=\"\(escape(g.color))\" fill-opacity=\"0.18\" stroke=\"\(escape(g.color))\" stroke-width=\"1.5\"/>\n"
+        }
+        for m in markers where m.data.isFinite {
+            let x = frame.px(m.data)
+            body += "<line x1=\"\(f(x))\" y1=\"\(f(frame.py(0)))\" x2=\"\(f(x))\" y2=\"\(f(frame.py(top)))\" stroke=\"\(escape(m.color))\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>"
+            // Written down along the line: narrow, so it rarely collides with bars or the legend.
+            body += "<text transform=\"translate(\(f(x - 3)),\(f(frame.py(top) + 4))) rotate(-90)\" text-anchor=\"end\" fill=\"\(escape(m.color))\" font-size=\"10\">\(escape(m.label))</text>\n"
         }
         return chart(title: title, frame: frame, xLabel: xLabel, yLabel: "density", body: body,
                      legend: groups.map { ("\($0.label) (n = \($0.data.filter(\.isFinite).count))", $0.color) },
