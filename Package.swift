@@ -23,7 +23,7 @@ let package = Package(
         // The paper's method: DCGAN, training, latent mapping, scores, comparison models.
         .target(name: "AnoGAN", dependencies: ["NeuralNet", "Imaging", "Evaluation"]),
         // Metrics and embeddings: ROC, AUC, Youden, bootstrap, pixel AUROC, t-SNE. Pure functions.
-        .target(name: "Evaluation"),
+        .target(name: "Evaluation", dependencies: ["NeuralNet"]),
         // Figures (PNG, SVG) and the self-contained HTML report.
         .target(name: "Report", dependencies: ["Evaluation", "Imaging"]),
         // Whole experiments over every stage: the one-command demo, the one-class benchmark.

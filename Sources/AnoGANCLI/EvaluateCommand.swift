@@ -1,0 +1,93 @@
+// `anogan evaluate` and the run flags it shares with `anogan report`: read
+// score run directories, compute every metric, write metrics.json and roc.csv.
+
+import ArgumentParser
+import Foundation
+import Evaluation
+import Report
+
+/// Flags naming the score runs to evaluate (shared by evaluate and report).
+struct RunOptions: ParsableArguments {
+    @Option(name: .customLong("run"), help: ArgumentHelp(
+        "A score run directory, optionally named: DIR (the AnoGAN run, named anogan) or NAME=DIR (use acae=DIR for the aCAE run). Repeatable.",
+        valueName: "[name=]dir"))
+    var runs: [String] = []
+
+    @Option(name: .customLong("train-scores"), help: ArgumentHelp("Score run of normal training images (Fig. 4 c, d; Fig. 3 first block).", valueName: "dir"))
+    var trainScores: String?
+
+    @Option(name: .customLong("patches"), help: ArgumentHelp(
+        "The patch set a run scored, when summary.json does not name it: DIR (for the anogan run) or NAME=DIR. Repeatable.",
+        valueName: "[name=]dir"))
+    var patches: [String] = []
+
+    @Option(help: "Seed of the bootstrap resamples.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Bootstrap resamples per AUC confidence interval.")
+    var bootstrap: Int = 1000
+
+    func validate() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one --run DIR") }
+        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+        let names = try runs.map { try Self.split($0).name }
+        if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+            throw ValidationError("--run name \(dup) is used twice")
+        }
+        for p in patches where !names.contains(try Self.split(p).name) {
+            throw ValidationError("--patches \(p) names no --run")
+        }
+    }
+
+    static func split(_ spec: String) throws -> (name: String, path: String) {
+        guard let eq = spec.firstIndex(of: "=") else { return (ScoreReference.mainRun, spec) }
+        let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+        guard !name.isEmpty, !path.isEmpty else { throw ValidationError("expected NAME=DIR, got \(spec)") }
+        return (name, path)
+    }
+
+    var evaluationSettings: EvaluationSettings {
+        var s = EvaluationSettings()
+        s.seed = seed
+        s.bootstrapReplicates = bootstrap
+        return s
+    }
+
+    func load() throws -> (runs: [ScoreRun], training: ScoreRun?) {
+        let overrides = Dictionary(uniqueKeysWithValues: try patches.map { try Self.split($0) }.map { ($0.name, URL(fileURLWithPath: $0.path)) })
+        let loaded = try runs.map { spec -> ScoreRun in
+            let (name, path) = try Self.split(spec)
+            return try ScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name])
+        }
+        let training = try trainScores.map { try ScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0)) }
+        return (loaded, training)
+    }
+}
+
+/// Prints the notes an evaluation collected (excluded rows, missing files) to stderr.
+func printNotes(_ notes: [String]) {
+    for n in notes { FileHandle.standardError.write(Data("note: \(n)\n".utf8)) }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "ROC, AUC with bootstrap CI, Youden operating points and pixel AUROC of score runs → metrics.json, roc.csv.")
+
+    @OptionGroup var options: RunOptions
+
+    @Option(help: ArgumentHelp("Output directory for metrics.json and roc.csv.", valueName: "dir"))
+    var out: String
+
+    func run() throws {
+        let (runs, training) = try options.load()
+        let result = try Analysis.evaluate(runs: runs, training: training, settings: options.evaluationSettings)
+        try Analysis.write(result, to: URL(fileURLWithPath: out))
+        printNotes(result.notes)
+        for row in result.table1 {
+            print("\(row.model) (\(row.run).\(row.column)): AUC \(String(format: "%.4f", row.auc)) [\(String(format: "%.4f", row.confidenceInterval.lower)), \(String(format: "%.4f", row.confidenceInterval.upper))]")
+        }
+        if let p = result.pixelAUROC { print("pixel AUROC: \(String(format: "%.4f", p))") }
+        print("wrote \(out)/metrics.json and \(out)/roc.csv")
+    }
+}

@@ -1,0 +1,51 @@
+// The evaluate stage over run directories: image-level metrics of every run
+// (Evaluation's `evaluate`) plus the pixel-level AUROC of the AnoGAN run's
+// residual maps, and the files `anogan evaluate` writes.
+
+import Foundation
+import NeuralNet
+import Evaluation
+
+public enum Analysis {
+    /// The AnoGAN run: the one named `ScoreReference.mainRun`, else the first.
+    public static func mainRun(_ runs: [ScoreRun]) -> ScoreRun? {
+        runs.first { $0.name == ScoreReference.mainRun } ?? runs.first
+    }
+
+    /// Image-level metrics of every run, pixel AUROC of the main run when it has
+    /// residual maps and the patch set has masks, and every loading note.
+    public static func evaluate(runs: [ScoreRun], training: ScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
+        var result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
+                                             training: training?.scores, settings: settings)
+        result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
+        if let main = mainRun(runs) {
+            if let residuals = main.residuals, let masks = main.patches?.masks {
+                result.pixelAUROC = try pixelAUROC(residuals: residuals, masks: masks, labels: main.scores.labels)
+            } else {
+                result.notes.append("run \(main.name): pixel AUROC not computed (needs residuals.npy and masks in the patch set)")
+            }
+        }
+        return result
+    }
+
+    /// AUROC over every pixel of every labelled image (normal images' masks are empty).
+    public static func pixelAUROC(residuals: Tensor, masks: Tensor, labels: [Int?]) throws -> Double {
+        let n = residuals.batch, item = residuals.itemCount
+        let keep = (0..<n).filter { labels[$0] != nil }
+        // Labelled rows only; contiguous runs of them are copied in one go.
+        var r = [Float](), m = [UInt8]()
+        r.reserveCapacity(keep.count * item); m.reserveCapacity(keep.count * item)
+        for i in keep {
+            r.append(contentsOf: UnsafeBufferPointer(start: residuals.data + i * item, count: item))
+            let mp = masks.data + i * item
+            for k in 0..<item { m.append(mp[k] != 0 ? 1 : 0) }
+        }
+        return try AUC.pixels(residuals: r, masks: m)
+    }
+
+    /// Writes metrics.json and roc.csv (run, column, threshold, FPR, TPR) into `directory`.
+    public static func write(_ result: EvaluationResult, to directory: URL) throws {
+        try result.json().writeAtomically(to: directory.appendingPathComponent("metrics.json"))
+        try Data(result.rocCSV().utf8).writeAtomically(to: directory.appendingPathComponent("roc.csv"))
+    }
+}

@@ -1,1 +1,0 @@
-// Report module. See ../shared/DESIGN.md "Modules".

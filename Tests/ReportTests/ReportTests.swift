@@ -1,0 +1,117 @@
+// End to end on a tiny synthetic run: the report and metrics.json are written,
+// contain every figure and Table 1, the numbers agree with independent
+// computations, every SVG is well-formed XML; bad run directories fail with a
+// message naming the file.
+
+import XCTest
+import NeuralNet
+import Imaging
+import Evaluation
+@testable import Report
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+final class ReportTests: XCTestCase {
+    func pairwiseAUC(_ s: [Double], _ l: [Bool]) -> Double {
+        var sum = 0.0, pairs = 0.0
+        for i in s.indices where l[i] { for j in s.indices where !l[j] { sum += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0; pairs += 1 } }
+        return sum / pairs
+    }
+
+    func testEndToEndReport() throws {
+        let root = temporaryDirectory("report")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let main = try SyntheticRun.make(in: root, name: "anogan", count: 24, size: 16, seed: 1)
+        let acae = try SyntheticRun.make(in: root, name: "acae", count: 24, size: 16, seed: 2)
+        let train = try SyntheticRun.make(in: root, name: "train", count: 10, size: 16, seed: 3, labelled: false)
+        let runs = [try ScoreRun.load(name: "anogan", directory: main.directory),
+                    try ScoreRun.load(name: "acae", directory: acae.directory)]
+        let training = try ScoreRun.load(name: "training", directory: train.directory)
+        XCTAssertNotNil(runs[0].patches, "summary.json names the patch set")
+        var settings = ReportSettings()
+        settings.evaluation.bootstrapReplicates = 50
+        settings.tsne.iterations = 150
+        settings.tsne.exaggerationIterations = 50
+        settings.figure3Columns = 3
+        let out = root.appendingPathComponent("out/report.html")
+        let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: out)
+
+        // Numbers agree with independent computations.
+        let labels = main.table.labels.map { $0 == 1 }
+        XCTAssertEqual(result.score(run: "anogan", column: "R")!.auc, pairwiseAUC(main.table.column("R")!, labels), accuracy: 1e-12)
+        XCTAssertEqual(result.score(run: "acae", column: "A")!.auc, pairwiseAUC(acae.table.column("A")!, labels), accuracy: 1e-12)
+        XCTAssertEqual(result.score(run: "anogan", column: "P_D")!.auc, pairwiseAUC(main.table.column("P_D")!.map { -$0 }, labels), accuracy: 1e-12)
+        XCTAssertEqual(result.pixelAUROC!, pairwiseAUC(main.residuals.map(Double.init), main.masks.map { $0 != 0 }), accuracy: 1e-12)
+        XCTAssertEqual(result.table1.map(\.model), ["aCAE", "P_D", "GAN_R", "AnoGAN"])
+        XCTAssertEqual(result.distributions.filter { $0.column == "R" }.map(\.count), [10, 12, 12])
+
+        // metrics.json and roc.csv are beside the report and read back.
+        let metrics = try EvaluationResult.decode(json: readFile(root.appendingPathComponent("out/metrics.json")))
+        XCTAssertEqual(metrics, result)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent("out/roc.csv").path))
+
+        // The HTML holds every figure and the table.
+        let html = String(decoding: try readFile(out), as: UTF8.self)
+        for needle in ["Table 1", "AnoGAN <small>", "GAN_R <small>", "P_D <small>", "aCAE <small>",
+                       "(a) Model comparison", "(b) Anomaly score components", "(c) Distribution of R(x)", "(d) Distribution of D(x)",
+                       "Fig. 3", "normal, training set", "normal, test set", "anomalous, test set",
+                       "t-SNE of f(x)", "Pixel level", String(format: "%.4f", result.pixelAUROC!), "lambda", "bootstrapReplicates"] {
+            XCTAssertTrue(html.contains(needle), "report lacks \(needle)")
+        }
+        // Self-contained: no external resources.
+        XCTAssertFalse(html.contains("src=\"http"))
+        XCTAssertFalse(html.contains("href=\"http"))
+        // Fig. 3: 3 blocks × 3 columns × 4 rows of PNG cells, each a valid PNG of the patch size.
+        let pngs = html.components(separatedBy: "href=\"data:image/png;base64,").dropFirst()
+        XCTAssertEqual(pngs.count, 36)
+        let first = Data(base64Encoded: String(pngs.first!.prefix { $0 != "\"" }))!
+        let decoded = try PNG.decode(first, path: "cell")
+        XCTAssertEqual([decoded.width, decoded.height, decoded.channels], [16, 16, 3])
+        // t-SNE: one point per labelled test image.
+        let tsne = html.components(separatedBy: "t-SNE of f(x)")[1].components(separatedBy: "</svg>")[0]
+        XCTAssertEqual(tsne.components(separatedBy: "<circle").count - 1, 24)
+        // Every SVG is well-formed XML.
+        var svgCount = 0
+        for chunk in html.components(separatedBy: "<svg ").dropFirst() {
+            let svg = "<svg " + chunk.components(separatedBy: "</svg>")[0] + "</svg>"
+            let parser = XMLParser(data: Data(svg.utf8))
+            XCTAssertTrue(parser.parse(), "malformed SVG: \(parser.parserError.map { "\($0)" } ?? "")")
+            svgCount += 1
+        }
+        XCTAssertEqual(svgCount, 6, "4 panels of Fig. 4, Fig. 3, Fig. 2(b)")
+    }
+
+    func testBadRunDirectoriesNameTheFile() throws {
+        let root = temporaryDirectory("badrun")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try SyntheticRun.make(in: root, name: "anogan", count: 6, size: 8, seed: 4)
+        func message(_ body: () throws -> Void) -> String { do { try body(); return "no error" } catch { return "\(error)" } }
+
+        XCTAssertEqual(message { _ = try ScoreRun.load(name: "x", directory: root.appendingPathComponent("missing")) },
+                       "\(root.appendingPathComponent("missing").path): no such score run directory")
+        // Residuals for the wrong number of images.
+        try NPY.write(Tensor(shape: [5, 1, 8, 8]), to: run.directory.appendingPathComponent("residuals.npy"))
+        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }
+            .hasPrefix("\(run.directory.appendingPathComponent("residuals.npy").path): shape [5, 1, 8, 8]"))
+        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("residuals.npy"))
+        // Truncated features.
+        try Data([0x93, 0x4E]).write(to: run.directory.appendingPathComponent("features.npy"))
+        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }
+            .hasPrefix(run.directory.appendingPathComponent("features.npy").path))
+        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("features.npy"))
+        // Labels that disagree with the patch set.
+        var table = run.table
+        table.labels[2] = table.labels[2] == 1 ? 0 : 1
+        try table.write(to: run.directory.appendingPathComponent("scores.csv"))
+        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }.contains("label of image 2"))
+        // Without summary.json the run still loads, and the report says what is missing.
+        try run.table.write(to: run.directory.appendingPathComponent("scores.csv"))
+        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("summary.json"))
+        let loaded = try ScoreRun.load(name: "anogan", directory: run.directory)
+        XCTAssertNil(loaded.patches)
+        XCTAssertTrue(loaded.notes.contains { $0.contains("no summary.json") })
+        // …and an explicit patch set still works.
+        XCTAssertNotNil(try ScoreRun.load(name: "anogan", directory: run.directory, patches: run.patchDirectory).patches)
+    }
+}

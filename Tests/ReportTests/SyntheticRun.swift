@@ -1,0 +1,72 @@
+// A tiny synthetic score run directory (contract §7) with its patch set
+// (contract §5): normal images are smooth gradients, anomalous ones carry a
+// bright annotated square that the "reconstruction" leaves out.
+
+import Foundation
+import NeuralNet
+import Imaging
+import Evaluation
+
+struct SyntheticRun {
+    let directory: URL
+    let patchDirectory: URL
+    let table: ScoreTable
+    let residuals: [Float]
+    let masks: [UInt8]
+
+    /// - Parameters: n images (alternating normal / anomalous when `labelled`), side `size`.
+    static func make(in root: URL, name: String, count n: Int, size s: Int, seed: UInt64, labelled: Bool = true,
+                     writeSummary: Bool = true) throws -> SyntheticRun {
+        var rng = SeededGenerator(seed: seed)
+        let dir = root.appendingPathComponent(name), patchDir = root.appendingPathComponent(name + "-patches")
+        let item = s * s
+        var images = [Float](), recon = [Float](), masks = [UInt8](), labels = [Int]()
+        for i in 0..<n {
+            let anomalous = labelled && i % 2 == 1
+            labels.append(labelled ? (anomalous ? 1 : 0) : -1)
+            let x0 = rng.index(below: s / 2), y0 = rng.index(below: s / 2)
+            for y in 0..<s {
+                for x in 0..<s {
+                    let base = Float(y) / Float(s) - 0.5 + rng.normal(std: 0.02)
+                    let lesion = anomalous && x >= x0 && x < x0 + s / 4 && y >= y0 && y < y0 + s / 4
+                    images.append(lesion ? 0.9 : base)
+                    recon.append(base + rng.normal(std: 0.05))
+                    masks.append(lesion ? 1 : 0)
+                }
+            }
+        }
+        let residuals = zip(images, recon).map { abs($0 - $1) }
+        let set = PatchSet(images: Tensor(shape: [n, 1, s, s], values: images), labels: labels,
+                           masks: Tensor(shape: [n, 1, s, s], values: masks.map(Float.init)),
+                           settings: ["maker": "SyntheticRun"], seed: seed)
+        try set.save(to: patchDir)
+        try NPY.write(Tensor(shape: [n, 1, s, s], values: recon), to: dir.appendingPathComponent("reconstructions.npy"))
+        try NPY.write(Tensor(shape: [n, 1, s, s], values: residuals), to: dir.appendingPathComponent("residuals.npy"))
+        // Features: two clusters in 12-D by label, so the t-SNE has something to separate.
+        var features = [Float]()
+        for i in 0..<n { for d in 0..<12 { features.append(rng.normal() + (labels[i] == 1 && d < 3 ? 6 : 0)) } }
+        try NPY.write(Tensor(shape: [n, 12], values: features), to: dir.appendingPathComponent("features.npy"))
+        var values = [[Double]]()
+        for i in 0..<n {
+            let r = Double(residuals[(i * item)..<((i + 1) * item)].reduce(0, +))
+            let d = Double(rng.uniform()) + (labels[i] == 1 ? 0.5 : 0)
+            let dHat = Double(rng.uniform())
+            let pd = Double(rng.uniform()) * 0.5 + (labels[i] == 1 ? 0.1 : 0.4)
+            values.append([r, d, 0.9 * r + 0.1 * d, r, dHat, 0.9 * r + 0.1 * dHat, pd])
+        }
+        let table = ScoreTable(columns: ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"],
+                               ids: (0..<n).map { "\(name)/img\($0)" }, labels: labels.map { $0 < 0 ? nil : $0 }, values: values)
+        try table.write(to: dir.appendingPathComponent("scores.csv"))
+        if writeSummary {
+            let summary = "{\"patches\": \"\(patchDir.path)\", \"seed\": \(seed), \"settings\": {\"lambda\": 0.1, \"steps\": 5}}"
+            try Data(summary.utf8).writeAtomically(to: dir.appendingPathComponent("summary.json"))
+        }
+        return SyntheticRun(directory: dir, patchDirectory: patchDir, table: table, residuals: residuals, masks: masks)
+    }
+}
+
+func temporaryDirectory(_ name: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
