@@ -6,9 +6,10 @@
 //
 // Anatomy is built in micrometres, so any pixel grid works. Each A-scan is a
 // stack of segments from Bruch's membrane upwards (RPE, interdigitation zone,
-// outer segments, ellipsoid zone, myoids, ONL, OPL, INL, IPL, GCL, RNFL). Fluid
-// is *inserted* into that stack, pushing the tissue above it upwards, as real
-// fluid swells the retina; so the true ILM is known exactly in diseased eyes.
+// outer segments, ellipsoid zone, myoids, ONL, OPL, INL, IPL, GCL, RNFL).
+// Subretinal fluid is *inserted* into that stack above the RPE, lifting the
+// retina; intraretinal cysts replace tissue inside nuclear layers that swell
+// broadly around them (oedema). So the true ILM is known exactly in diseased eyes.
 // Rows are box-sampled from the segments (partial volume), multiplied by
 // correlated exponential speckle, and log-compressed to [0, 1].
 
@@ -211,22 +212,23 @@ private struct Eye {
         }
         let top = 0.08 * scanDepth, bottom = scanDepth - max(0.25 * scanDepth, 0)
         let room = (bottom - top) - (lowest - highest)
-        // Too steep for this grid: flatten the eye rather than cut the retina off.
-        if room < 0 {
-            let factor = max(0, 1 + room / max(1, lowest - highest - retinaNominal))
-            curvature *= factor; tiltX *= factor; tiltY *= factor
+        // Too steep for this grid: flatten the eye rather than cut the retina off
+        // (once; a grid too shallow for even a flat retina just gets it at the top).
+        if room < 0 && (curvature != 0 || tiltX != 0 || tiltY != 0) {
+            curvature = 0; tiltX = 0; tiltY = 0
             bruchDepth = 0
             placeRetina(where01)
             return
         }
-        bruchDepth = top - highest + room * where01
+        bruchDepth = top - highest + max(0, room) * where01
     }
 
     private var retinaNominal: Double { thickness.reduce(0, +) }
 
     func bruchShape(x: Double, y: Double) -> Double {
         let dx = x - foveaX, dy = y - foveaY
-        return bruchDepth + curvature * (dx * dx + dy * dy) + tiltX * (x - scanWidth / 2) + tiltY * y
+        // The eye is a bowl seen from inside: Bruch rises (smaller depth) away from the fovea.
+        return bruchDepth - curvature * (dx * dx + dy * dy) + tiltX * (x - scanWidth / 2) + tiltY * y
     }
 
     /// Layer thicknesses (µm, Bruch upwards) at a point: the foveal pit thins the
@@ -240,6 +242,13 @@ private struct Eye {
         t[5] *= 1 + 0.25 * pit
         let nasal = max(-0.6, min(1.2, nasalSign * dx / 2500))
         t[t.count - 1] *= (1 + 0.8 * nasal) * (1 - pit)
+        // Oedema: the nuclear layers swell broadly around each cyst, which then sits inside the thickened tissue.
+        for lesion in lesions where lesion.label == OCTPhantom.intraretinalFluid {
+            let ex = (x - lesion.x) / (2 * lesion.radiusX), ey = (y - lesion.y) / (2 * lesion.radiusY)
+            let bump = lesion.height * exp(-(ex * ex + ey * ey))
+            t[5] += 0.6 * bump
+            t[7] += 0.4 * bump
+        }
         return t.map { max(0, $0) }
     }
 
@@ -261,8 +270,8 @@ private struct Eye {
         let cysts = 3 + rng.index(below: 8)
         for _ in 0..<cysts {
             let (x, y) = nearFovea(800)
-            lesions.append(Lesion(x: x, y: y, radiusX: u(60, 280), radiusY: u(60, 280), height: u(30, 150),
-                                  depthFraction: u(0.1, 0.85), label: OCTPhantom.intraretinalFluid))
+            lesions.append(Lesion(x: x, y: y, radiusX: u(50, 200), radiusY: u(50, 200), height: u(30, 130),
+                                  depthFraction: u(0.15, 0.75), label: OCTPhantom.intraretinalFluid))
         }
         // Hyperreflective foci: small bright dots in the inner retina, each on one B-scan.
         let count = 4 + rng.index(below: 10)
@@ -279,7 +288,7 @@ private struct Eye {
         let t = layerThickness(x: x, y: y)
         let shade = 0.8 + 0.4 * Double(texture(x / 400, y / 400, 7.5))   // gentle lateral brightness variation
         var inserts: [Insertion] = []
-        for lesion in lesions {
+        for lesion in lesions where lesion.label == OCTPhantom.subretinalFluid {
             let h = lesion.thickness(x: x, y: y)
             if h > 0 { inserts.append(Insertion(tissueHeight: lesion.tissueHeight(t), thickness: h, label: lesion.label)) }
         }
@@ -302,19 +311,49 @@ private struct Eye {
             if end > start { segments.append((end - start, r, 0)) }
             tissueBase = end
         }
+        // Cysts replace tissue (they do not add to the stack; the swelling above made room).
+        for lesion in lesions where lesion.label == OCTPhantom.intraretinalFluid {
+            let h = lesion.thickness(x: x, y: y)
+            guard h > 0 else { continue }
+            var centre = lesion.tissueHeight(t)
+            for insert in inserts where insert.tissueHeight <= centre { centre += insert.thickness }
+            // Keep the RPE, the ellipsoid zone and a thin inner surface intact.
+            var floor = t[0] + t[1] + t[2] + t[3]
+            for insert in inserts where insert.tissueHeight <= floor { floor += insert.thickness }
+            let ceiling = segments.reduce(0) { $0 + $1.0 } - 8
+            carve(&segments, from: max(floor, centre - h / 2), to: min(ceiling, centre + h / 2), label: lesion.label)
+        }
         return segments
+    }
+
+    /// Replaces [from, to) (µm above Bruch) of a bottom-up segment stack with fluid.
+    private func carve(_ segments: inout [(Double, Double, UInt8)], from a: Double, to b: Double, label: UInt8) {
+        var out: [(Double, Double, UInt8)] = []
+        var base = 0.0
+        for (thick, r, l) in segments {
+            let lo = base, hi = base + thick
+            base = hi
+            let cutLo = max(lo, a), cutHi = min(hi, b)
+            guard cutHi > cutLo, l == 0 else { out.append((thick, r, l)); continue }
+            if cutLo > lo { out.append((cutLo - lo, r, l)) }
+            out.append((cutHi - cutLo, 0.004, label))
+            if hi > cutHi { out.append((hi - cutHi, r, l)) }
+        }
+        segments = out
     }
 
     /// Reflectivity below Bruch's membrane: choriocapillaris, choroid with dark vessel lumens, sclera.
     func choroid(depth: Double, x: Double, y: Double) -> Double {
         let fade = exp(-depth / 260)
-        if depth < 12 { return 0.35 }
-        if depth < choroidThickness {
-            let n = texture(x / 90, y / 90, depth / 60 + 20)
-            let vessel = n < 0.38 ? 0.15 : 1.0
-            return 0.28 * vessel * fade
+        if depth < 12 { return 0.3 }
+        let localThickness = choroidThickness * (0.8 + 0.4 * Double(texture(x / 700, y / 700, 40.5)))
+        if depth < localThickness {
+            // Vessels grow with depth (Sattler's then Haller's layer).
+            let n = texture(x / 70, y / 70, depth / 40 + 20)
+            let vessel = n < 0.4 ? 0.25 : 1.0
+            return 0.22 * vessel * fade
         }
-        return 0.05 * fade
+        return 0.012 * exp(-(depth - localThickness) / 100)
     }
 
     func bscan(_ index: Int) -> (BScan, BScanMask, RetinalBoundaries) {
@@ -369,7 +408,9 @@ private struct Eye {
             // The focus sits at a tissue height; fluid below it lifts it too.
             var lift = 0.0
             let t = layerThickness(x: focus.x, y: y)
-            for lesion in lesions where lesion.tissueHeight(t) < focus.tissueHeight { lift += lesion.thickness(x: focus.x, y: y) }
+            for lesion in lesions where lesion.label == OCTPhantom.subretinalFluid && lesion.tissueHeight(t) < focus.tissueHeight {
+                lift += lesion.thickness(x: focus.x, y: y)
+            }
             let centreZ = (Double(bruch[c0]) * dz - focus.tissueHeight - lift) / dz
             let rx = focus.radius / s.spacingX, rz = focus.radius / dz
             for z in max(0, Int(centreZ - rz) - 1)...min(h - 1, Int(centreZ + rz) + 1) {
