@@ -2,22 +2,27 @@
 // dynamic-programming path search against brute force.
 
 import XCTest
-@testable import Imaging
+import Imaging
 import NeuralNet
 
 final class OCTSegmentationTests: XCTestCase {
     /// Mean absolute ILM and Bruch errors (rows) over the given B-scans of a phantom volume.
     func errors(_ settings: OCTPhantomSettings, seed: UInt64, bscans: [Int]) -> (ilm: Double, bruch: Double) {
-        var ilm = 0.0, bruch = 0.0, n = 0.0
+        var ilm = 0.0, bruch = 0.0, n = 0.0, seconds = 0.0
         for b in bscans {
             let (image, _, truth) = OCTPhantom.bscan(b, settings: settings, seed: seed)
+            let start = Date()
             let found = LayerSegmentation.segment(image)
+            seconds += Date().timeIntervalSince(start)
             for x in 0..<image.width {
                 ilm += Double(abs(found.ilm[x] - truth.ilm[x]))
                 bruch += Double(abs(found.bruch[x] - truth.bruch[x]))
                 n += 1
             }
         }
+        print(String(format: "segmentation %d×%d %@ seed %llu: mean |error| ILM %.3f, Bruch %.3f rows; %.3f s per B-scan",
+                     settings.height, settings.width, settings.diseased ? "diseased" : "healthy", seed,
+                     ilm / n, bruch / n, seconds / Double(bscans.count)))
         return (ilm / n, bruch / n)
     }
 
@@ -61,8 +66,8 @@ final class OCTSegmentationTests: XCTestCase {
         for seed: UInt64 in [11, 12, 13] {
             for b in [2, 4, 6] {
                 let (image, mask, truth) = OCTPhantom.bscan(b, settings: settings, seed: seed)
-                guard mask.isAnnotated else { continue }
-                for x in 0..<image.width {
+                // Columns through fluid, where the trap is.
+                for x in 0..<image.width where (0..<image.height).contains(where: { mask[$0, x] == 1 || mask[$0, x] == 2 }) {
                     var best = -Float.infinity, row = 0
                     for z in 2..<(image.height - 2) {
                         let g = image[z + 2, x] + image[z + 1, x] - image[z - 1, x] - image[z - 2, x]

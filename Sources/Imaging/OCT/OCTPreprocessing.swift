@@ -69,9 +69,11 @@ public enum OCTPreprocessing {
 
     /// Patches from every B-scan of a volume, added to `collector`. `mask` (same
     /// size as `volume`) gives labels; without it patches get `unmaskedLabel`.
+    /// `grayRange` overrides `grayRange(of:)` (e.g. 0…65535 for 16-bit files).
     /// `progress` is called after each B-scan with its index.
     public static func addPatches(from volume: Volume, mask: Volume?, name: String, settings: OCTPreprocessingSettings,
-                                  unmaskedLabel: Int, using rng: inout SeededGenerator, into collector: inout OCTPatchCollector,
+                                  unmaskedLabel: Int, grayRange fixedRange: ClosedRange<Float>? = nil,
+                                  using rng: inout SeededGenerator, into collector: inout OCTPatchCollector,
                                   progress: (Int) -> Void = { _ in }) throws {
         if let mask, mask.width != volume.width || mask.height != volume.height || mask.depth != volume.depth {
             throw FileError(name, "mask is \(mask.width)×\(mask.height)×\(mask.depth), the volume \(volume.width)×\(volume.height)×\(volume.depth)")
@@ -79,7 +81,7 @@ public enum OCTPreprocessing {
         if let bad = volume.voxels.firstIndex(where: { !$0.isFinite }) {
             throw FileError(name, "voxel \(bad) is \(volume.voxels[bad]) (not finite)")
         }
-        let range = grayRange(of: volume)
+        let range = fixedRange ?? grayRange(of: volume)
         for b in 0..<volume.depth {
             let prepared = prepare(volume.bscan(b), mask: mask?.mask(b), grayRange: range, settings: settings)
             if prepared.flat.image.width < settings.patchSize {
