@@ -30,6 +30,9 @@ public struct LayerSegmentationSettings: Codable, Equatable, Sendable {
     /// Gaussian smoothing (standard deviation) against speckle, axial and lateral.
     public var smoothingZ: Double = 6
     public var smoothingX: Double = 20
+    /// Smoothing for locating Bruch's edge once the RPE band is found: less in depth, more across.
+    public var edgeSmoothingZ: Double = 2
+    public var edgeSmoothingX: Double = 30
     /// Cost per row a path moves between neighbouring columns, in units of the normalised gray range.
     public var jumpPenalty: Float = 0.02
 
@@ -47,7 +50,8 @@ public enum LayerSegmentation {
         let dx = bscan.spacingX > 0 ? bscan.spacingX : defaultSpacingX
         let dz = bscan.spacingZ > 0 ? bscan.spacingZ : defaultSpacingZ
         // Column-major, normalised to [0, 1] by robust percentiles so the costs do not depend on the gray scale.
-        let smooth = smoothed(columnMajor(normalizedToUnit(bscan)), width: w, height: h,
+        let unit = columnMajor(normalizedToUnit(bscan))
+        let smooth = smoothed(unit, width: w, height: h,
                               sigmaZ: settings.smoothingZ / dz, sigmaX: settings.smoothingX / dx)
         let maxJump = max(1, Int((settings.maxSlope * dx / dz).rounded(.up)))
 
@@ -92,15 +96,25 @@ public enum LayerSegmentation {
         let rpeRows = minimalPath(cost: bandCost, width: w, height: h, lower: lower, upper: upper,
                                   maxJump: maxJump, jumpPenalty: settings.jumpPenalty)
 
-        // Bruch: the bright-to-dark edge at the band's bottom.
+        // Bruch: the bright-to-dark edge at the band's bottom, on an image smoothed
+        // less in depth: the choroid darkens further below Bruch, and axial blur
+        // would drag the edge down into it. The band path ends at the band's bottom
+        // row, so the edge is searched from a little above it to one row below:
+        // further down, dark choroidal vessels make stronger (wrong) edges.
+        let sharp = smoothed(unit, width: w, height: h, sigmaZ: settings.edgeSmoothingZ / dz, sigmaX: settings.edgeSmoothingX / dx)
+        var edge = [Float](repeating: 0, count: w * h)
+        for x in 0..<w {
+            let c = x * h
+            for z in 1..<(h - 1) { edge[c + z] = sharp[c + z + 1] - sharp[c + z - 1] }
+        }
         let reach = max(2, band / 2)
-        let bruchRows = minimalPath(cost: gradient, width: w, height: h,
+        let bruchRows = minimalPath(cost: edge, width: w, height: h,
                                     lower: rpeRows.map { max(1, $0 - reach) },
-                                    upper: rpeRows.map { min(h - 2, $0 + reach) },
+                                    upper: rpeRows.map { min(h - 2, $0 + 1) },
                                     maxJump: maxJump, jumpPenalty: settings.jumpPenalty)
 
         let ilm = (0..<w).map { x in refinedPeak(gradient, column: x, height: h, row: ilmRows[x], sign: 1) }
-        let bruch = (0..<w).map { x in refinedPeak(gradient, column: x, height: h, row: bruchRows[x], sign: -1) }
+        let bruch = (0..<w).map { x in refinedPeak(edge, column: x, height: h, row: bruchRows[x], sign: -1) }
         return RetinalBoundaries(ilm: ilm, bruch: bruch)
     }
 
