@@ -15,8 +15,15 @@ public enum Analysis {
     /// Image-level metrics of every run, pixel AUROC of the main run when it has
     /// residual maps and the patch set has masks, and every loading note.
     public static func evaluate(runs: [ScoreRun], training: ScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
-        var result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
+        var result: EvaluationResult
+        do {
+            result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
                                              training: training?.scores, settings: settings)
+        } catch let error as EvaluationError {
+            // Name the files the problem is in.
+            let files = runs.map { $0.directory.appendingPathComponent("scores.csv").path }.joined(separator: ", ")
+            throw EvaluationError("\(files): \(error.message)")
+        }
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
         if let main = mainRun(runs) {
             if let residuals = main.residuals, let masks = main.patches?.masks {
