@@ -40,6 +40,22 @@ public struct ScoreRun {
     /// What was missing or skipped while loading (shown in the report).
     public var notes: [String]
 
+    /// An in-memory run (library callers that score without writing a directory).
+    /// `directory` is only shown in the report. Tensors as documented on the properties.
+    public init(name: String, directory: URL, scores: ScoreTable, summary: String? = nil, reconstructions: Tensor? = nil,
+                residuals: Tensor? = nil, features: Tensor? = nil, patches: PatchSet? = nil, patchesDirectory: URL? = nil,
+                notes: [String] = []) {
+        let n = scores.count
+        for t in [reconstructions, residuals].compactMap({ $0 }) {
+            precondition(t.rank == 4 && t.shape[0] == n && t.shape[1] == 1 && t.shape[2] == t.shape[3], "images must be \(n)×1×S×S, got \(t.shape)")
+        }
+        precondition(features.map { $0.rank == 2 && $0.shape[0] == n } ?? true, "features must be \(n)×F")
+        precondition(patches.map { $0.count == n } ?? true, "the patch set must have \(n) images")
+        self.name = name; self.directory = directory; self.scores = scores; self.summary = summary
+        self.reconstructions = reconstructions; self.residuals = residuals; self.features = features
+        self.patches = patches; self.patchesDirectory = patchesDirectory; self.notes = notes
+    }
+
     /// Keys of summary.json that may name the scored patch set, in order of preference.
     public static let patchSetKeys = ["patches", "patch_set", "patchSet", "patchset", "data", "input"]
 
