@@ -19,6 +19,7 @@ public struct ScoreTable: Equatable, Sendable {
     public init(columns: [String], ids: [String], labels: [Int?], values: [[Double]]) {
         precondition(ids.count == labels.count && ids.count == values.count, "rows disagree")
         precondition(values.allSatisfy { $0.count == columns.count }, "a row has the wrong number of values")
+        precondition(labels.allSatisfy { $0 == nil || $0 == 0 || $0 == 1 }, "score labels are 0, 1 or nil (a patch set's −1 is nil)")
         self.columns = columns
         self.ids = ids
         self.labels = labels
