@@ -46,6 +46,8 @@ public final class AdversarialAutoencoder {
     public let decoder: Generator
     public let discriminator: Discriminator
     public let adamEncoder: Adam, adamDecoder: Adam, adamDiscriminator: Adam
+    /// Epochs trained so far (restored from a checkpoint).
+    public internal(set) var completedEpochs = 0
 
     private let inputs = TensorWrapper(), reconstructions = TensorWrapper(), imageGradients = TensorWrapper()
     private let logitGradients = TensorWrapper()
