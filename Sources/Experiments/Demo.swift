@@ -1,0 +1,265 @@
+// The one-command demo: the paper's whole experiment on synthetic OCT.
+// phantom volumes → patch sets (healthy training patches; test patches from
+// held-out healthy and diseased volumes, labelled by their masks) → AnoGAN
+// training and aCAE training → scoring (feature-matching mapping R, D, A; the
+// reference mapping R̂, D̂, Â of GAN_R; P_D; the aCAE; normal training patches
+// for Fig. 4 c,d) → evaluation and the HTML report. Every stage calls the
+// library that owns it; a stage whose outputs exist for the same settings is
+// skipped, and an interrupted AnoGAN training resumes from its checkpoint.
+
+import AnoGAN
+import Evaluation
+import Foundation
+import Imaging
+import NeuralNet
+import Report
+
+/// The directory layout of a demo run.
+public struct DemoLayout: Sendable {
+    public let root: URL
+    public init(root: URL) { self.root = root }
+
+    public var settings: URL { root.appendingPathComponent("demo.json") }
+    public var phantoms: URL { root.appendingPathComponent("phantoms") }
+    public var trainingPatches: URL { root.appendingPathComponent("patches/train") }
+    public var testPatches: URL { root.appendingPathComponent("patches/test") }
+    /// The subset of training patches that is scored (Fig. 4 c,d; Fig. 3 first block).
+    public var scoredTrainingPatches: URL { root.appendingPathComponent("patches/train-scored") }
+    public var anoganTraining: TrainingOutput { TrainingOutput(directory: root.appendingPathComponent("anogan")) }
+    public var acaeCheckpoint: URL { root.appendingPathComponent("acae/acae.safetensors") }
+    public var acaeLosses: URL { root.appendingPathComponent("acae/losses.csv") }
+    public var anoganScores: URL { root.appendingPathComponent("scores/anogan") }
+    public var acaeScores: URL { root.appendingPathComponent("scores/acae") }
+    public var trainingScores: URL { root.appendingPathComponent("scores/training") }
+    public var report: URL { root.appendingPathComponent("report/report.html") }
+    public var metrics: URL { root.appendingPathComponent("report/metrics.json") }
+    fileprivate func marker(_ stage: String) -> URL { root.appendingPathComponent(".stages/\(stage).json") }
+}
+
+/// What the demo found: the evaluation behind the report, and where things are.
+public struct DemoResult {
+    public var layout: DemoLayout
+    public var evaluation: EvaluationResult
+    public var seconds: Double
+    /// Stages skipped because their outputs were already there.
+    public var skipped: [String]
+}
+
+public enum Demo {
+    /// Runs (or resumes) the demo in `directory`. `log` receives one line per event;
+    /// progress bars go to standard error.
+    public static func run(settings: DemoSettings, directory: URL, log: @escaping (String) -> Void = { print($0) }) throws -> DemoResult {
+        try settings.validate()
+        let start = Date()
+        let layout = DemoLayout(root: directory)
+        log("anogan demo: the report will be written to \(layout.report.path)")
+        log("settings: seed \(settings.seed), \(settings.imageSize)×\(settings.imageSize) patches, width \(settings.width), "
+            + "\(settings.epochs) AnoGAN epochs, \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
+            + "threads \(Threads.count)")
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw FileError(directory, "cannot create the demo directory: \(error.localizedDescription)")
+        }
+        try Data(jsonString(settings).utf8).writeAtomically(to: layout.settings)
+        var skipped: [String] = []
+        let stages: [(name: String, products: [URL], run: () throws -> Void)] = [
+            ("patches", [layout.trainingPatches, layout.testPatches, layout.scoredTrainingPatches], { try makePatches(settings, layout, log) }),
+            ("anogan-training", [layout.anoganTraining.checkpoint], { try trainAnoGAN(settings, layout, log) }),
+            ("acae-training", [layout.acaeCheckpoint], { try trainACAE(settings, layout, log) }),
+            ("anogan-scores", [layout.anoganScores, layout.trainingScores], { try scoreAnoGAN(settings, layout, log) }),
+            ("acae-scores", [layout.acaeScores], { try scoreACAE(settings, layout, log) }),
+        ]
+        // Once a stage runs, every later stage runs too (its inputs changed).
+        var redo = false
+        for (index, stage) in stages.enumerated() {
+            if !redo, isDone(stage.name, settings, layout),
+               stage.products.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+                log("[\(index + 1)/\(stages.count + 1)] \(stage.name): already done for these settings, skipped")
+                skipped.append(stage.name)
+                continue
+            }
+            log("[\(index + 1)/\(stages.count + 1)] \(stage.name)")
+            redo = true
+            try? FileManager.default.removeItem(at: layout.marker(stage.name))
+            let t0 = Date()
+            try stage.run()
+            try markDone(stage.name, settings, layout)
+            log(String(format: "    %@ done in %.1f s", stage.name, Date().timeIntervalSince(t0)))
+        }
+        log("[\(stages.count + 1)/\(stages.count + 1)] report")
+        let evaluation = try writeReport(settings, layout)
+        for row in evaluation.table1 {
+            log(String(format: "    %-7@ AUC %.3f [%.3f, %.3f]  sensitivity %.3f specificity %.3f", row.model as NSString,
+                       row.auc, row.confidenceInterval.lower, row.confidenceInterval.upper,
+                       row.youden.sensitivity, row.youden.specificity))
+        }
+        for column in ["R", "D", "D_hat"] {
+            if let e = evaluation.score(run: ScoreReference.mainRun, column: column) {
+                log(String(format: "    %-7@ AUC %.3f", column as NSString, e.auc))
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        log(String(format: "demo finished in %.1f s; report: %@", seconds, layout.report.path))
+        return DemoResult(layout: layout, evaluation: evaluation, seconds: seconds, skipped: skipped)
+    }
+
+    // MARK: Stages
+
+    private static func phantomSettings(_ s: DemoSettings, diseased: Bool) -> OCTPhantomSettings {
+        OCTPhantomSettings(width: s.phantomWidth, height: s.phantomHeight, bscans: s.bscans,
+                           spacingX: 6000.0 / Double(s.phantomWidth), spacingZ: 3.87 * 496 / Double(s.phantomHeight),
+                           spacingY: 120, diseased: diseased)
+    }
+
+    /// Phantom volumes (written to phantoms/ for inspection) and the training and test patch sets.
+    private static func makePatches(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let kinds: [(name: String, diseased: Bool, training: Bool)] =
+            (0..<s.trainingVolumes).map { (String(format: "healthy_train_%03d", $0), false, true) }
+            + (0..<s.testHealthyVolumes).map { (String(format: "healthy_test_%03d", $0), false, false) }
+            + (0..<s.testDiseasedVolumes).map { (String(format: "diseased_test_%03d", $0), true, false) }
+        var training = OCTPatchCollector(size: s.imageSize), test = OCTPatchCollector(size: s.imageSize)
+        var trainRNG = SeededGenerator(seed: s.seed), testRNG = SeededGenerator(seed: s.seed &+ 1)
+        let progress = NeuralNet.Progress("phantoms + patches", total: kinds.count, unit: "vol")
+        for (i, kind) in kinds.enumerated() {
+            let phantom = OCTPhantom.generate(phantomSettings(s, diseased: kind.diseased), seed: s.seed &+ 100 &+ UInt64(i))
+            try phantom.write(to: layout.phantoms, name: kind.name, png: false)
+            let prep = OCTPreprocessingSettings(patchSize: s.imageSize,
+                                                patchesPerBScan: kind.training ? s.trainingPatchesPerBScan : s.testPatchesPerBScan)
+            if kind.training {
+                try OCTPreprocessing.addPatches(from: phantom.volume, mask: nil, name: kind.name, settings: prep,
+                                                unmaskedLabel: 0, using: &trainRNG, into: &training)
+            } else {
+                try OCTPreprocessing.addPatches(from: phantom.volume, mask: phantom.maskVolume, name: kind.name, settings: prep,
+                                                unmaskedLabel: 0, using: &testRNG, into: &test)
+            }
+            progress.update(i + 1, detail: kind.name)
+        }
+        var manifest = OCTPreprocessingSettings(patchSize: s.imageSize).manifest
+        manifest["protocol"] = "oct-phantom-demo"
+        let trainSet = training.patchSet(settings: manifest, seed: s.seed)
+        let testSet = test.patchSet(settings: manifest, seed: s.seed &+ 1)
+        let anomalous = testSet.labels?.filter { $0 == 1 }.count ?? 0
+        guard anomalous > 0, anomalous < testSet.count else {
+            throw DemoError("the test patches hold \(anomalous) anomalous of \(testSet.count); need both kinds (more diseased volumes or patches)")
+        }
+        try trainSet.save(to: layout.trainingPatches)
+        try testSet.save(to: layout.testPatches)
+        // The first trainingScoreCount training patches, as their own set (the report shows them with their scores).
+        let k = min(s.trainingScoreCount, trainSet.count)
+        let subset = PatchSet(images: trainSet.images.items(0..<k), labels: trainSet.labels.map { Array($0.prefix(k)) },
+                              masks: nil, sources: trainSet.sources.map { Array($0.prefix(k)) },
+                              settings: manifest, seed: s.seed)
+        try subset.save(to: layout.scoredTrainingPatches)
+        log("    \(trainSet.count) training patches; \(testSet.count) test patches (\(anomalous) anomalous, \(testSet.count - anomalous) normal)")
+    }
+
+    private static func trainAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let input = try ImageInput.load(layout.trainingPatches)
+        let output = layout.anoganTraining
+        let trainer: Trainer
+        if FileManager.default.fileExists(atPath: output.checkpoint.path),
+           let saved = try? Checkpoint.read(output.checkpoint), saved.config == s.architecture,
+           saved.settings.seed == s.seed, saved.settings.batchSize == s.batchSize, saved.datasetCount == input.count {
+            trainer = try Trainer(resuming: saved, images: input.images, datasetPath: layout.trainingPatches.path, epochs: s.epochs)
+            log("    resuming from \(output.checkpoint.path) at epoch \(trainer.completedEpochs)/\(s.epochs)")
+        } else {
+            trainer = try Trainer(config: s.architecture,
+                                  settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
+                                  images: input.images, datasetPath: layout.trainingPatches.path)
+        }
+        let first = trainer.completedIterations
+        let progress = NeuralNet.Progress("AnoGAN training", total: trainer.totalIterations - first, unit: "it")
+        try trainer.run(output: output, onIteration: { it in
+            let l = it.losses
+            progress.update(it.globalIteration - first, detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f D(x) %.2f D(G(z)) %.2f",
+                                                                      it.epoch, it.epochs, l.lossD, l.lossG, l.dReal, l.dFake))
+        })
+        log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
+    }
+
+    private static func trainACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let input = try ImageInput.load(layout.trainingPatches)
+        let model = AdversarialAutoencoder(config: s.architecture,
+                                           settings: ACAESettings(epochs: s.acaeEpochs, batchSize: s.batchSize, seed: s.seed))
+        var rng = SeededGenerator(seed: s.seed &+ 7)
+        model.initialize(using: &rng)
+        let perEpoch = input.count / s.batchSize
+        let progress = NeuralNet.Progress("aCAE training", total: perEpoch * s.acaeEpochs, unit: "it")
+        var lines = ["epoch,iteration,reconstruction_mse,adversarial,discriminator"]
+        try model.train(images: input.images) { it in
+            let l = it.losses
+            let global = (it.epoch - 1) * it.iterationsPerEpoch + it.iteration
+            lines.append("\(it.epoch),\(global),\(l.reconstruction),\(l.adversarial),\(l.discriminator)")
+            progress.update(global, detail: String(format: "epoch %d/%d MSE %.4f adv %.3f Loss_D %.3f",
+                                                   it.epoch, it.epochs, l.reconstruction, l.adversarial, l.discriminator))
+        }
+        try FileManager.default.createDirectory(at: layout.acaeCheckpoint.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data((lines.joined(separator: "\n") + "\n").utf8).writeAtomically(to: layout.acaeLosses)
+        try model.save(to: layout.acaeCheckpoint)
+        log("    checkpoint \(layout.acaeCheckpoint.path)")
+    }
+
+    /// Both mappings on the test patches, then the feature mapping on the scored training patches.
+    private static func scoreAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let checkpointURL = layout.anoganTraining.checkpoint
+        let saved = try Checkpoint.read(checkpointURL)
+        let (generator, discriminator) = try saved.makeNetworks()
+        for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
+                                              ("training", layout.scoredTrainingPatches, layout.trainingScores, .feature)] {
+            let input = try ImageInput.load(patches)
+            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, lambda: 0.1, batchSize: 64),
+                                           variant: variant, seed: s.seed)
+            let scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
+            let passes = variant.losses.count
+            let progress = NeuralNet.Progress("mapping \(what) patches", total: input.count * s.mappingSteps * passes, unit: "img·step")
+            var offset = 0, current: MappingVariant?
+            let result = try scorer.score(input) { v, p in
+                if current != v { if current != nil { offset += input.count * s.mappingSteps }; current = v }
+                let done = offset + p.imagesDone * s.mappingSteps + p.batchCount * p.step
+                progress.update(done, detail: "\(v.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss))
+            }
+            try AnoGAN.ScoreRun.write(result, input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
+                                      triplets: 16, trace: true, threads: Threads.count, to: out)
+            log(String(format: "    %@: %d patches × %d mapping(s) in %.1f s → %@", what, input.count, passes, result.seconds, out.path))
+        }
+    }
+
+    private static func scoreACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let model = try AdversarialAutoencoder.load(from: layout.acaeCheckpoint)
+        let input = try ImageInput.load(layout.testPatches)
+        let progress = NeuralNet.Progress("aCAE scoring", total: input.count, unit: "img")
+        let result = try model.score(input) { progress.update($0) }
+        try model.writeScoreRun(result, input: input, checkpoint: layout.acaeCheckpoint, to: layout.acaeScores)
+        log(String(format: "    %d patches in %.1f s → %@", input.count, result.seconds, layout.acaeScores.path))
+    }
+
+    /// Evaluates the runs and writes report.html with metrics.json beside it (always redone: it is cheap).
+    private static func writeReport(_ s: DemoSettings, _ layout: DemoLayout) throws -> EvaluationResult {
+        let runs = [
+            try Report.ScoreRun.load(name: ScoreReference.mainRun, directory: layout.anoganScores, patches: layout.testPatches),
+            try Report.ScoreRun.load(name: ScoreReference.acaeRun, directory: layout.acaeScores, patches: layout.testPatches),
+        ]
+        let training = try Report.ScoreRun.load(name: "training", directory: layout.trainingScores, patches: layout.scoredTrainingPatches)
+        var settings = ReportSettings()
+        settings.evaluation.seed = s.seed
+        return try HTMLReport.write(runs: runs, training: training, settings: settings, to: layout.report)
+    }
+
+    // MARK: Stage markers
+
+    private static func isDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) -> Bool {
+        guard let data = try? Data(contentsOf: layout.marker(stage)),
+              let recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
+        return recorded == s
+    }
+
+    private static func markDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) throws {
+        try FileManager.default.createDirectory(at: layout.marker(stage).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(jsonString(s).utf8).writeAtomically(to: layout.marker(stage))
+    }
+
+    static func jsonString<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

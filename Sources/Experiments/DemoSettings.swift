@@ -1,0 +1,87 @@
+// Sizes of the one-command demo (`anogan demo`): how many phantom volumes and
+// patches, the model size, epochs and mapping steps. `standard` is chosen to
+// finish in about ten minutes on two cores (release build); `quick` is a
+// minute-scale run for tests and a first look.
+
+import AnoGAN
+import Foundation
+
+/// Everything that determines the demo's outputs. Stored in `demo.json`; a stage
+/// whose recorded settings differ is recomputed.
+public struct DemoSettings: Codable, Equatable, Sendable {
+    public var seed: UInt64 = 1
+
+    // Phantom volumes (OCTPhantom): B-scans of phantomHeight × phantomWidth over 6 mm.
+    public var trainingVolumes = 6
+    public var testHealthyVolumes = 2
+    public var testDiseasedVolumes = 2
+    public var bscans = 16
+    public var phantomWidth = 512
+    public var phantomHeight = 496
+
+    // Patches (OCTPreprocessing): patch side = the model's image size.
+    public var trainingPatchesPerBScan = 32
+    public var testPatchesPerBScan = 8
+
+    // Models.
+    public var imageSize = 64
+    public var width = 32
+    public var batchSize = 64
+    public var epochs = 4
+    public var acaeEpochs = 4
+
+    // Scoring.
+    public var mappingSteps = 100
+    /// Normal training patches scored for Fig. 4(c, d) and Fig. 3's first block.
+    public var trainingScoreCount = 64
+
+    public init() {}
+
+    /// About ten minutes on two cores in a release build.
+    public static let standard = DemoSettings()
+
+    /// A much smaller run (tests, a first look): 32×32 patches, width 16, few steps.
+    public static var quick: DemoSettings {
+        var s = DemoSettings()
+        s.trainingVolumes = 2
+        s.testHealthyVolumes = 1
+        s.testDiseasedVolumes = 1
+        s.bscans = 4
+        s.phantomWidth = 256
+        s.phantomHeight = 248
+        s.trainingPatchesPerBScan = 16
+        s.testPatchesPerBScan = 8
+        s.imageSize = 32
+        s.width = 16
+        s.batchSize = 16
+        s.epochs = 1
+        s.acaeEpochs = 1
+        s.mappingSteps = 5
+        s.trainingScoreCount = 8
+        return s
+    }
+
+    /// The DCGAN shared by AnoGAN and the aCAE.
+    public var architecture: DCGANConfig {
+        DCGANConfig(latentDimension: 100, imageSize: imageSize, width: width, channels: 1)
+    }
+
+    /// Throws a readable error for settings the pipeline cannot run.
+    public func validate() throws {
+        func need(_ ok: Bool, _ message: String) throws { if !ok { throw DemoError(message) } }
+        try architecture.validate()
+        try need(trainingVolumes >= 1 && testHealthyVolumes >= 1 && testDiseasedVolumes >= 1, "need at least one volume of each kind")
+        try need(bscans >= 1 && phantomWidth >= 64 && phantomHeight >= 64, "phantom B-scans must be at least 64×64")
+        try need(trainingPatchesPerBScan >= 1 && testPatchesPerBScan >= 1, "patches per B-scan must be ≥ 1")
+        try need(batchSize >= 2, "batch size must be ≥ 2")
+        try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches than one batch")
+        try need(epochs >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "epochs and mapping steps must be ≥ 1")
+        try need(trainingScoreCount >= 1, "training score count must be ≥ 1")
+    }
+}
+
+/// A demo or benchmark that cannot run as asked.
+public struct DemoError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
