@@ -153,9 +153,7 @@ public final class LatentMapper {
             var last: [MappingLoss] = []
             for s in 1...settings.steps {
                 // z after the last update is z_{Γ+1}; keep z_Γ, the point of the last forward.
-                if s == settings.steps {
-                    (zOut.data + range.lowerBound * latent).update(from: stepper.z.data, count: range.count * latent)
-                }
+                if s == settings.steps { zOut.setItems(from: stepper.z, at: range.lowerBound) }
                 last = stepper.step()
                 var sum = 0.0
                 for l in last { sum += Double(l.total) }
@@ -163,8 +161,7 @@ public final class LatentMapper {
                 onProgress(MappingProgress(imagesDone: range.lowerBound, batchCount: range.count, step: s,
                                            steps: settings.steps, meanLoss: sum / Double(range.count)))
             }
-            let item = queries.itemCount
-            (reconstructions.data + range.lowerBound * item).update(from: stepper.reconstruction.data, count: range.count * item)
+            reconstructions.setItems(from: stepper.reconstruction, at: range.lowerBound)
             for (k, l) in last.enumerated() {
                 residual[range.lowerBound + k] = Double(l.residual)
                 discrimination[range.lowerBound + k] = Double(l.discrimination)
@@ -182,5 +179,15 @@ public final class LatentMapper {
                                   lambda: settings.lambda, loss: loss, adam: settings.adam)
         steppers[key] = s
         return s
+    }
+}
+
+extension Tensor {
+    /// Copies all items of `source` (same item shape) into this tensor from item `index` on.
+    /// A method, so `source` (often a temporary copy) stays alive while it is read.
+    func setItems(from source: Tensor, at index: Int) {
+        precondition(source.itemCount == itemCount && index >= 0 && index + source.batch <= batch,
+                     "setItems: \(source.shape) into \(shape) at \(index)")
+        (data + index * itemCount).update(from: source.data, count: source.count)
     }
 }

@@ -125,7 +125,7 @@ public final class AnomalyScorer {
             let out = mapper.discriminator.forward(queries.items(range), training: false)
             let f = out.features
             if features == nil { features = Tensor(shape: [n, f.itemCount]) }
-            (features!.data + range.lowerBound * f.itemCount).update(from: f.data, count: range.count * f.itemCount)
+            features!.setItems(from: f.reshaped([range.count, f.itemCount]), at: range.lowerBound)
             for k in 0..<range.count { probabilities[range.lowerBound + k] = 1 / (1 + exp(-Double(out.logits[k]))) }
             start = range.upperBound
         }

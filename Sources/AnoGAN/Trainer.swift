@@ -165,6 +165,9 @@ public final class Trainer {
     public func trainEpoch(onIteration: (TrainingIteration) -> Void = { _ in }) throws -> EpochSummary {
         let start = Date()
         let epoch = completedEpochs + 1
+        // Each epoch's order is a function of the random state alone (not of the last
+        // epoch's order), so a resumed run shuffles exactly as an uninterrupted one.
+        for i in order.indices { order[i] = i }
         shuffle(&order)
         let n = settings.batchSize, item = images.itemCount
         var sumD = 0.0, sumG = 0.0
