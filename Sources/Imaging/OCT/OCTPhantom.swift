@@ -347,13 +347,11 @@ private struct Eye {
         let fade = exp(-depth / 260)
         if depth < 12 { return 0.3 }
         let localThickness = choroidThickness * (0.8 + 0.4 * Double(texture(x / 700, y / 700, 40.5)))
-        if depth < localThickness {
-            // Vessels grow with depth (Sattler's then Haller's layer).
-            let n = texture(x / 70, y / 70, depth / 40 + 20)
-            let vessel = n < 0.4 ? 0.25 : 1.0
-            return 0.22 * vessel * fade
-        }
-        return 0.012 * exp(-(depth - localThickness) / 100)
+        let n = texture(x / 70, y / 70, depth / 40 + 20)
+        let vessel = n < 0.4 ? 0.25 : 1.0
+        let stroma = 0.18 * vessel * fade
+        // The sclera is nearly dark; the choroid fades into it over ~40 µm.
+        return depth < localThickness ? stroma : stroma * exp(-(depth - localThickness) / 40) + 0.008 * fade
     }
 
     func bscan(_ index: Int) -> (BScan, BScanMask, RetinalBoundaries) {
