@@ -156,3 +156,16 @@ final class OCTPreprocessingTests: XCTestCase {
         }
     }
 }
+
+extension OCTPreprocessingTests {
+    /// Only the chosen mask classes count: foci (3) alone give label 0 when only fluid (1, 2) is annotated.
+    func testAnnotatedClassesFilterMasks() {
+        var mask = BScanMask(width: 256, height: 248)
+        let (image, _, _) = OCTPhantom.bscan(2, settings: settings, seed: 31)
+        for z in 100..<110 { for x in 0..<256 { mask[z, x] = 3 } }
+        let all = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings())
+        let fluid = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings(annotatedClasses: [1, 2]))
+        XCTAssertTrue(all.flat.mask!.isAnnotated)
+        XCTAssertFalse(fluid.flat.mask!.isAnnotated)
+    }
+}
