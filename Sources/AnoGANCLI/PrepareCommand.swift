@@ -44,6 +44,9 @@ struct PrepareCommand: ParsableCommand {
     var patchesPerBscan: Int = 16
     @Option(name: .long, help: "Label of patches from inputs without a mask: normal, anomalous or unknown.")
     var label: String = "unknown"
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Mask values that count as anomalous (e.g. 1 2 = the phantom's fluid, as in the paper); default: every nonzero value.")
+    var maskClasses: [Int] = []
     @Option(name: .long, help: "Random seed for patch positions.")
     var seed: UInt64 = 1
 
@@ -74,6 +77,7 @@ struct PrepareCommand: ParsableCommand {
         guard patchSize >= 4, patchSize % 2 == 0 else { throw ValidationError("--patch-size must be even and ≥ 4") }
         guard patchesPerBscan >= 1 else { throw ValidationError("--patches-per-bscan must be ≥ 1") }
         guard spacingX > 0, inputSpacingX >= 0, inputSpacingZ >= 0 else { throw ValidationError("spacings must be positive") }
+        guard maskClasses.allSatisfy({ $0 >= 1 && $0 <= 255 }) else { throw ValidationError("--mask-classes must be values 1…255") }
         guard ImageFolder.label(named: label) != nil else { throw ValidationError("--label must be normal, anomalous or unknown, not '\(label)'") }
         if idx != nil && normalClass == nil { throw ValidationError("--idx needs --normal-class") }
         if trainFolder != nil && testFolder.isEmpty { throw ValidationError("--train-folder needs at least one --test-folder LABEL=DIR") }
@@ -153,7 +157,8 @@ struct PrepareCommand: ParsableCommand {
     }
 
     private func prepareOCT(_ outURL: URL) throws {
-        let settings = OCTPreprocessingSettings(targetSpacingX: spacingX, patchSize: patchSize, patchesPerBScan: patchesPerBscan)
+        let settings = OCTPreprocessingSettings(targetSpacingX: spacingX, patchSize: patchSize, patchesPerBScan: patchesPerBscan,
+                                                annotatedClasses: maskClasses.isEmpty ? nil : maskClasses.map(UInt8.init))
         let unmaskedLabel = ImageFolder.label(named: label)!
         var rng = SeededGenerator(seed: seed)
         var collector = OCTPatchCollector(size: patchSize)

@@ -6,7 +6,7 @@ import XCTest
 import Imaging
 import NeuralNet
 
-final class OCTPhantomTests: XCTestCase {
+final class OCTPhantomTests: TemporaryDirectoryTestCase {
     let small = OCTPhantomSettings(width: 128, height: 124, bscans: 5, spacingX: 6000.0 / 128, spacingZ: 15.48, spacingY: 300)
 
     func testSameSeedSameVolumeOtherSeedOtherSubject() {
@@ -87,8 +87,6 @@ final class OCTPhantomTests: XCTestCase {
     }
 
     func testWrittenFilesReadBack() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("oct-phantom-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
         var settings = small
         settings.diseased = true
         let v = OCTPhantom.generate(settings, seed: 21)

@@ -5,7 +5,7 @@ import XCTest
 import Imaging
 import NeuralNet
 
-final class OCTPreprocessingTests: XCTestCase {
+final class OCTPreprocessingTests: TemporaryDirectoryTestCase {
     func testResamplingColumnCountAndLinearRamp() {
         // 512 columns of 6 mm / 512: (511 · 11.71875 / 22) = 272.2 → columns 0…272.
         XCTAssertEqual(OCTResampling.columnCount(width: 512, spacing: 6000.0 / 512, target: 22), 273)
@@ -144,15 +144,24 @@ final class OCTPreprocessingTests: XCTestCase {
 
         var wrongMask = v.maskVolume
         wrongMask.depth = 1; wrongMask.voxels = Array(wrongMask.voxels.prefix(wrongMask.width * wrongMask.height))
-        XCTAssertThrowsError(try OCTPreprocessing.addPatches(from: v.volume, mask: wrongMask, name: "eye.mha", settings: .init(),
-                                                             unmaskedLabel: -1, using: &rng, into: &collector)) {
-            XCTAssert(($0 as? FileError)?.path == "eye.mha", "\($0)")
-        }
+        assertFileError(try OCTPreprocessing.addPatches(from: v.volume, mask: wrongMask, name: "eye.mha", settings: .init(),
+                                                        unmaskedLabel: -1, using: &rng, into: &collector), names: "eye.mha", "mask is 256×248×1")
         var broken = v.volume
         broken.voxels[5] = .nan
-        XCTAssertThrowsError(try OCTPreprocessing.addPatches(from: broken, mask: nil, name: "bad.mha", settings: .init(),
-                                                             unmaskedLabel: -1, using: &rng, into: &collector)) {
-            XCTAssert("\($0)".contains("bad.mha") && "\($0)".contains("not finite"), "\($0)")
-        }
+        assertFileError(try OCTPreprocessing.addPatches(from: broken, mask: nil, name: "bad.mha", settings: .init(),
+                                                        unmaskedLabel: -1, using: &rng, into: &collector), names: "bad.mha", "not finite")
+    }
+}
+
+extension OCTPreprocessingTests {
+    /// Only the chosen mask classes count: foci (3) alone give label 0 when only fluid (1, 2) is annotated.
+    func testAnnotatedClassesFilterMasks() {
+        var mask = BScanMask(width: 256, height: 248)
+        let (image, _, _) = OCTPhantom.bscan(2, settings: settings, seed: 31)
+        for z in 100..<110 { for x in 0..<256 { mask[z, x] = 3 } }
+        let all = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings())
+        let fluid = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings(annotatedClasses: [1, 2]))
+        XCTAssertTrue(all.flat.mask!.isAnnotated)
+        XCTAssertFalse(fluid.flat.mask!.isAnnotated)
     }
 }

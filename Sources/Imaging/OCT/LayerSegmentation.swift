@@ -199,19 +199,28 @@ public enum LayerSegmentation {
         let kz = kernel(sigmaZ), kx = kernel(sigmaX)
         let rz = kz.count / 2, rx = kx.count / 2
         var tmp = [Float](repeating: 0, count: w * h)
-        for x in 0..<w {
-            for z in 0..<h {
-                var s: Float = 0
-                for (i, k) in kz.enumerated() { s += k * image[x * h + min(h - 1, max(0, z + i - rz))] }
-                tmp[x * h + z] = s
+        var out = [Float](repeating: 0, count: w * h)
+        // Raw pointers: this is the segmentation's hot loop, and debug builds check every subscript.
+        image.withUnsafeBufferPointer { src in
+            tmp.withUnsafeMutableBufferPointer { mid in
+                for x in 0..<w {
+                    let column = x * h
+                    for z in 0..<h {
+                        var s: Float = 0
+                        for i in 0..<kz.count { s += kz[i] * src[column + min(h - 1, max(0, z + i - rz))] }
+                        mid[column + z] = s
+                    }
+                }
             }
         }
-        var out = [Float](repeating: 0, count: w * h)
-        for x in 0..<w {
-            for z in 0..<h {
-                var s: Float = 0
-                for (i, k) in kx.enumerated() { s += k * tmp[min(w - 1, max(0, x + i - rx)) * h + z] }
-                out[x * h + z] = s
+        tmp.withUnsafeBufferPointer { mid in
+            out.withUnsafeMutableBufferPointer { dst in
+                for x in 0..<w {
+                    for i in 0..<kx.count {
+                        let k = kx[i], from = min(w - 1, max(0, x + i - rx)) * h
+                        for z in 0..<h { dst[x * h + z] += k * mid[from + z] }
+                    }
+                }
             }
         }
         return out

@@ -347,13 +347,11 @@ private struct Eye {
         let fade = exp(-depth / 260)
         if depth < 12 { return 0.3 }
         let localThickness = choroidThickness * (0.8 + 0.4 * Double(texture(x / 700, y / 700, 40.5)))
-        if depth < localThickness {
-            // Vessels grow with depth (Sattler's then Haller's layer).
-            let n = texture(x / 70, y / 70, depth / 40 + 20)
-            let vessel = n < 0.4 ? 0.25 : 1.0
-            return 0.22 * vessel * fade
-        }
-        return 0.012 * exp(-(depth - localThickness) / 100)
+        let n = texture(x / 70, y / 70, depth / 40 + 20)
+        let vessel = n < 0.4 ? 0.25 : 1.0
+        let stroma = 0.18 * vessel * fade
+        // The sclera is nearly dark; the choroid fades into it over ~40 µm.
+        return depth < localThickness ? stroma : stroma * exp(-(depth - localThickness) / 40) + 0.008 * fade
     }
 
     func bscan(_ index: Int) -> (BScan, BScanMask, RetinalBoundaries) {
@@ -434,21 +432,32 @@ private struct Eye {
     func speckleAndCompress(_ reflect: [Float], width w: Int, height h: Int, index: Int) -> [Float] {
         var rng = SeededGenerator(seed: seed &+ 0x9E37_79B9 &* UInt64(index + 1))
         var speckle = [Float](repeating: 0, count: w * h)
-        for i in speckle.indices { speckle[i] = -log(max(rng.uniform(), 1e-7)) }
-        var smooth = speckle
-        for z in 0..<h {
-            for c in 1..<(w - 1) { smooth[z * w + c] = 0.25 * speckle[z * w + c - 1] + 0.5 * speckle[z * w + c] + 0.25 * speckle[z * w + c + 1] }
-        }
-        for z in 1..<(h - 1) {
-            for c in 0..<w { speckle[z * w + c] = 0.25 * smooth[(z - 1) * w + c] + 0.5 * smooth[z * w + c] + 0.25 * smooth[(z + 1) * w + c] }
-        }
+        var smooth = [Float](repeating: 0, count: w * h)
         var out = [Float](repeating: 0, count: w * h)
         let low: Float = -21, high: Float = 1.5
-        for i in out.indices {
-            let noise: Float = 0.003 * -log(max(rng.uniform(), 1e-7))
-            let intensity = reflect[i] * speckle[i] + noise
-            let db = 10 * log10(max(intensity, 1e-6))
-            out[i] = min(1, max(0, (db - low) / (high - low)))
+        // Raw pointers: one pass per pixel per stage, and debug builds check every subscript.
+        speckle.withUnsafeMutableBufferPointer { sp in
+            smooth.withUnsafeMutableBufferPointer { sm in
+                for i in 0..<(w * h) { sp[i] = -log(max(rng.uniform(), 1e-7)) }
+                for z in 0..<h {
+                    let r = z * w
+                    sm[r] = sp[r]; sm[r + w - 1] = sp[r + w - 1]
+                    for c in 1..<(w - 1) { sm[r + c] = 0.25 * sp[r + c - 1] + 0.5 * sp[r + c] + 0.25 * sp[r + c + 1] }
+                }
+                for c in 0..<w { sp[c] = sm[c]; sp[(h - 1) * w + c] = sm[(h - 1) * w + c] }
+                for z in 1..<(h - 1) {
+                    for c in 0..<w { sp[z * w + c] = 0.25 * sm[(z - 1) * w + c] + 0.5 * sm[z * w + c] + 0.25 * sm[(z + 1) * w + c] }
+                }
+            }
+            reflect.withUnsafeBufferPointer { r in
+                out.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<(w * h) {
+                        let noise: Float = 0.003 * -log(max(rng.uniform(), 1e-7))
+                        let db = 10 * log10(max(r[i] * sp[i] + noise, 1e-6))
+                        o[i] = min(1, max(0, (db - low) / (high - low)))
+                    }
+                }
+            }
         }
         return out
     }

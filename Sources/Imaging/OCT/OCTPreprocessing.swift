@@ -15,11 +15,15 @@ public struct OCTPreprocessingSettings: Codable, Equatable, Sendable {
     /// Patches K drawn per B-scan.
     public var patchesPerBScan: Int = 16
     public var segmentation = LayerSegmentationSettings()
+    /// Mask values that count as annotated; others are treated as background.
+    /// nil: every nonzero value. The paper labels retinal fluid only (phantom: [1, 2]).
+    public var annotatedClasses: [UInt8]? = nil
 
-    public init(targetSpacingX: Double = 22, patchSize: Int = 64, patchesPerBScan: Int = 16) {
+    public init(targetSpacingX: Double = 22, patchSize: Int = 64, patchesPerBScan: Int = 16, annotatedClasses: [UInt8]? = nil) {
         self.targetSpacingX = targetSpacingX
         self.patchSize = patchSize
         self.patchesPerBScan = patchesPerBScan
+        self.annotatedClasses = annotatedClasses
     }
 
     /// The settings as manifest strings.
@@ -30,7 +34,8 @@ public struct OCTPreprocessingSettings: Codable, Equatable, Sendable {
          "segmentation": "ILM and Bruch by DP path search (min \(segmentation.minThickness) µm, max \(segmentation.maxThickness) µm)",
          "flattening": "columns shifted so Bruch is one row; retina cropped with patch_size/2 margins",
          "patch_position": "centre uniform inside the retina; sources x,y = top-left in the flattened, resampled B-scan",
-         "label_rule": "1 if any mask pixel in the patch is annotated (nonzero), 0 otherwise"]
+         "label_rule": "1 if any mask pixel in the patch is annotated (nonzero), 0 otherwise",
+         "annotated_classes": annotatedClasses.map { $0.map(String.init).joined(separator: ",") } ?? "all nonzero"]
     }
 }
 
@@ -59,7 +64,12 @@ public enum OCTPreprocessing {
                                settings: OCTPreprocessingSettings) -> PreparedBScan {
         let normalized = bscan.normalized(low: grayRange.lowerBound, high: grayRange.upperBound)
         let resampled = OCTResampling.resample(normalized, targetSpacingX: settings.targetSpacingX)
-        let resampledMask = mask.map { OCTResampling.resample($0, spacingX: bscan.spacingX, targetSpacingX: settings.targetSpacingX) }
+        var kept = mask
+        if let classes = settings.annotatedClasses, var m = kept {
+            for i in m.labels.indices where m.labels[i] != 0 && !classes.contains(m.labels[i]) { m.labels[i] = 0 }
+            kept = m
+        }
+        let resampledMask = kept.map { OCTResampling.resample($0, spacingX: bscan.spacingX, targetSpacingX: settings.targetSpacingX) }
         let boundaries = LayerSegmentation.segment(resampled, settings: settings.segmentation)
         let margin = settings.patchSize / 2
         let flat = OCTFlattening.flatten(resampled, mask: resampledMask, boundaries: boundaries,
