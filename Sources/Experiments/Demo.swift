@@ -61,24 +61,24 @@ public enum Demo {
         }
         try Data(jsonString(settings).utf8).writeAtomically(to: layout.settings)
         var skipped: [String] = []
-        let stages: [(name: String, products: [URL], run: () throws -> Void)] = [
-            ("patches", [layout.trainingPatches, layout.testPatches, layout.scoredTrainingPatches], { try makePatches(settings, layout, log) }),
-            ("anogan-training", [layout.anoganTraining.checkpoint], { try trainAnoGAN(settings, layout, log) }),
-            ("acae-training", [layout.acaeCheckpoint], { try trainACAE(settings, layout, log) }),
-            ("anogan-scores", [layout.anoganScores, layout.trainingScores], { try scoreAnoGAN(settings, layout, log) }),
-            ("acae-scores", [layout.acaeScores], { try scoreACAE(settings, layout, log) }),
+        let stages: [(name: String, after: [String], products: [URL], run: () throws -> Void)] = [
+            ("patches", [], [layout.trainingPatches, layout.testPatches, layout.scoredTrainingPatches], { try makePatches(settings, layout, log) }),
+            ("anogan-training", ["patches"], [layout.anoganTraining.checkpoint], { try trainAnoGAN(settings, layout, log) }),
+            ("acae-training", ["patches"], [layout.acaeCheckpoint], { try trainACAE(settings, layout, log) }),
+            ("anogan-scores", ["anogan-training"], [layout.anoganScores, layout.trainingScores], { try scoreAnoGAN(settings, layout, log) }),
+            ("acae-scores", ["acae-training"], [layout.acaeScores], { try scoreACAE(settings, layout, log) }),
         ]
-        // Once a stage runs, every later stage runs too (its inputs changed).
-        var redo = false
+        // A stage runs when its settings changed, its outputs are missing, or a stage it reads from ran.
+        var ran: Set<String> = []
         for (index, stage) in stages.enumerated() {
-            if !redo, isDone(stage.name, settings, layout),
+            if stage.after.allSatisfy({ !ran.contains($0) }), isDone(stage.name, settings, layout),
                stage.products.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
                 log("[\(index + 1)/\(stages.count + 1)] \(stage.name): already done for these settings, skipped")
                 skipped.append(stage.name)
                 continue
             }
             log("[\(index + 1)/\(stages.count + 1)] \(stage.name)")
-            redo = true
+            ran.insert(stage.name)
             try? FileManager.default.removeItem(at: layout.marker(stage.name))
             let t0 = Date()
             try stage.run()
@@ -88,13 +88,14 @@ public enum Demo {
         log("[\(stages.count + 1)/\(stages.count + 1)] report")
         let evaluation = try writeReport(settings, layout)
         for row in evaluation.table1 {
-            log(String(format: "    %-7@ AUC %.3f [%.3f, %.3f]  sensitivity %.3f specificity %.3f", row.model as NSString,
+            log("    " + row.model.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + String(format: "AUC %.3f [%.3f, %.3f]  sensitivity %.3f specificity %.3f",
                        row.auc, row.confidenceInterval.lower, row.confidenceInterval.upper,
                        row.youden.sensitivity, row.youden.specificity))
         }
         for column in ["R", "D", "D_hat"] {
             if let e = evaluation.score(run: ScoreReference.mainRun, column: column) {
-                log(String(format: "    %-7@ AUC %.3f", column as NSString, e.auc))
+                log("    " + column.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "AUC %.3f", e.auc))
             }
         }
         let seconds = Date().timeIntervalSince(start)
@@ -246,15 +247,30 @@ public enum Demo {
 
     // MARK: Stage markers
 
+    /// The settings a stage's outputs depend on (directly or through the stages before it);
+    /// the others are reset so that changing them does not invalidate the stage.
+    static func relevant(_ stage: String, _ s: DemoSettings) -> DemoSettings {
+        var k = s
+        let d = DemoSettings.standard
+        func drop(_ paths: [WritableKeyPath<DemoSettings, Int>]) { for p in paths { k[keyPath: p] = d[keyPath: p] } }
+        switch stage {
+        case "patches": drop([\.width, \.batchSize, \.epochs, \.acaeEpochs, \.mappingSteps])
+        case "anogan-training": drop([\.acaeEpochs, \.mappingSteps])
+        case "anogan-scores": drop([\.acaeEpochs])
+        default: drop([\.epochs, \.mappingSteps])  // the aCAE stages
+        }
+        return k
+    }
+
     private static func isDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) -> Bool {
         guard let data = try? Data(contentsOf: layout.marker(stage)),
               let recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
-        return recorded == s
+        return recorded == relevant(stage, s)
     }
 
     private static func markDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) throws {
         try FileManager.default.createDirectory(at: layout.marker(stage).deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(jsonString(s).utf8).writeAtomically(to: layout.marker(stage))
+        try Data(jsonString(relevant(stage, s)).utf8).writeAtomically(to: layout.marker(stage))
     }
 
     static func jsonString<T: Encodable>(_ value: T) throws -> String {

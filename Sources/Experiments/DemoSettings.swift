@@ -20,15 +20,15 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     public var phantomHeight = 496
 
     // Patches (OCTPreprocessing): patch side = the model's image size.
-    public var trainingPatchesPerBScan = 32
-    public var testPatchesPerBScan = 8
+    public var trainingPatchesPerBScan = 24
+    public var testPatchesPerBScan = 4
 
     // Models.
     public var imageSize = 64
-    public var width = 32
+    public var width = 16
     public var batchSize = 64
-    public var epochs = 4
-    public var acaeEpochs = 4
+    public var epochs = 3
+    public var acaeEpochs = 2
 
     // Scoring.
     public var mappingSteps = 100

@@ -1,0 +1,88 @@
+// End-to-end test of the demo pipeline at its --quick size: every stage writes
+// what the next one and the report read, the score tables have the columns of
+// contracts §6, the AUCs agree with a plain pairwise count on the written
+// scores, and a second run skips every stage and reproduces the evaluation.
+
+import Evaluation
+import Foundation
+import NeuralNet
+import XCTest
+@testable import Experiments
+
+final class DemoTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("DemoTests-\(UUID())")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// P(anomalous score > normal score), ties ½; `negate` for P_D (low = anomalous).
+    private func pairwiseAUC(_ table: ScoreTable, _ column: String, negate: Bool = false) -> Double {
+        let values = table.column(column)!.map { negate ? -$0 : $0 }
+        var pos: [Double] = [], neg: [Double] = []
+        for (v, l) in zip(values, table.labels) { if l == 1 { pos.append(v) } else if l == 0 { neg.append(v) } }
+        var wins = 0.0
+        for p in pos { for n in neg { wins += p > n ? 1 : (p == n ? 0.5 : 0) } }
+        return wins / Double(pos.count * neg.count)
+    }
+
+    func testQuickDemoRunsEndToEndAndResumes() throws {
+        var lines: [String] = []
+        let first = try Demo.run(settings: .quick, directory: dir) { lines.append($0) }
+        XCTAssertTrue(lines.first!.contains(first.layout.report.path), "first line names the report: \(lines.first!)")
+        XCTAssertEqual(first.skipped, [])
+        let layout = first.layout
+        for url in [layout.report, layout.metrics, layout.anoganTraining.checkpoint, layout.acaeCheckpoint,
+                    layout.phantoms.appendingPathComponent("diseased_test_000_mask.mha")] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: url.path), url.path)
+        }
+        let anogan = try ScoreTable.read(layout.anoganScores.appendingPathComponent("scores.csv"))
+        let acae = try ScoreTable.read(layout.acaeScores.appendingPathComponent("scores.csv"))
+        let training = try ScoreTable.read(layout.trainingScores.appendingPathComponent("scores.csv"))
+        XCTAssertEqual(anogan.columns, ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"])
+        XCTAssertEqual(acae.columns, ["R", "D", "A", "P_D"])
+        XCTAssertEqual(training.columns, ["R", "D", "A", "P_D"])
+        XCTAssertEqual(training.count, DemoSettings.quick.trainingScoreCount)
+        XCTAssertEqual(anogan.labels, acae.labels)
+        XCTAssertTrue(anogan.labels.contains(1) && anogan.labels.contains(0))
+
+        // Table 1 of the report: the four models, each AUC equal to a pairwise count over the CSV.
+        let rows = Dictionary(uniqueKeysWithValues: first.evaluation.table1.map { ($0.model, $0.auc) })
+        XCTAssertEqual(Set(rows.keys), ["aCAE", "P_D", "GAN_R", "AnoGAN"])
+        XCTAssertEqual(rows["AnoGAN"]!, pairwiseAUC(anogan, "A"), accuracy: 1e-9)
+        XCTAssertEqual(rows["GAN_R"]!, pairwiseAUC(anogan, "A_hat"), accuracy: 1e-9)
+        XCTAssertEqual(rows["aCAE"]!, pairwiseAUC(acae, "A"), accuracy: 1e-9)
+        XCTAssertEqual(rows["P_D"]!, pairwiseAUC(anogan, "P_D", negate: true), accuracy: 1e-9)
+        let html = String(decoding: try Data(contentsOf: layout.report), as: UTF8.self)
+        XCTAssertTrue(html.contains("aCAE") && html.contains("GAN_R"))
+
+        // Second run: everything is there, so only the report is redone, with the same numbers.
+        let second = try Demo.run(settings: .quick, directory: dir) { _ in }
+        XCTAssertEqual(second.skipped, ["patches", "anogan-training", "acae-training", "anogan-scores", "acae-scores"])
+        XCTAssertEqual(second.evaluation.table1, first.evaluation.table1)
+
+        // More mapping steps: only AnoGAN's scoring is redone.
+        var changed = DemoSettings.quick
+        changed.mappingSteps += 1
+        let third = try Demo.run(settings: changed, directory: dir) { _ in }
+        XCTAssertEqual(third.skipped, ["patches", "anogan-training", "acae-training", "acae-scores"])
+        // A deleted product is remade, and what reads it too.
+        try FileManager.default.removeItem(at: layout.acaeCheckpoint)
+        let fourth = try Demo.run(settings: changed, directory: dir) { _ in }
+        XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "anogan-scores"])
+    }
+
+    func testImpossibleSettingsAreRefusedBeforeAnyWork() {
+        var s = DemoSettings.quick
+        s.imageSize = 40
+        XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path), "nothing written for refused settings")
+        s = DemoSettings.quick
+        s.trainingVolumes = 0
+        XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in }) { error in
+            XCTAssertTrue("\(error)".contains("volume"), "\(error)")
+        }
+    }
+}
