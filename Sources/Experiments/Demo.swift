@@ -48,7 +48,7 @@ public struct DemoResult {
 public enum Demo {
     /// Runs (or resumes) the demo in `directory`. `log` receives one line per event;
     /// progress bars go to standard error.
-    public static func run(settings: DemoSettings, directory: URL, log: @escaping (String) -> Void = { print($0) }) throws -> DemoResult {
+    public static func run(settings: DemoSettings, directory: URL, log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws -> DemoResult {
         try settings.validate()
         let start = Date()
         let layout = DemoLayout(root: directory)

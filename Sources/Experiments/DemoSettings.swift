@@ -14,24 +14,24 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     // Phantom volumes (OCTPhantom): B-scans of phantomHeight × phantomWidth over 6 mm.
     public var trainingVolumes = 6
     public var testHealthyVolumes = 2
-    public var testDiseasedVolumes = 2
+    public var testDiseasedVolumes = 3
     public var bscans = 16
     public var phantomWidth = 512
     public var phantomHeight = 496
 
     // Patches (OCTPreprocessing): patch side = the model's image size.
-    public var trainingPatchesPerBScan = 24
-    public var testPatchesPerBScan = 4
+    public var trainingPatchesPerBScan = 64
+    public var testPatchesPerBScan = 6
 
     // Models.
-    public var imageSize = 64
+    public var imageSize = 32
     public var width = 16
     public var batchSize = 64
-    public var epochs = 3
-    public var acaeEpochs = 2
+    public var epochs = 6
+    public var acaeEpochs = 6
 
     // Scoring.
-    public var mappingSteps = 100
+    public var mappingSteps = 200
     /// Normal training patches scored for Fig. 4(c, d) and Fig. 3's first block.
     public var trainingScoreCount = 64
 

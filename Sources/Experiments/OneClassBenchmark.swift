@@ -78,7 +78,7 @@ public enum OneClassBenchmark {
     /// scores/ (a score run, contracts §7), results.json. An existing finished checkpoint
     /// for the same settings is reused.
     public static func run(settings s: OneClassBenchmarkSettings, directory: URL,
-                           log: @escaping (String) -> Void = { print($0) }) throws -> OneClassBenchmarkResult {
+                           log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws -> OneClassBenchmarkResult {
         try s.validate()
         let data = try OneClassIDX.load(directory: URL(fileURLWithPath: s.dataDirectory), normalClass: s.normalClass,
                                         trainLimit: s.trainLimit, imageSize: 32)
