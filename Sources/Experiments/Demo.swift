@@ -137,7 +137,8 @@ public enum Demo {
         var manifest = OCTPreprocessingSettings(patchSize: s.imageSize).manifest
         manifest["protocol"] = "oct-phantom-demo"
         let trainSet = training.patchSet(settings: manifest, seed: s.seed)
-        let testSet = test.patchSet(settings: manifest, seed: s.seed &+ 1)
+        var selectionRNG = SeededGenerator(seed: s.seed &+ 2)
+        let testSet = limitNormals(test.patchSet(settings: manifest, seed: s.seed &+ 1), to: s.testNormalLimit, using: &selectionRNG)
         let anomalous = testSet.labels?.filter { $0 == 1 }.count ?? 0
         guard anomalous > 0, anomalous < testSet.count else {
             throw DemoError("the test patches hold \(anomalous) anomalous of \(testSet.count); need both kinds (more diseased volumes or patches)")
@@ -145,12 +146,17 @@ public enum Demo {
         try trainSet.save(to: layout.trainingPatches)
         try testSet.save(to: layout.testPatches)
         // The first trainingScoreCount training patches, as their own set (the report shows them with their scores).
-        let k = min(s.trainingScoreCount, trainSet.count)
-        let subset = PatchSet(images: trainSet.images.items(0..<k), labels: trainSet.labels.map { Array($0.prefix(k)) },
-                              masks: nil, sources: trainSet.sources.map { Array($0.prefix(k)) },
-                              settings: manifest, seed: s.seed)
-        try subset.save(to: layout.scoredTrainingPatches)
+        try trainSet.selecting(Array(0..<min(s.trainingScoreCount, trainSet.count))).save(to: layout.scoredTrainingPatches)
         log("    \(trainSet.count) training patches; \(testSet.count) test patches (\(anomalous) anomalous, \(testSet.count - anomalous) normal)")
+    }
+
+    /// Every anomalous patch and a seeded random choice of at most `limit` normal ones, in their original order.
+    static func limitNormals(_ set: PatchSet, to limit: Int, using rng: inout SeededGenerator) -> PatchSet {
+        let labels = set.labels ?? Array(repeating: 0, count: set.count)
+        var normals = labels.indices.filter { labels[$0] != 1 }
+        guard normals.count > limit else { return set }
+        normals.shuffle(using: &rng)
+        return set.selecting((labels.indices.filter { labels[$0] == 1 } + normals.prefix(limit)).sorted())
     }
 
     private static func trainAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
@@ -207,7 +213,7 @@ public enum Demo {
         for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
                                               ("training", layout.scoredTrainingPatches, layout.trainingScores, .feature)] {
             let input = try ImageInput.load(patches)
-            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, lambda: 0.1, batchSize: 64),
+            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, lambda: 0.1, batchSize: 256),
                                            variant: variant, seed: s.seed)
             let scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
             let passes = variant.losses.count
@@ -277,5 +283,19 @@ public enum Demo {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension PatchSet {
+    /// The patches at `indices` (in that order), with their labels, masks and sources.
+    func selecting(_ indices: [Int]) -> PatchSet {
+        let item = images.itemCount
+        func gather(_ t: Tensor) -> Tensor {
+            let out = Tensor(shape: [indices.count] + Array(t.shape.dropFirst()))
+            for (k, i) in indices.enumerated() { (out.data + k * item).update(from: t.data + i * item, count: item) }
+            return out
+        }
+        return PatchSet(images: gather(images), labels: labels.map { l in indices.map { l[$0] } }, masks: masks.map(gather),
+                        sources: sources.map { s in indices.map { s[$0] } }, settings: settings, seed: seed)
     }
 }

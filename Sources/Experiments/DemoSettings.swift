@@ -21,14 +21,19 @@ public struct DemoSettings: Codable, Equatable, Sendable {
 
     // Patches (OCTPreprocessing): patch side = the model's image size.
     public var trainingPatchesPerBScan = 64
-    public var testPatchesPerBScan = 6
+    /// Patches per B-scan of the held-out volumes (healthy and diseased).
+    public var testPatchesPerBScan = 32
+    /// The test set keeps every anomalous patch and at most this many normal ones (a seeded
+    /// random choice among healthy-volume and fluid-free diseased-volume patches), because
+    /// fluid covers a small part of a B-scan and random positions rarely hit it.
+    public var testNormalLimit = 256
 
     // Models.
     public var imageSize = 32
     public var width = 16
     public var batchSize = 64
     public var epochs = 6
-    public var acaeEpochs = 6
+    public var acaeEpochs = 3
 
     // Scoring.
     public var mappingSteps = 200
@@ -51,6 +56,7 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         s.phantomHeight = 248
         s.trainingPatchesPerBScan = 16
         s.testPatchesPerBScan = 8
+        s.testNormalLimit = 48
         s.imageSize = 32
         s.width = 16
         s.batchSize = 16
@@ -77,6 +83,7 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches than one batch")
         try need(epochs >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "epochs and mapping steps must be ≥ 1")
         try need(trainingScoreCount >= 1, "training score count must be ≥ 1")
+        try need(testNormalLimit >= 1, "test normal limit must be ≥ 1")
     }
 }
 

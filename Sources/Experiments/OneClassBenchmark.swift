@@ -115,7 +115,7 @@ public enum OneClassBenchmark {
 
         // Scoring with both mappings from the same z₁.
         let input = try ImageInput.load(testDir)
-        let scoring = ScoringSettings(mapping: MappingSettings(steps: s.steps, lambda: 0.1, batchSize: 64), variant: .both, seed: s.seed)
+        let scoring = ScoringSettings(mapping: MappingSettings(steps: s.steps, lambda: 0.1, batchSize: 256), variant: .both, seed: s.seed)
         let scorer = try AnomalyScorer(generator: trainer.generator, discriminator: trainer.discriminator, settings: scoring)
         let progress = NeuralNet.Progress("mapping", total: input.count * s.steps * 2, unit: "img·step")
         var offset = 0, current: MappingVariant?
@@ -149,11 +149,6 @@ public enum OneClassBenchmark {
         let normals = labels.indices.filter { labels[$0] == 0 }, anomalies = labels.indices.filter { labels[$0] == 1 }
         let takeNormal = min(normals.count, limit / 2)
         let takeAnomalous = min(anomalies.count, limit - takeNormal)
-        let keep = (Array(normals.prefix(takeNormal)) + Array(anomalies.prefix(takeAnomalous))).sorted()
-        let item = set.images.itemCount
-        let images = Tensor(shape: [keep.count] + Array(set.images.shape.dropFirst()))
-        for (k, i) in keep.enumerated() { (images.data + k * item).update(from: set.images.data + i * item, count: item) }
-        return PatchSet(images: images, labels: keep.map { labels[$0] }, masks: nil,
-                        sources: set.sources.map { s in keep.map { s[$0] } }, settings: set.settings, seed: set.seed)
+        return set.selecting((Array(normals.prefix(takeNormal)) + Array(anomalies.prefix(takeAnomalous))).sorted())
     }
 }

@@ -4,6 +4,7 @@
 // scores, and a second run skips every stage and reproduces the evaluation.
 
 import Evaluation
+import Imaging
 import Foundation
 import NeuralNet
 import XCTest
@@ -84,5 +85,25 @@ final class DemoTests: XCTestCase {
         XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("volume"), "\(error)")
         }
+    }
+
+    func testTestSetKeepsEveryAnomalousPatchAndCapsNormalOnes() {
+        let labels = [0, 1, 0, 0, 1, 0, 0, 1, 0, 0]
+        let images = Tensor(shape: [10, 1, 1, 2], values: (0..<20).map(Float.init))
+        let masks = Tensor(shape: [10, 1, 1, 2], values: labels.flatMap { [Float($0), 0] })
+        let set = PatchSet(images: images, labels: labels, masks: masks,
+                           sources: (0..<10).map { PatchSource(volume: "v", bscan: $0, x: 0, y: 0) }, settings: [:])
+        var rng = SeededGenerator(seed: 4)
+        let kept = Demo.limitNormals(set, to: 3, using: &rng)
+        XCTAssertEqual(kept.labels!.filter { $0 == 1 }.count, 3)
+        XCTAssertEqual(kept.labels!.filter { $0 == 0 }.count, 3)
+        let order = kept.sources!.map(\.bscan)
+        XCTAssertEqual(order, order.sorted(), "original order kept")
+        for (k, i) in order.enumerated() {   // images, labels and masks travel together
+            XCTAssertEqual(kept.images.items(k..<(k + 1)).array, [Float(2 * i), Float(2 * i + 1)])
+            XCTAssertEqual(kept.labels![k], labels[i])
+            XCTAssertEqual(kept.masks!.items(k..<(k + 1)).array[0], Float(labels[i]))
+        }
+        XCTAssertEqual(Demo.limitNormals(set, to: 7, using: &rng).count, 10, "under the cap nothing is dropped")
     }
 }
