@@ -25,6 +25,18 @@ final class ACAETests: XCTestCase {
         XCTAssertEqual(analytic, numeric, accuracy: tolerance, what, file: file, line: line)
     }
 
+    /// Compares `gradient[i]` with the central difference of `loss` over `value[i]` for each index.
+    private func checkGradient(_ value: Tensor, _ gradient: Tensor, at indices: [Int], eps: Float, _ what: String,
+                               loss: () -> Double, file: StaticString = #filePath, line: UInt = #line) {
+        for index in indices {
+            let old = value.data[index]
+            value.data[index] = old + eps; let plus = loss()
+            value.data[index] = old - eps; let minus = loss()
+            value.data[index] = old
+            assertClose(Double(gradient.data[index]), (plus - minus) / Double(2 * eps), "\(what)[\(index)]", file: file, line: line)
+        }
+    }
+
     func testEncoderGradientsMatchFiniteDifferences() {
         for training in [true, false] {
             var rng = SeededGenerator(seed: 7)
@@ -55,23 +67,11 @@ final class ACAETests: XCTestCase {
             // LeakyReLU kinks bias wide differences (a bias step moves every position of a channel), so the
             // step is small; the tolerance covers Float32 rounding of the loss divided by 2·eps.
             let eps: Float = 2e-4
-            for index in [0, 37, 130, 555, 1300, 4095] {
-                let old = x.data[index]
-                x.data[index] = old + eps; let plus = loss()
-                x.data[index] = old - eps; let minus = loss()
-                x.data[index] = old
-                assertClose(Double(gradX.data[index]), (plus - minus) / Double(2 * eps), "dL/dx[\(index)] training=\(training)")
-            }
-            let p = encoder.parameters
+            checkGradient(x, gradX, at: [0, 37, 130, 555, 1300, 4095], eps: eps, "dL/dx training=\(training)", loss: loss)
             for name in ["conv1.weight", "conv1.bias", "conv3.weight", "bn2.weight", "bn4.bias", "code.weight", "code.bias"] {
-                let value = p.value(name), gradient = p.gradient(name)
-                for index in Set([0, value.count / 2, value.count - 1]) {
-                    let old = value.data[index]
-                    value.data[index] = old + eps; let plus = loss()
-                    value.data[index] = old - eps; let minus = loss()
-                    value.data[index] = old
-                    assertClose(Double(gradient.data[index]), (plus - minus) / Double(2 * eps), "\(name)[\(index)] training=\(training)")
-                }
+                let value = encoder.parameters.value(name)
+                checkGradient(value, encoder.parameters.gradient(name), at: Array(Set([0, value.count / 2, value.count - 1])).sorted(),
+                              eps: eps, "\(name) training=\(training)", loss: loss)
             }
         }
     }
@@ -94,23 +94,11 @@ final class ACAETests: XCTestCase {
         let gradX = model.encoder.backward(gradCodes, weightGradients: true)
         func loss() -> Double { weightedSum(model.reconstruct(x, training: false).reconstructions, c) }
         let eps: Float = 1e-2
-        for index in [5, 100, 400] {
-            let old = x.data[index]
-            x.data[index] = old + eps; let plus = loss()
-            x.data[index] = old - eps; let minus = loss()
-            x.data[index] = old
-            assertClose(Double(gradX.data[index]), (plus - minus) / Double(2 * eps), "dL/dx[\(index)]")
-        }
+        checkGradient(x, gradX, at: [5, 100, 400], eps: eps, "dL/dx", loss: loss)
         for (set, name) in [(model.encoder.parameters, "conv2.weight"), (model.encoder.parameters, "code.weight"),
                             (model.decoder.parameters, "project.weight"), (model.decoder.parameters, "deconv2.weight")] {
-            let value = set.value(name), gradient = set.gradient(name)
-            for index in [1, value.count / 3] {
-                let old = value.data[index]
-                value.data[index] = old + eps; let plus = loss()
-                value.data[index] = old - eps; let minus = loss()
-                value.data[index] = old
-                assertClose(Double(gradient.data[index]), (plus - minus) / Double(2 * eps), "\(name)[\(index)]")
-            }
+            let value = set.value(name)
+            checkGradient(value, set.gradient(name), at: [1, value.count / 3], eps: eps, name, loss: loss)
         }
     }
 
