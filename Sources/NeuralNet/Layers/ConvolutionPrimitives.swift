@@ -138,10 +138,10 @@ final class ConvolutionPlan {
         var md = dstDesc
         var fop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_forward_desc_init(&fop, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
-        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)")
+        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)", memoryBound: true)
         var bop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_backward_desc_init(&bop, activation.backwardAlgorithm, &md, &md, activation.alpha, 0), "eltwise bwd")
-        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)"), DNNLMemory(desc: dstDesc))
+        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)", memoryBound: true), DNNLMemory(desc: dstDesc))
     }()
     private var activationExecutions: [Execution] = []
 
