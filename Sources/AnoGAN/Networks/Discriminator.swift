@@ -29,6 +29,7 @@ public final class Discriminator {
     private let inputs = TensorWrapper()
     private var featureGradientSum: DNNLMemory?
     private var lastFeatures: DNNLMemory?
+    private var lastInput: Tensor?
 
     public init(config: DCGANConfig) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
@@ -73,6 +74,7 @@ public final class Discriminator {
     public func forward(_ x: Tensor, training: Bool) -> DiscriminatorOutput {
         precondition(x.shape.count == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
                      "discriminator input must be N×\(config.channels)×\(config.imageSize)×\(config.imageSize), got \(x.shape)")
+        lastInput = x  // the backward pass reads it
         let (logits, features) = forward(inputs.wrap(x), training: training, logits: true)
         return DiscriminatorOutput(logits: logits!.plainCopy(), features: features.plainCopy())
     }

@@ -16,6 +16,10 @@ public struct GANStepLosses: Equatable, Sendable {
     public var dFake: Float
     /// Mean σ(D(G(z))) after D's update (during the generator step).
     public var dFakeAfter: Float
+
+    public init(lossD: Float, lossG: Float, dReal: Float, dFake: Float, dFakeAfter: Float) {
+        self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.dFakeAfter = dFakeAfter
+    }
 }
 
 /// One step of adversarial training for a batch of real images and noise.

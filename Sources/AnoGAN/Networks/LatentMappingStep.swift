@@ -21,6 +21,10 @@ public struct MappingLoss: Equatable, Sendable {
     public var discrimination: Float
     /// (1 − λ)·R + λ·D.
     public var total: Float
+
+    public init(residual: Float, discrimination: Float, total: Float) {
+        self.residual = residual; self.discrimination = discrimination; self.total = total
+    }
 }
 
 /// Maps a batch of query images into the latent space by gradient steps on z.

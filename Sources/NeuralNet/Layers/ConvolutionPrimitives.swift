@@ -305,7 +305,8 @@ final class ConvolutionPlan {
     }
 }
 
-/// A pointer to a copy of `md`, or nil; the copy lives for the process (descriptors are created once per plan).
+/// A pointer to a copy of `md`, or nil, for C parameters that take an optional descriptor. The copy is
+/// never freed: it is a few hundred bytes per primitive descriptor, and those are created once per plan.
 func withOptionalPointer(_ md: dnnl_memory_desc_t?) -> UnsafePointer<dnnl_memory_desc_t>? {
     guard let md else { return nil }
     let p = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)
