@@ -85,6 +85,8 @@ public final class DNNLMemory {
     let handle: OpaquePointer
     /// Owned storage, when this memory allocated its buffer.
     let storage: TensorStorage?
+    /// Plain reinterpretations handed out by `reinterpreted(as:)`.
+    fileprivate var views: [DNNLMemory] = []
     /// The logical dimensions (e.g. N, C, H, W), whatever the physical layout.
     public let dims: [Int]
 
@@ -309,5 +311,122 @@ final class InputAdapter {
     func load(_ source: DNNLMemory) {
         wrapper.point(to: source.data)
         reorder?.run()
+    }
+}
+
+extension DNNLMemory {
+    /// The same buffer seen as plain row-major `dims` (equal element count); only for plain owned memory.
+    /// Cached, so repeated calls allocate nothing.
+    public func reinterpreted(as dims: [Int]) -> DNNLMemory {
+        precondition(storage != nil && isPlain && dims.reduce(1, *) == logicalCount, "cannot view \(self.dims) as \(dims)")
+        if let v = views.first(where: { $0.dims == dims }) { return v }
+        let v = DNNLMemory(desc: DNNL.plainDesc(dims), wrapping: data)
+        views.append(v)
+        return v
+    }
+}
+
+/// Moves activations into a target layout, with one cached reorder and buffer per source layout.
+/// Memory already in the target layout passes through untouched.
+public final class LayoutConverter {
+    public enum Target: Sendable {
+        /// Plain row-major (NCHW).
+        case plain
+        /// Channel-blocked (nChw16c or nChw8c when the channel count allows), what BatchNorm and convolutions run fast on.
+        case blocked
+    }
+
+    public let target: Target
+    private var adapters: [InputAdapter] = []
+
+    public init(_ target: Target) { self.target = target }
+
+    func wanted(_ dims: [Int]) -> dnnl_memory_desc_t {
+        switch target {
+        case .plain: return DNNL.plainDesc(dims)
+        case .blocked:
+            guard dims.count == 4 else { return DNNL.plainDesc(dims) }
+            if dims[1] % 16 == 0 { return DNNL.desc(dims, dnnl_aBcd16b) }
+            if dims[1] % 8 == 0 { return DNNL.desc(dims, dnnl_aBcd8b) }
+            return DNNL.plainDesc(dims)
+        }
+    }
+
+    /// `m` in the target layout (the returned memory is reused by the next call with the same source layout).
+    public func convert(_ m: DNNLMemory) -> DNNLMemory {
+        let a: InputAdapter
+        if let found = adapters.first(where: { DNNL.equal($0.wrapper.desc, m.desc) }) {
+            a = found
+        } else {
+            a = InputAdapter(given: m.desc, wanted: wanted(m.dims))
+            adapters.append(a)
+        }
+        if a.converted == nil { return m }
+        a.load(m)
+        return a.memory
+    }
+}
+
+extension DNNLMemory {
+    /// Float slots between consecutive batch items. Every layout used here keeps the batch dimension
+    /// outermost, so item n occupies [n·itemStride, (n+1)·itemStride) (padding, if any, is zero).
+    public var itemStride: Int {
+        let n = dims[0]
+        let stride = Int(desc.format_desc.blocking.strides.0)
+        precondition(desc.format_kind == dnnl_blocked && stride * n == physicalCount, "batch is not the outermost dimension")
+        return stride
+    }
+
+    /// A new owned memory with the same layout and values.
+    public func copy() -> DNNLMemory {
+        let m = DNNLMemory(desc: desc)
+        m.data.update(from: data, count: physicalCount)
+        return m
+    }
+
+    /// Copies the values of `source`, which must have the same layout.
+    public func assign(from source: DNNLMemory) {
+        precondition(DNNL.equal(desc, source.desc), "assign between different layouts")
+        data.update(from: source.data, count: physicalCount)
+    }
+}
+
+/// Wraps plain tensors as oneDNN memory without copying; one cached wrapper per shape.
+public final class TensorWrapper {
+    private var wrappers: [DNNLMemory] = []
+    public init() {}
+
+    /// A memory viewing `t`'s elements (plain layout); valid while `t` lives and until the next `wrap` of this shape.
+    public func wrap(_ t: Tensor) -> DNNLMemory {
+        let m: DNNLMemory
+        if let found = wrappers.first(where: { $0.dims == t.shape }) {
+            m = found
+        } else {
+            m = DNNLMemory(desc: DNNL.plainDesc(t.shape), wrapping: t.data)
+            wrappers.append(m)
+        }
+        m.point(to: t.data)
+        return m
+    }
+}
+
+extension DNNLMemory {
+    /// True when both memories have the same dimensions and physical layout.
+    public func hasSameLayout(as other: DNNLMemory) -> Bool { DNNL.equal(desc, other.desc) }
+
+    /// A new owned memory in this memory's layout holding `source`'s values (reordered if needed; allocates).
+    public func converting(_ source: DNNLMemory) -> DNNLMemory {
+        precondition(source.dims == dims, "cannot convert \(source.dims) to \(dims)")
+        let out = DNNLMemory(desc: desc)
+        if hasSameLayout(as: source) { out.assign(from: source) } else { Reorder(from: source.desc, to: desc).run(source, out) }
+        return out
+    }
+}
+
+extension DNNLMemory {
+    /// The buffer as a plain Tensor view of shape `dims` (no copy); only for plain owned memory.
+    public var plainTensor: Tensor {
+        precondition(storage != nil && isPlain, "plainTensor of a blocked or wrapping memory")
+        return Tensor(viewing: storage!, offset: 0, shape: dims)
     }
 }

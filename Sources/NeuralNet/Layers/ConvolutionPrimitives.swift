@@ -15,6 +15,9 @@ struct ConvolutionGeometry {
     var stride: Int
     var padding: Int
     var outputPadding: Int
+    /// Keep this side in plain NCHW even with many channels (network edges that callers read directly).
+    var plainInput = false
+    var plainOutput = false
 
     func outputSize(_ n: Int) -> Int {
         transposed ? (n - 1) * stride - 2 * padding + kernelSize + outputPadding
@@ -66,8 +69,8 @@ final class ConvolutionPlan {
         strides = [Int64(g.stride), Int64(g.stride)]
         padL = [Int64(g.padding), Int64(g.padding)]
         padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
-        let srcAny = DNNL.desc(d, g.inputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
-        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
+        let srcAny = DNNL.desc(d, g.inputChannels < 4 || g.plainInput ? dnnl_abcd : dnnl_format_tag_any)
+        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 || g.plainOutput ? dnnl_abcd : dnnl_format_tag_any)
         var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
         var bDesc = DNNL.desc([g.outputChannels], dnnl_a)
         var s = srcAny, dd = dstAny
