@@ -9,9 +9,9 @@ records, in float64 from float32 inputs:
   (BCE-with-logits averaged over the batch, Adam lr 2e-4, β1 0.5): G(z), D's
   logits, the losses, every gradient, BatchNorm running statistics and every
   parameter after the Adam updates;
-* two steps of AnoGAN's latent mapping (inference-mode BatchNorm,
+* five steps of AnoGAN's latent mapping (inference-mode BatchNorm,
   L = 0.9·Σ|x − G(z)| + 0.1·Σ|f(x) − f(G(z))| per image, Adam on z with lr 0.01,
-  β1 0.9, z clipped to [-1, 1]) and one step of the reference-loss variant
+  β1 0.9, z clipped to [-1, 1]) and three steps of the reference-loss variant
   (second term the sigmoid cross entropy of D(G(z)) against 1).
 
 Output: Tests/AnoGANTests/Fixtures/dcgan_reference.safetensors (float32 tensors;
@@ -293,8 +293,8 @@ def main():
     assert pushes_out(G, D, x, fx, z0, entries), "the chosen entries would not be clipped"
     out["mapping.x"] = x
     out["mapping.z0"] = z0
-    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=2)
-    mapping(G, D, x, z0, out, reference=True, prefix="reference", steps=1)
+    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=5)
+    mapping(G, D, x, z0, out, reference=True, prefix="reference", steps=3)
     assert out["mapping.clipped_count1"].item() == 3, out["mapping.clipped_count1"]
 
     arrays = {k: np.ascontiguousarray(v.detach().numpy().astype(np.float32)) for k, v in out.items()}
