@@ -5,7 +5,7 @@ Builds exactly the generator and discriminator of docs contract §1 (same parame
 names and shapes, a small configuration), gives them deterministic weights and
 records, in float64 from float32 inputs:
 
-* one complete DCGAN training step in the order of pytorch/examples dcgan/main.py
+* two complete DCGAN training steps in the order of pytorch/examples dcgan/main.py
   (BCE-with-logits averaged over the batch, Adam lr 2e-4, β1 0.5): G(z), D's
   logits, the losses, every gradient, BatchNorm running statistics and every
   parameter after the Adam updates;
@@ -137,11 +137,9 @@ def grads(net):
     return {k: p.grad.detach().clone() for k, p in net.named_parameters()}
 
 
-def training_step(G, D, real, z, out):
+def training_step(G, D, optG, optD, real, z, out, prefix):
     """One iteration of pytorch/examples dcgan/main.py (both networks in train mode)."""
     bce = nn.BCEWithLogitsLoss()  # mean over the batch
-    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
     ones = torch.ones(BATCH, 1, dtype=torch.float64)
     zeros = torch.zeros(BATCH, 1, dtype=torch.float64)
 
@@ -163,23 +161,23 @@ def training_step(G, D, real, z, out):
     grad_g = grads(G)
     optG.step()
 
-    out["step.fake"] = fake
-    out["step.logits_real"] = logits_real
-    out["step.logits_fake"] = logits_fake
-    out["step.logits_fake_after"] = logits_after
-    out["step.loss_d"] = (loss_real + loss_fake).reshape(1)
-    out["step.loss_g"] = loss_g.reshape(1)
-    out["step.d_real"] = torch.sigmoid(logits_real).mean().reshape(1)
-    out["step.d_fake"] = torch.sigmoid(logits_fake).mean().reshape(1)
-    out["step.d_fake_after"] = torch.sigmoid(logits_after).mean().reshape(1)
+    out[f"{prefix}.fake"] = fake
+    out[f"{prefix}.logits_real"] = logits_real
+    out[f"{prefix}.logits_fake"] = logits_fake
+    out[f"{prefix}.logits_fake_after"] = logits_after
+    out[f"{prefix}.loss_d"] = (loss_real + loss_fake).reshape(1)
+    out[f"{prefix}.loss_g"] = loss_g.reshape(1)
+    out[f"{prefix}.d_real"] = torch.sigmoid(logits_real).mean().reshape(1)
+    out[f"{prefix}.d_fake"] = torch.sigmoid(logits_fake).mean().reshape(1)
+    out[f"{prefix}.d_fake_after"] = torch.sigmoid(logits_after).mean().reshape(1)
     for k, v in grad_g.items():
-        out[f"step.grad.generator.{k}"] = v
+        out[f"{prefix}.grad.generator.{k}"] = v
     for k, v in grad_d.items():
-        out[f"step.grad.discriminator.{k}"] = v
+        out[f"{prefix}.grad.discriminator.{k}"] = v
     for k, v in state(G).items():
-        out[f"step.after.generator.{k}"] = v
+        out[f"{prefix}.after.generator.{k}"] = v
     for k, v in state(D).items():
-        out[f"step.after.discriminator.{k}"] = v
+        out[f"{prefix}.after.discriminator.{k}"] = v
 
 
 def mapping_losses(G, D, x, fx, z, reference):
@@ -266,7 +264,16 @@ def main():
     out["input.z"] = z
     G.train()
     D.train()
-    training_step(G, D, real, z, out)
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    training_step(G, D, optG, optD, real, z, out, "step")
+    # A second step with new inputs: Adam's moments carry over, and every layer must
+    # see the weights the first step wrote (no stale cached copies).
+    real2 = torch.tanh(f32((BATCH, CHANNELS, SIZE, SIZE), lambda e: e.normal_(0, 1, generator=gen))).float().double()
+    z2 = f32((BATCH, LATENT), lambda e: e.uniform_(-1, 1, generator=gen))
+    out["input.real2"] = real2
+    out["input.z2"] = z2
+    training_step(G, D, optG, optD, real2, z2, out, "step2")
 
     # Mapping starts again from the initial networks, frozen, in inference mode.
     G.load_state_dict({**init_g, **{k: v for k, v in G.state_dict().items() if k.endswith("num_batches_tracked")}})
