@@ -1,7 +1,10 @@
 // The DCGAN generator and discriminator against the same networks composed
 // from the plain-Swift layer references (Double), forward and backward, on a
 // tiny configuration; the parameter names and shapes of contracts §1; and
-// properties of the training and mapping steps.
+// GANTrainingStep and LatentMappingStep against the same procedures written
+// out with the networks' public forward/backward, the losses and Adam (the
+// step order of contracts §2, gradient routing, per-image independence of the
+// mapping, clipping).
 
 import XCTest
 @testable import AnoGAN
@@ -194,4 +197,141 @@ private func statOffset(_ s: ParameterSet, _ name: String) -> Int {
     var o = 0
     for spec in s.specs { if spec.name == name { return o }; o += spec.shape.reduce(1, *) }
     preconditionFailure(name)
+}
+
+// MARK: - Training and mapping steps
+
+private let stepConfig = DCGANConfig(latentDimension: 4, imageSize: 16, width: 2, channels: 1)
+
+private func pair(seed: UInt64) -> (Generator, Discriminator) {
+    var rng = SeededGenerator(seed: seed)
+    let g = Generator(config: stepConfig), d = Discriminator(config: stepConfig)
+    g.initialize(using: &rng); d.initialize(using: &rng)
+    // Larger weights than DCGAN's 0.02 so that every term matters.
+    for i in 0..<g.parameters.count { g.parameters.values.data[i] += rng.normal(std: 0.2) }
+    for i in 0..<d.parameters.count { d.parameters.values.data[i] += rng.normal(std: 0.2) }
+    return (g, d)
+}
+
+private func assertNear(_ a: [Float], _ b: [Float], _ tol: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+    let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    XCTAssertLessThanOrEqual(worst, tol, what, file: file, line: line)
+}
+
+final class TrainingStepTests: XCTestCase {
+    func testTrainingStepFollowsTheContractOrder() {
+        let (g1, d1) = pair(seed: 1), (g2, d2) = pair(seed: 1)
+        var rng = SeededGenerator(seed: 2)
+        let n = 3
+        let real = Tensor.uniform(shape: [n, 1, 16, 16], low: -1, high: 1, using: &rng)
+        let z = Tensor.uniform(shape: [n, 4], low: -1, high: 1, using: &rng)
+        let step = GANTrainingStep(generator: g1, discriminator: d1)
+        let losses = step.step(real: real, z: z)
+
+        // The same step written out with the public API.
+        let adamG = Adam(count: g2.parameters.count, settings: .dcgan), adamD = Adam(count: d2.parameters.count, settings: .dcgan)
+        let grad = Tensor(shape: [n, 1])
+        d2.parameters.zeroGradients()
+        let outReal = d2.forward(real, training: true)
+        let lossReal = Loss.binaryCrossEntropyWithLogits(outReal.logits, target: 1, gradient: grad)
+        _ = d2.backward(gradLogits: grad, gradFeatures: nil, weightGradients: true)
+        let fake = g2.forward(z, training: true)
+        let outFake = d2.forward(fake, training: true)
+        let lossFake = Loss.binaryCrossEntropyWithLogits(outFake.logits, target: 0, gradient: grad)
+        _ = d2.backward(gradLogits: grad, gradFeatures: nil, weightGradients: true)
+        adamD.update(values: d2.parameters.values, gradients: d2.parameters.gradients)
+        g2.parameters.zeroGradients()
+        let outAfter = d2.forward(fake, training: true)
+        let lossG = Loss.binaryCrossEntropyWithLogits(outAfter.logits, target: 1, gradient: grad)
+        let dFake = d2.backward(gradLogits: grad, gradFeatures: nil, weightGradients: false)
+        _ = g2.backward(dFake, weightGradients: true)
+        adamG.update(values: g2.parameters.values, gradients: g2.parameters.gradients)
+
+        XCTAssertEqual(losses.lossD, lossReal + lossFake, accuracy: 1e-5)
+        XCTAssertEqual(losses.lossG, lossG, accuracy: 1e-5)
+        let mean = { (t: Tensor) in t.array.map { Loss.sigmoid($0) }.reduce(0, +) / Float(t.count) }
+        XCTAssertEqual(losses.dReal, mean(outReal.logits), accuracy: 1e-6)
+        XCTAssertEqual(losses.dFake, mean(outFake.logits), accuracy: 1e-6)
+        XCTAssertEqual(losses.dFakeAfter, mean(outAfter.logits), accuracy: 1e-6)
+        XCTAssertNotEqual(losses.dFake, losses.dFakeAfter)
+        assertNear(d1.parameters.values.array, d2.parameters.values.array, 1e-6, "D parameters")
+        assertNear(g1.parameters.values.array, g2.parameters.values.array, 1e-6, "G parameters")
+        assertNear(d1.statistics.values.array, d2.statistics.values.array, 1e-6, "D running statistics (three batches)")
+        assertNear(g1.statistics.values.array, g2.statistics.values.array, 1e-6, "G running statistics")
+        // The generator's weights moved.
+        XCTAssertNotEqual(g1.parameters.values.array, pair(seed: 1).0.parameters.values.array)
+    }
+
+    func testMappingStepMatchesWrittenOutGradient() {
+        for loss in [DiscriminationLoss.featureMatching, .reference] {
+            let (g, d) = pair(seed: 3)
+            var rng = SeededGenerator(seed: 4)
+            let n = 2, lambda: Float = 0.1
+            let x = Tensor.uniform(shape: [n, 1, 16, 16], low: -1, high: 1, using: &rng)
+            let z0 = Tensor.uniform(shape: [n, 4], low: -0.9, high: 0.9, using: &rng)
+            let mapping = LatentMappingStep(generator: g, discriminator: d, lambda: lambda, loss: loss)
+            mapping.reset(queries: x, z: z0)
+            let losses = mapping.step()
+
+            // Written out: L = (1−λ)Σ|x − G(z)| + λ·disc, gradient through D and G (inference mode).
+            let fx = d.forward(x, training: false).features
+            let out = g.forward(z0, training: false)
+            assertNear(mapping.reconstruction.array, out.array, 1e-6, "reconstruction")
+            let gImage = Tensor(shape: out.shape)
+            let dOut = d.forward(out, training: false)
+            var disc = [Float](repeating: 0, count: n)
+            let dImage: Tensor
+            if loss == .featureMatching {
+                let gf = Tensor(shape: fx.shape)
+                for i in 0..<n { disc[i] = Loss.l1(dOut.features.items(i..<i + 1), fx.items(i..<i + 1)) }
+                for j in 0..<gf.count { let v = dOut.features[j] - fx[j]; gf[j] = lambda * (v > 0 ? 1 : v < 0 ? -1 : 0) }
+                dImage = d.backward(gradLogits: nil, gradFeatures: gf, weightGradients: false)
+            } else {
+                let gl = Tensor(shape: [n, 1])
+                for i in 0..<n {
+                    let l = dOut.logits[i]
+                    disc[i] = Loss.binaryCrossEntropyWithLogits(Tensor(shape: [1], values: [l]), target: 1)
+                    gl[i] = lambda * (Loss.sigmoid(l) - 1)
+                }
+                dImage = d.backward(gradLogits: gl, gradFeatures: nil, weightGradients: false)
+            }
+            for i in 0..<n {
+                let r = Loss.l1(out.items(i..<i + 1), x.items(i..<i + 1))
+                XCTAssertEqual(losses[i].residual, r, accuracy: 1e-3 * r)
+                XCTAssertEqual(losses[i].discrimination, disc[i], accuracy: 1e-4 * (1 + disc[i]))
+                XCTAssertEqual(losses[i].total, (1 - lambda) * r + lambda * disc[i], accuracy: 1e-3 * r)
+            }
+            for j in 0..<gImage.count { let v = out[j] - x[j]; gImage[j] = (1 - lambda) * (v > 0 ? 1 : v < 0 ? -1 : 0) + dImage[j] }
+            let dz = g.backward(gImage, weightGradients: false)
+            // Adam's first step: z − lr·g/(|g| + ε), then clipping.
+            let z1 = mapping.z
+            for j in 0..<z0.count {
+                let want = min(max(z0[j] - 0.01 * dz[j] / (abs(dz[j]) + 1e-8), -1), 1)
+                XCTAssertEqual(z1[j], want, accuracy: 1e-5, "z[\(j)] \(loss)")
+            }
+            XCTAssertTrue(g.parameters.gradients.array.allSatisfy { $0 == 0 }, "mapping computes no weight gradients")
+        }
+    }
+
+    func testMappingIsPerImageAndClipped() {
+        let (g, d) = pair(seed: 5)
+        var rng = SeededGenerator(seed: 6)
+        let x = Tensor.uniform(shape: [3, 1, 16, 16], low: -1, high: 1, using: &rng)
+        let z = Tensor.uniform(shape: [3, 4], low: -1, high: 1, using: &rng)
+        let batch = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching, adam: AdamSettings(learningRate: 0.3, beta1: 0.9))
+        batch.reset(queries: x, z: z)
+        var first: [MappingLoss] = [], last: [MappingLoss] = []
+        for s in 0..<15 { let l = batch.step(); if s == 0 { first = l }; last = l }
+        XCTAssertTrue(batch.z.array.allSatisfy { $0 >= -1 && $0 <= 1 })
+        XCTAssertTrue(batch.z.array.contains { abs($0) == 1 }, "a large learning rate reaches the box boundary")
+        XCTAssertLessThan(last.map(\.total).reduce(0, +), first.map(\.total).reduce(0, +))
+        // Image 1 mapped alone ends where it ended in the batch (BatchNorm in inference mode).
+        let single = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching, adam: AdamSettings(learningRate: 0.3, beta1: 0.9))
+        single.reset(queries: x.items(1..<2), z: z.items(1..<2))
+        var alone: [MappingLoss] = []
+        for _ in 0..<15 { alone = single.step() }
+        assertNear(single.z.array, batch.z.items(1..<2).array, 1e-4, "z of image 1")
+        XCTAssertEqual(alone[0].total, last[1].total, accuracy: 1e-3 * last[1].total)
+    }
 }
