@@ -180,15 +180,22 @@ final class PrimitiveDescriptor {
         }
         DNNL.check(status, "primitive_desc_create \(what)")
         handle = pd!
-        DNNL.record(implementation, what)
+        self.what = what
     }
+
+    /// What the descriptor is for, in messages and the implementation list.
+    let what: String
 
     init(reorderFrom src: dnnl_memory_desc_t, to dst: dnnl_memory_desc_t, attr: OpaquePointer? = nil) {
         var s = src, d = dst
         var pd: OpaquePointer?
         DNNL.check(dnnl_reorder_primitive_desc_create(&pd, &s, DNNL.engine, &d, DNNL.engine, attr), "reorder_primitive_desc_create")
         handle = pd!
+        what = "reorder"
     }
+
+    /// True when oneDNN chose its slow reference kernel.
+    var isReference: Bool { implementation.hasPrefix("ref") }
 
     deinit { dnnl_primitive_desc_destroy(handle) }
 
@@ -202,7 +209,11 @@ final class PrimitiveDescriptor {
         return s.map { String(cString: $0) } ?? "?"
     }
 
-    func makePrimitive() -> Primitive { Primitive(self) }
+    /// Creates the primitive and records its implementation in `DNNL.implementations`.
+    func makePrimitive() -> Primitive {
+        DNNL.record(implementation, what)
+        return Primitive(self)
+    }
 }
 
 /// A created primitive; `run` executes it with arguments fixed at creation of the plan.
@@ -428,5 +439,14 @@ extension DNNLMemory {
     public var plainTensor: Tensor {
         precondition(storage != nil && isPlain, "plainTensor of a blocked or wrapping memory")
         return Tensor(viewing: storage!, offset: 0, shape: dims)
+    }
+}
+
+extension LayoutConverter {
+    /// `m` (N×…) converted to plain and seen as N×F — how a linear layer's gradient w.r.t. a reshaped input is read.
+    public static func plainFlat(_ m: DNNLMemory, converter: LayoutConverter) -> DNNLMemory {
+        precondition(converter.target == .plain, "plainFlat needs a plain converter")
+        let p = converter.convert(m)
+        return p.reinterpreted(as: [m.dims[0], m.dims.dropFirst().reduce(1, *)])
     }
 }

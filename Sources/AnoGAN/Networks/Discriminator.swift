@@ -51,7 +51,7 @@ public final class Discriminator {
             Conv2d(inputChannels: channels[i - 1], outputChannels: channels[i], kernelSize: 5, stride: 2, padding: 2,
                    weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
                    weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
-                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil, plainInput: i == 1)
+                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
         }
         norms = (2...4).map { i in
             BatchNorm2d(channels: channels[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
