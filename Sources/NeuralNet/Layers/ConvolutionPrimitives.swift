@@ -138,10 +138,10 @@ final class ConvolutionPlan {
         var md = dstDesc
         var fop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_forward_desc_init(&fop, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
-        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)")
+        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)", memoryBound: true)
         var bop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_backward_desc_init(&bop, activation.backwardAlgorithm, &md, &md, activation.alpha, 0), "eltwise bwd")
-        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)"), DNNLMemory(desc: dstDesc))
+        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)", memoryBound: true), DNNLMemory(desc: dstDesc))
     }()
     private var activationExecutions: [Execution] = []
 
@@ -305,7 +305,8 @@ final class ConvolutionPlan {
     }
 }
 
-/// A pointer to a copy of `md`, or nil; the copy lives for the process (descriptors are created once per plan).
+/// A pointer to a copy of `md`, or nil, for C parameters that take an optional descriptor. The copy is
+/// never freed: it is a few hundred bytes per primitive descriptor, and those are created once per plan.
 func withOptionalPointer(_ md: dnnl_memory_desc_t?) -> UnsafePointer<dnnl_memory_desc_t>? {
     guard let md else { return nil }
     let p = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)
