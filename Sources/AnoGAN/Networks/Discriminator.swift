@@ -29,6 +29,7 @@ public final class Discriminator {
     private let inputs = TensorWrapper()
     private var featureGradientSum: DNNLMemory?
     private var lastFeatures: DNNLMemory?
+    private var lastInput: Tensor?
 
     public init(config: DCGANConfig) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
@@ -51,7 +52,7 @@ public final class Discriminator {
             Conv2d(inputChannels: channels[i - 1], outputChannels: channels[i], kernelSize: 5, stride: 2, padding: 2,
                    weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
                    weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
-                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil, plainInput: i == 1)
+                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
         }
         norms = (2...4).map { i in
             BatchNorm2d(channels: channels[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
@@ -73,6 +74,7 @@ public final class Discriminator {
     public func forward(_ x: Tensor, training: Bool) -> DiscriminatorOutput {
         precondition(x.shape.count == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
                      "discriminator input must be N×\(config.channels)×\(config.imageSize)×\(config.imageSize), got \(x.shape)")
+        lastInput = x  // the backward pass reads it
         let (logits, features) = forward(inputs.wrap(x), training: training, logits: true)
         return DiscriminatorOutput(logits: logits!.plainCopy(), features: features.plainCopy())
     }

@@ -16,6 +16,10 @@ public struct GANStepLosses: Equatable, Sendable {
     public var dFake: Float
     /// Mean σ(D(G(z))) after D's update (during the generator step).
     public var dFakeAfter: Float
+
+    public init(lossD: Float, lossG: Float, dReal: Float, dFake: Float, dFakeAfter: Float) {
+        self.lossD = lossD; self.lossG = lossG; self.dReal = dReal; self.dFake = dFake; self.dFakeAfter = dFakeAfter
+    }
 }
 
 /// One step of adversarial training for a batch of real images and noise.
@@ -62,10 +66,11 @@ public final class GANTrainingStep {
 
         // Discriminator: fake batch, target 0, no gradient into G.
         let fake = g.forward(latentInputs.wrap(z), training: true)
-        let fakeLogits = d.forward(fake, training: true, logits: true).logits!
+        // D has not changed since the real batch: its weights need no new layout.
+        let fakeLogits = d.forward(fake, training: true, logits: true, weightsUnchanged: true).logits!
         let lossFake = Loss.binaryCrossEntropyWithLogits(fakeLogits.data, count: n, target: 0, gradient: logitGradient.data)
         let dFake = meanSigmoid(fakeLogits, n)
-        d.backward(gradLogits: gradLogits, gradFeatures: nil, weightGradients: true, inputGradient: false)
+        d.backward(gradLogits: gradLogits, gradFeatures: nil, weightGradients: true, inputGradient: false, weightsUnchanged: true)
         adamD.update(values: d.parameters.values, gradients: d.parameters.gradients)
 
         // Generator: D(G(z)) with the updated D, target 1.

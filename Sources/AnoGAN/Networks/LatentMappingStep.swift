@@ -21,11 +21,17 @@ public struct MappingLoss: Equatable, Sendable {
     public var discrimination: Float
     /// (1 − λ)·R + λ·D.
     public var total: Float
+
+    public init(residual: Float, discrimination: Float, total: Float) {
+        self.residual = residual; self.discrimination = discrimination; self.total = total
+    }
 }
 
 /// Maps a batch of query images into the latent space by gradient steps on z.
 ///
-/// G and D must not change between `reset` and the last `step` (their weights are laid out once per reset).
+/// Runs on inference-mode copies of G and D with BatchNorm folded into the preceding layers
+/// (mathematically the same functions; see FoldedNetworks.swift), made at `reset`: changes to G or D
+/// take effect at the next `reset`.
 public final class LatentMappingStep {
     public let generator: Generator
     public let discriminator: Discriminator
@@ -35,6 +41,9 @@ public final class LatentMappingStep {
     public let adamSettings: AdamSettings
 
     private var adam: Adam
+    private let foldedG: FoldedGenerator
+    private let foldedD: FoldedDiscriminator
+    private var foldedFresh = true
     private var queries = Tensor(shape: [0])
     private var latent = Tensor(shape: [0])
     private var queryFeatures: DNNLMemory?
@@ -56,6 +65,8 @@ public final class LatentMappingStep {
         self.loss = loss
         adamSettings = adam
         self.adam = Adam(count: 0, settings: adam)
+        foldedG = FoldedGenerator(generator)
+        foldedD = FoldedDiscriminator(discriminator)
     }
 
     /// Starts mapping queries x (N×C×S×S in [-1, 1]) from z (N×latentDimension): copies both,
@@ -76,8 +87,10 @@ public final class LatentMappingStep {
         residuals = [Float](repeating: 0, count: n)
         discriminations = [Float](repeating: 0, count: n)
         lastOutput = nil
+        if !foldedFresh { foldedG.refresh(); foldedD.refresh() }
+        foldedFresh = false
         if loss == .featureMatching {
-            let f = discriminator.forward(queryInputs.wrap(queries), training: false, logits: false).features
+            let f = foldedD.forward(queryInputs.wrap(queries), logits: false, weightsUnchanged: false).features
             if let q = queryFeatures, q.hasSameLayout(as: f) { q.assign(from: f) } else { queryFeatures = f.copy() }
             if featureGradient == nil || !featureGradient!.hasSameLayout(as: f) { featureGradient = DNNLMemory(desc: f.desc) }
         }
@@ -87,10 +100,10 @@ public final class LatentMappingStep {
     public func step() -> [MappingLoss] {
         precondition(latent.count > 0, "LatentMappingStep.step before reset")
         let n = queries.shape[0]
-        let g = generator, d = discriminator
+        let g = foldedG, d = foldedD
         // After the first step of a reset every weight layout is loaded and the weights are frozen.
         let frozen = weightsLoaded
-        let image = g.forward(latentInputs.wrap(latent), training: false, weightsUnchanged: frozen)
+        let image = g.forward(latentInputs.wrap(latent), weightsUnchanged: frozen)
         lastOutput = image
 
         // Residual term: (1 − λ)·Σ|G(z) − x| per image; gradient w.r.t. G(z).
@@ -100,7 +113,7 @@ public final class LatentMappingStep {
         }
 
         // Discrimination term through D (inference mode, no weight gradients).
-        let out = d.forward(image, training: false, logits: loss == .reference, weightsUnchanged: frozen)
+        let out = d.forward(image, logits: loss == .reference, weightsUnchanged: frozen)
         let gradImage: DNNLMemory
         switch loss {
         case .featureMatching:
@@ -108,7 +121,7 @@ public final class LatentMappingStep {
             discriminations.withUnsafeMutableBufferPointer { r in
                 Loss.l1PerItem(f.data, q.data, items: n, itemCount: f.itemStride, gradient: gf.data, scale: lambda, into: r.baseAddress!)
             }
-            gradImage = d.backward(gradLogits: nil, gradFeatures: gf, weightGradients: false, inputGradient: true, weightsUnchanged: frozen)!
+            gradImage = d.backward(gradLogits: nil, gradFeatures: gf, weightsUnchanged: frozen)
         case .reference:
             let logits = out.logits!
             for i in 0..<n {
@@ -116,13 +129,12 @@ public final class LatentMappingStep {
                 discriminations[i] = Loss.binaryCrossEntropyWithLogits(logits.data + i, count: 1, target: 1, gradient: logitGradient.data + i)
                 logitGradient.data[i] *= lambda
             }
-            gradImage = d.backward(gradLogits: logitInputs.wrap(logitGradient), gradFeatures: nil, weightGradients: false,
-                                   inputGradient: true, weightsUnchanged: frozen)!
+            gradImage = d.backward(gradLogits: logitInputs.wrap(logitGradient), gradFeatures: nil, weightsUnchanged: frozen)
         }
         let gi = imageGradient.data, gd = gradImage.data
         for i in 0..<imageGradient.count { gi[i] += gd[i] }
 
-        let dz = g.backward(gradInputs.wrap(imageGradient), weightGradients: false, weightsUnchanged: frozen)
+        let dz = g.backward(gradInputs.wrap(imageGradient), weightsUnchanged: frozen)
         adam.update(values: latent, gradients: dz.plainTensor)
         let zp = latent.data
         for i in 0..<latent.count { zp[i] = min(max(zp[i], -1), 1) }

@@ -64,7 +64,7 @@ public final class BatchNorm2d {
             var op = dnnl_batch_normalization_desc_t()
             // forward_training even in inference mode: it is what provides the ReLU workspace for backward.
             DNNL.check(dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_training, &md, layer.epsilon, f), "bnorm fwd")
-            forwardPD = PrimitiveDescriptor(op, what: "bnorm fwd \(d) training=\(training)")
+            forwardPD = PrimitiveDescriptor(op, what: "bnorm fwd \(d) training=\(training)", memoryBound: true)
             input = DNNLMemory(desc: desc, wrapping: nil)
             output = DNNLMemory(desc: desc)
             let cDesc = DNNL.desc([layer.channels], dnnl_a)
@@ -93,7 +93,7 @@ public final class BatchNorm2d {
             var md = desc
             var op = dnnl_batch_normalization_desc_t()
             DNNL.check(dnnl_batch_normalization_backward_desc_init(&op, dnnl_backward, &md, &md, epsilon, flags), "bnorm bwd")
-            return PrimitiveDescriptor(op, hint: forwardPD, what: "bnorm bwd \(DNNL.dims(desc))")
+            return PrimitiveDescriptor(op, hint: forwardPD, what: "bnorm bwd \(DNNL.dims(desc))", memoryBound: true)
         }()
         let epsilon: Float
     }

@@ -8,7 +8,7 @@ import CDNNL
 /// Weights are PyTorch's OIHW `[outputChannels, inputChannels, k, k]`, bias `[outputChannels]`,
 /// both views owned by the caller (usually into a ParameterSet). Output size
 /// ⌊(H + 2·padding − k) / stride⌋ + 1. An optional activation is fused into the forward pass.
-/// Layouts are oneDNN's choice except sides with < 4 channels and, with `plainInput`, the input: those are plain NCHW.
+/// Layouts are oneDNN's choice; the gradient w.r.t. the input comes back in the layout the input had.
 public final class Conv2d {
     public let inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int, padding: Int
     public let weight: Tensor
@@ -23,7 +23,7 @@ public final class Conv2d {
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
-                activation: ActivationKind? = nil, plainInput: Bool = false) {
+                activation: ActivationKind? = nil) {
         precondition(weight.shape == [outputChannels, inputChannels, kernelSize, kernelSize], "Conv2d weight shape \(weight.shape)")
         precondition(bias == nil || bias!.shape == [outputChannels], "Conv2d bias shape")
         precondition(weightGradient == nil || weightGradient!.shape == weight.shape, "Conv2d weight gradient shape")
@@ -33,7 +33,7 @@ public final class Conv2d {
         self.weight = weight; self.bias = bias; self.weightGradient = weightGradient; self.biasGradient = biasGradient
         self.activation = activation
         geometry = ConvolutionGeometry(transposed: false, inputChannels: inputChannels, outputChannels: outputChannels,
-                                       kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0, plainInput: plainInput)
+                                       kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0)
     }
 
     /// y = act(conv(x) + b). `x` is N×C×H×W in any layout; the result's layout is oneDNN's choice
@@ -112,7 +112,7 @@ public final class Conv2d {
 /// A 2-D transposed ("fractionally strided") convolution, PyTorch's ConvTranspose2d.
 ///
 /// Weights are PyTorch's IOHW `[inputChannels, outputChannels, k, k]`, bias `[outputChannels]`.
-/// Output size (H − 1)·stride − 2·padding + k + outputPadding. With `plainOutput` the output is always plain NCHW.
+/// Output size (H − 1)·stride − 2·padding + k + outputPadding. With `plainOutput` the output is handed back in plain NCHW.
 public final class ConvTranspose2d {
     public let inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int, padding: Int, outputPadding: Int
     public let weight: Tensor

@@ -15,8 +15,7 @@ struct ConvolutionGeometry {
     var stride: Int
     var padding: Int
     var outputPadding: Int
-    /// Keep this side in plain NCHW even with many channels (network edges that callers read directly).
-    var plainInput = false
+    /// Hand the output back in plain NCHW whatever layout the primitive computes in (network edges).
     var plainOutput = false
 
     func outputSize(_ n: Int) -> Int {
@@ -47,7 +46,11 @@ final class ConvolutionPlan {
     let weights: DNNLMemory
     let weightsReorder: Execution?
     let bias: DNNLMemory?
+    /// The primitive's destination, in its chosen layout.
+    let dst: DNNLMemory
+    /// What callers get: `dst`, or its plain copy when the geometry asks for plain output.
     let output: DNNLMemory
+    let outputReorder: Execution?
     let forward: Execution
     var weightsLoaded = false
 
@@ -69,8 +72,10 @@ final class ConvolutionPlan {
         strides = [Int64(g.stride), Int64(g.stride)]
         padL = [Int64(g.padding), Int64(g.padding)]
         padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
-        let srcAny = DNNL.desc(d, g.inputChannels < 4 || g.plainInput ? dnnl_abcd : dnnl_format_tag_any)
-        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 || g.plainOutput ? dnnl_abcd : dnnl_format_tag_any)
+        // Few output channels: blocked layouts pad them to 16 and the forward does 16× the work;
+        // plain NCHW runs a GEMM kernel instead (the backward passes prefer blocked: see backwardDescriptor).
+        let srcAny = DNNL.desc(d, dnnl_format_tag_any)
+        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
         var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
         var bDesc = DNNL.desc([g.outputChannels], dnnl_a)
         var s = srcAny, dd = dstAny
@@ -102,8 +107,16 @@ final class ConvolutionPlan {
             weightsReorder = Reorder(from: g.userWeightDesc, to: wDesc).bind(weightsUser, weights)
         }
         bias = biasTensor.map { DNNLMemory(desc: bDesc, wrapping: $0.data) }
-        output = DNNLMemory(desc: dstDesc)
-        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source.memory), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, output)]
+        dst = DNNLMemory(desc: dstDesc)
+        let plainDst = DNNL.plainDesc([n, g.outputChannels, oh, ow])
+        if g.plainOutput && !DNNL.equal(dstDesc, plainDst) {
+            output = DNNLMemory(desc: plainDst)
+            outputReorder = Reorder(from: dstDesc, to: plainDst).bind(dst, output)
+        } else {
+            output = dst
+            outputReorder = nil
+        }
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source.memory), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, dst)]
         if let bias { args.append((DNNL_ARG_BIAS, bias)) }
         forward = Execution(fpd.makePrimitive(), args)
     }
@@ -114,6 +127,7 @@ final class ConvolutionPlan {
         if !(weightsUnchanged && weightsLoaded) { weightsReorder?.run() }
         weightsLoaded = true
         forward.run()
+        outputReorder?.run()
     }
 
     // MARK: Backward, built on first use
@@ -124,10 +138,10 @@ final class ConvolutionPlan {
         var md = dstDesc
         var fop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_forward_desc_init(&fop, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
-        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)")
+        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)", memoryBound: true)
         var bop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_backward_desc_init(&bop, activation.backwardAlgorithm, &md, &md, activation.alpha, 0), "eltwise bwd")
-        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)"), DNNLMemory(desc: dstDesc))
+        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)", memoryBound: true), DNNLMemory(desc: dstDesc))
     }()
     private var activationExecutions: [Execution] = []
 
@@ -142,7 +156,7 @@ final class ConvolutionPlan {
             gradOutputs.append(a)
             if let ag = activationGrad {
                 activationExecutions.append(Execution(ag.pd.makePrimitive(), [
-                    (DNNL_ARG_DST, output), (DNNL_ARG_DIFF_DST, a.memory), (DNNL_ARG_DIFF_SRC, ag.input),
+                    (DNNL_ARG_DST, dst), (DNNL_ARG_DIFF_DST, a.memory), (DNNL_ARG_DIFF_SRC, ag.input),
                 ]))
             }
             index = gradOutputs.count - 1
@@ -157,19 +171,43 @@ final class ConvolutionPlan {
         }
     }
 
-    private lazy var backwardData: (exec: Execution, weightsReorder: Execution?, gradSource: DNNLMemory, gradInput: DNNLMemory, back: Execution?) = {
-        var ds = srcDesc, dd = dstDesc
-        var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any)
-        let pd: PrimitiveDescriptor
-        if geometry.transposed {
-            var op = dnnl_deconvolution_desc_t()
-            DNNL.check(dnnl_deconvolution_backward_data_desc_init(&op, dnnl_deconvolution_direct, &ds, &wAny, &dd, strides, padL, padR), "deconv bwd data")
-            pd = PrimitiveDescriptor(op, hint: forwardPD, what: "deconv bwd data")
-        } else {
-            var op = dnnl_convolution_desc_t()
-            DNNL.check(dnnl_convolution_backward_data_desc_init(&op, dnnl_convolution_direct, &ds, &wAny, &dd, strides, padL, padR), "conv bwd data")
-            pd = PrimitiveDescriptor(op, hint: forwardPD, what: "conv bwd data")
+    /// A backward descriptor with diff layouts forced to the forward's; when that lands on oneDNN's
+    /// reference kernel (it does for 1-channel sides), one with layouts left to oneDNN.
+    private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
+        func make(_ srcMD: dnnl_memory_desc_t, _ dstMD: dnnl_memory_desc_t) -> PrimitiveDescriptor {
+            var s = srcMD, dd = dstMD
+            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any)
+            let bias = wantWeights && hasBias ? DNNL.desc([geometry.outputChannels], dnnl_a) : nil
+            let alg = geometry.transposed ? dnnl_deconvolution_direct : dnnl_convolution_direct
+            let kind = (geometry.transposed ? "deconv" : "conv") + (wantWeights ? " bwd weights" : " bwd data")
+            if geometry.transposed {
+                var op = dnnl_deconvolution_desc_t()
+                if wantWeights {
+                    DNNL.check(dnnl_deconvolution_backward_weights_desc_init(&op, alg, &s, &wAny, withOptionalPointer(bias), &dd, strides, padL, padR), kind)
+                } else {
+                    DNNL.check(dnnl_deconvolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
+                }
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+            } else {
+                var op = dnnl_convolution_desc_t()
+                if wantWeights {
+                    DNNL.check(dnnl_convolution_backward_weights_desc_init(&op, alg, &s, &wAny, withOptionalPointer(bias), &dd, strides, padL, padR), kind)
+                } else {
+                    DNNL.check(dnnl_convolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
+                }
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+            }
         }
+        let forced = make(srcDesc, dstDesc)
+        // GEMM-based weight gradients on plain layouts are ~50× slower than the blocked JIT kernels.
+        let slow = forced.isReference || (wantWeights && forced.implementation.contains("gemm"))
+        if !slow { return forced }
+        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any), DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any))
+        return free.isReference ? forced : free
+    }
+
+    private lazy var backwardData: (exec: Execution, weightsReorder: Execution?, holder: DNNLMemory, gradReorder: Execution?, gradInput: DNNLMemory, back: Execution?) = {
+        let pd = backwardDescriptor(weights: false)
         let wDesc = pd.md(dnnl_query_weights_md)
         let w: DNNLMemory
         var reorder: Execution?
@@ -181,24 +219,35 @@ final class ConvolutionPlan {
             w = DNNLMemory(desc: wDesc)
             reorder = Reorder(from: weightsUser.desc, to: wDesc).bind(weightsUser, w)
         }
-        let gradSource = DNNLMemory(desc: srcDesc)
-        // diff_dst is bound to whichever memory currentGrad is; re-bound per call below.
+        // The incoming gradient is in the forward dst layout; convert if this primitive wants another.
         let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
-        let exec = Execution(pd.makePrimitive(), [(DNNL_ARG_DIFF_DST, holder), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, gradSource)])
+        let ddDesc = pd.md(dnnl_query_diff_dst_md)
+        var diffDst = holder
+        var gradReorder: Execution?
+        if !DNNL.equal(ddDesc, dstDesc) {
+            diffDst = DNNLMemory(desc: ddDesc)
+            gradReorder = Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst)
+        }
+        let dsDesc = pd.md(dnnl_query_diff_src_md)
+        let gradSource = DNNLMemory(desc: dsDesc)
+        let exec = Execution(pd.makePrimitive(), [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, gradSource)])
+        // Hand back the gradient in the layout the caller's input had.
+        let given = source.wrapper.desc
         var gradInput = gradSource
         var back: Execution?
-        if source.converted != nil {
-            gradInput = DNNLMemory(desc: source.wrapper.desc)
-            back = Reorder(from: srcDesc, to: source.wrapper.desc).bind(gradSource, gradInput)
+        if !DNNL.equal(dsDesc, given) {
+            gradInput = DNNLMemory(desc: given)
+            back = Reorder(from: dsDesc, to: given).bind(gradSource, gradInput)
         }
-        return (exec, reorder, gradSource, gradInput, back)
+        return (exec, reorder, holder, gradReorder, gradInput, back)
     }()
     private var backwardDataWeightsLoaded = false
 
     /// dL/dx in the layout the forward input had. Call `loadGradOutput` first.
     func runBackwardData(weightsUnchanged: Bool) -> DNNLMemory {
         let b = backwardData
-        b.exec.memories[0].point(to: currentGrad.data)
+        b.holder.point(to: currentGrad.data)
+        b.gradReorder?.run()
         // When backward data reads the forward's weight layout, the forward already loaded it.
         if !(weightsUnchanged && backwardDataWeightsLoaded) { b.weightsReorder?.run() }
         backwardDataWeightsLoaded = true
@@ -207,26 +256,30 @@ final class ConvolutionPlan {
         return b.gradInput
     }
 
-    private lazy var backwardWeights: (exec: Execution, gradWeights: DNNLMemory, gradBias: DNNLMemory?, holder: DNNLMemory) = {
-        var s = srcDesc, dd = dstDesc
-        var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any)
-        var bDesc = DNNL.desc([geometry.outputChannels], dnnl_a)
-        let pd: PrimitiveDescriptor
-        if geometry.transposed {
-            var op = dnnl_deconvolution_desc_t()
-            DNNL.check(dnnl_deconvolution_backward_weights_desc_init(&op, dnnl_deconvolution_direct, &s, &wAny, withOptionalPointer(hasBias ? bDesc : nil), &dd, strides, padL, padR), "deconv bwd weights")
-            pd = PrimitiveDescriptor(op, hint: forwardPD, what: "deconv bwd weights")
-        } else {
-            var op = dnnl_convolution_desc_t()
-            DNNL.check(dnnl_convolution_backward_weights_desc_init(&op, dnnl_convolution_direct, &s, &wAny, withOptionalPointer(hasBias ? bDesc : nil), &dd, strides, padL, padR), "conv bwd weights")
-            pd = PrimitiveDescriptor(op, hint: forwardPD, what: "conv bwd weights")
+    private lazy var backwardWeights: (exec: Execution, gradWeights: DNNLMemory, gradBias: DNNLMemory?, holder: DNNLMemory, prepare: [Execution]) = {
+        let pd = backwardDescriptor(weights: true)
+        var prepare: [Execution] = []
+        // Source and gradient in the layouts this primitive wants (normally the forward's, so no copies).
+        var src = source.memory
+        let sDesc = pd.md(dnnl_query_src_md)
+        if DNNL.equal(sDesc, source.wrapper.desc) {
+            src = source.wrapper  // the caller's input, before the forward's reorder
+        } else if !DNNL.equal(sDesc, srcDesc) {
+            src = DNNLMemory(desc: sDesc)
+            prepare.append(Reorder(from: srcDesc, to: sDesc).bind(source.memory, src))
+        }
+        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
+        var diffDst = holder
+        let ddDesc = pd.md(dnnl_query_diff_dst_md)
+        if !DNNL.equal(ddDesc, dstDesc) {
+            diffDst = DNNLMemory(desc: ddDesc)
+            prepare.append(Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst))
         }
         let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
-        let gb = hasBias ? DNNLMemory(desc: bDesc) : nil
-        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
-        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source.memory), (DNNL_ARG_DIFF_DST, holder), (DNNL_ARG_DIFF_WEIGHTS, gw)]
+        let gb = hasBias ? DNNLMemory(desc: DNNL.desc([geometry.outputChannels], dnnl_a)) : nil
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_WEIGHTS, gw)]
         if let gb { args.append((DNNL_ARG_DIFF_BIAS, gb)) }
-        return (Execution(pd.makePrimitive(), args), gw, gb, holder)
+        return (Execution(pd.makePrimitive(), args), gw, gb, holder, prepare)
     }()
     private var accumulators: [(UnsafeMutablePointer<Float>, Execution)] = []
 
@@ -234,6 +287,7 @@ final class ConvolutionPlan {
     func runBackwardWeights(weightGrad: Tensor, biasGrad: Tensor?) {
         let b = backwardWeights
         b.holder.point(to: currentGrad.data)
+        for e in b.prepare { e.run() }
         b.exec.run()
         let acc: Execution
         if let a = accumulators.first(where: { $0.0 == weightGrad.data }) {
@@ -251,7 +305,8 @@ final class ConvolutionPlan {
     }
 }
 
-/// A pointer to a copy of `md`, or nil; the copy lives for the process (descriptors are created once per plan).
+/// A pointer to a copy of `md`, or nil, for C parameters that take an optional descriptor. The copy is
+/// never freed: it is a few hundred bytes per primitive descriptor, and those are created once per plan.
 func withOptionalPointer(_ md: dnnl_memory_desc_t?) -> UnsafePointer<dnnl_memory_desc_t>? {
     guard let md else { return nil }
     let p = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)
