@@ -5,17 +5,23 @@ Builds exactly the generator and discriminator of docs contract §1 (same parame
 names and shapes, a small configuration), gives them deterministic weights and
 records, in float64 from float32 inputs:
 
-* one complete DCGAN training step in the order of pytorch/examples dcgan/main.py
+* two complete DCGAN training steps in the order of pytorch/examples dcgan/main.py
   (BCE-with-logits averaged over the batch, Adam lr 2e-4, β1 0.5): G(z), D's
   logits, the losses, every gradient, BatchNorm running statistics and every
   parameter after the Adam updates;
-* two steps of AnoGAN's latent mapping (inference-mode BatchNorm,
+* five steps of AnoGAN's latent mapping (inference-mode BatchNorm,
   L = 0.9·Σ|x − G(z)| + 0.1·Σ|f(x) − f(G(z))| per image, Adam on z with lr 0.01,
-  β1 0.9, z clipped to [-1, 1]) and one step of the reference-loss variant
+  β1 0.9, z clipped to [-1, 1]) and three steps of the reference-loss variant
   (second term the sigmoid cross entropy of D(G(z)) against 1).
 
 Output: Tests/AnoGANTests/Fixtures/dcgan_reference.safetensors (float32 tensors;
-names are listed in the test, Tests/AnoGANTests/DCGANFixtureTests.swift).
+names are listed in the test, Tests/AnoGANTests/DCGANFixtureTests.swift), and
+Tests/AnoGANTests/Fixtures/dcgan_paper.safetensors: the paper's full-size model with
+formula weights, one training step and three mapping steps (see write_paper_fixture).
+
+Also writes the small numpy-made .npy files that Tests/NeuralNetTests/NPYTests.swift
+reads (Tests/NeuralNetTests/Fixtures), and prints torch.optim.Adam reference numbers
+used as literals in Tests/NeuralNetTests/AdamTests.swift.
 Run from the repository root:  python3 scripts/make_fixtures.py
 Needs torch, numpy and safetensors; the Swift build and tests never run it.
 """
@@ -133,13 +139,11 @@ def grads(net):
     return {k: p.grad.detach().clone() for k, p in net.named_parameters()}
 
 
-def training_step(G, D, real, z, out):
+def training_step(G, D, optG, optD, real, z, out, prefix):
     """One iteration of pytorch/examples dcgan/main.py (both networks in train mode)."""
     bce = nn.BCEWithLogitsLoss()  # mean over the batch
-    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
-    ones = torch.ones(BATCH, 1, dtype=torch.float64)
-    zeros = torch.zeros(BATCH, 1, dtype=torch.float64)
+    ones = torch.ones(real.shape[0], 1, dtype=torch.float64)
+    zeros = torch.zeros(real.shape[0], 1, dtype=torch.float64)
 
     D.zero_grad()
     logits_real, _ = D(real)
@@ -159,23 +163,23 @@ def training_step(G, D, real, z, out):
     grad_g = grads(G)
     optG.step()
 
-    out["step.fake"] = fake
-    out["step.logits_real"] = logits_real
-    out["step.logits_fake"] = logits_fake
-    out["step.logits_fake_after"] = logits_after
-    out["step.loss_d"] = (loss_real + loss_fake).reshape(1)
-    out["step.loss_g"] = loss_g.reshape(1)
-    out["step.d_real"] = torch.sigmoid(logits_real).mean().reshape(1)
-    out["step.d_fake"] = torch.sigmoid(logits_fake).mean().reshape(1)
-    out["step.d_fake_after"] = torch.sigmoid(logits_after).mean().reshape(1)
+    out[f"{prefix}.fake"] = fake
+    out[f"{prefix}.logits_real"] = logits_real
+    out[f"{prefix}.logits_fake"] = logits_fake
+    out[f"{prefix}.logits_fake_after"] = logits_after
+    out[f"{prefix}.loss_d"] = (loss_real + loss_fake).reshape(1)
+    out[f"{prefix}.loss_g"] = loss_g.reshape(1)
+    out[f"{prefix}.d_real"] = torch.sigmoid(logits_real).mean().reshape(1)
+    out[f"{prefix}.d_fake"] = torch.sigmoid(logits_fake).mean().reshape(1)
+    out[f"{prefix}.d_fake_after"] = torch.sigmoid(logits_after).mean().reshape(1)
     for k, v in grad_g.items():
-        out[f"step.grad.generator.{k}"] = v
+        out[f"{prefix}.grad.generator.{k}"] = v
     for k, v in grad_d.items():
-        out[f"step.grad.discriminator.{k}"] = v
+        out[f"{prefix}.grad.discriminator.{k}"] = v
     for k, v in state(G).items():
-        out[f"step.after.generator.{k}"] = v
+        out[f"{prefix}.after.generator.{k}"] = v
     for k, v in state(D).items():
-        out[f"step.after.discriminator.{k}"] = v
+        out[f"{prefix}.after.discriminator.{k}"] = v
 
 
 def mapping_losses(G, D, x, fx, z, reference):
@@ -262,7 +266,20 @@ def main():
     out["input.z"] = z
     G.train()
     D.train()
-    training_step(G, D, real, z, out)
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    training_step(G, D, optG, optD, real, z, out, "step")
+    # A second step with new inputs: Adam's moments carry over, and every layer must
+    # see the weights the first step wrote (no stale cached copies).
+    real2 = torch.tanh(f32((BATCH, CHANNELS, SIZE, SIZE), lambda e: e.normal_(0, 1, generator=gen))).float().double()
+    z2 = f32((BATCH, LATENT), lambda e: e.uniform_(-1, 1, generator=gen))
+    out["input.real2"] = real2
+    out["input.z2"] = z2
+    training_step(G, D, optG, optD, real2, z2, out, "step2")
+    # Size: D's parameters after step 2 are left out (D's carried-over Adam moments already
+    # show in step 2's logits after D's update and in G's gradients).
+    for k in [k for k in out if k.startswith("step2.after.discriminator.") and "running_" not in k]:
+        del out[k]
 
     # Mapping starts again from the initial networks, frozen, in inference mode.
     G.load_state_dict({**init_g, **{k: v for k, v in G.state_dict().items() if k.endswith("num_batches_tracked")}})
@@ -289,8 +306,8 @@ def main():
     assert pushes_out(G, D, x, fx, z0, entries), "the chosen entries would not be clipped"
     out["mapping.x"] = x
     out["mapping.z0"] = z0
-    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=2)
-    mapping(G, D, x, z0, out, reference=True, prefix="reference", steps=1)
+    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=5)
+    mapping(G, D, x, z0, out, reference=True, prefix="reference", steps=3)
     assert out["mapping.clipped_count1"].item() == 3, out["mapping.clipped_count1"]
 
     arrays = {k: np.ascontiguousarray(v.detach().numpy().astype(np.float32)) for k, v in out.items()}
@@ -307,5 +324,144 @@ def main():
     print(f"wrote {OUT}: {len(arrays)} tensors, {total} floats, {os.path.getsize(OUT)} bytes")
 
 
+# ---------------------------------------------------------------------------
+# The paper's full-size model (latent 100, width 64, 64×64), with weights from a
+# formula both sides compute bit for bit, so the fixture stays small: it stores
+# inputs, outputs, BatchNorm running statistics, small gradients in full and every
+# large gradient as a projection onto a formula vector.
+
+PAPER_OUT = os.path.join("Tests", "AnoGANTests", "Fixtures", "dcgan_paper.safetensors")
+MASK = (1 << 64) - 1
+
+
+def fnv1a(text):
+    """64-bit FNV-1a of the UTF-8 bytes: the per-tensor seed."""
+    h = 0xCBF29CE484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    return h
+
+
+def formula(name, count):
+    """count values in [-1, 1): SplitMix64 of (fnv1a(name)·φ + i), top 24 bits / 2^23 − 1 (exact in float64).
+    DCGANFixtureTests.swift computes the same numbers."""
+    with np.errstate(over="ignore"):
+        z = np.uint64((fnv1a(name) * 0x9E3779B97F4A7C15) & MASK) + np.arange(count, dtype=np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float64) / 8388608.0 - 1.0
+
+
+def formula_weights(net, prefix):
+    """weight: uniform with std 1/√fan_in; BN γ = 1 + 0.1u, β = 0.1u; other biases 0.05u. Rounded to float32."""
+    with torch.no_grad():
+        for name, t in net.named_parameters():
+            module = net.get_submodule(name.rsplit(".", 1)[0])
+            u = formula(prefix + name, t.numel())
+            if isinstance(module, nn.BatchNorm2d):
+                v = 1 + 0.1 * u if name.endswith(".weight") else 0.1 * u
+            elif name.endswith(".bias"):
+                v = 0.05 * u
+            else:
+                fan_in = t[0].numel()
+                if isinstance(module, nn.ConvTranspose2d):
+                    fan_in = t.shape[0] * 25 // 4
+                v = np.sqrt(3.0 / fan_in) * u
+            t.copy_(torch.from_numpy(v.astype(np.float32).astype(np.float64)).reshape(t.shape))
+
+
+def write_paper_fixture():
+    latent, width, size, batch = 100, 64, 64, 2
+    gen = torch.Generator().manual_seed(2017)
+    G = Generator(latent, width, 1, size).double()
+    D = Discriminator(width, 1, size).double()
+    formula_weights(G, "generator.")
+    formula_weights(D, "discriminator.")
+    calibrate(G, f32((16, latent), lambda e: e.uniform_(-1, 1, generator=gen)))
+    G.eval()
+    with torch.no_grad():
+        mix = torch.cat([G(f32((8, latent), lambda e: e.uniform_(-1, 1, generator=gen))),
+                         torch.tanh(f32((8, 1, size, size), lambda e: e.normal_(0, 1, generator=gen)))])
+    calibrate(D, mix)
+    init_g, init_d = state(G), state(D)
+
+    out = {}
+    for prefix, init in (("generator.", init_g), ("discriminator.", init_d)):
+        for k, v in init.items():
+            if "running_" in k:
+                out[prefix + k] = v
+    # Training inputs from the formula too (uniform on [-1, 1)), so they need no storage.
+    real = torch.from_numpy(formula("input.real", batch * size * size).astype(np.float32).astype(np.float64)).reshape(batch, 1, size, size)
+    z = torch.from_numpy(formula("input.z", batch * latent).astype(np.float32).astype(np.float64)).reshape(batch, latent)
+    G.train()
+    D.train()
+    optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
+    full = {}
+    training_step(G, D, optG, optD, real, z, full, "step")
+    for k, v in full.items():
+        if ".after." in k and "running_" not in k:
+            continue  # parameters after Adam: checked at full precision by the small fixture
+        if ".grad." in k and v.numel() > 4096:
+            r = torch.from_numpy(formula(k.replace(".grad.", ".projection."), v.numel()))
+            g = v.flatten()
+            out[k.replace(".grad.", ".gradproj.")] = torch.stack([(g * r).sum(), (g * r).abs().sum()])
+            continue
+        out[k] = v
+
+    # Mapping from the initial networks (inference mode), feature matching, three steps.
+    G.load_state_dict({**init_g, **{k: v for k, v in G.state_dict().items() if k.endswith("num_batches_tracked")}})
+    D.load_state_dict({**init_d, **{k: v for k, v in D.state_dict().items() if k.endswith("num_batches_tracked")}})
+    with torch.no_grad():
+        x = (G.eval()(f32((batch, latent), lambda e: e.uniform_(-0.8, 0.8, generator=gen)))
+             + f32((batch, 1, size, size), lambda e: e.normal_(0, 0.1, generator=gen))).clamp(-1, 1).float().double()
+    z0 = f32((batch, latent), lambda e: e.uniform_(-0.9, 0.9, generator=gen))
+    out["mapping.x"] = x
+    out["mapping.z0"] = z0
+    mapping(G, D, x, z0, out, reference=False, prefix="mapping", steps=3)
+    del out["mapping.reconstruction1"], out["mapping.clipped_count1"], out["mapping.features_x"]
+
+    arrays = {k: np.ascontiguousarray(v.detach().numpy().astype(np.float32)) for k, v in out.items()}
+    metadata = {
+        "config": json.dumps({"latentDimension": latent, "imageSize": size, "width": width, "channels": 1}),
+        "batch": str(batch),
+        "generated_by": "scripts/make_fixtures.py",
+        "torch": torch.__version__,
+    }
+    save_file(arrays, PAPER_OUT, metadata=metadata)
+    print(f"wrote {PAPER_OUT}: {len(arrays)} tensors, {os.path.getsize(PAPER_OUT)} bytes")
+
+
+def write_npy_fixtures():
+    d = os.path.join("Tests", "NeuralNetTests", "Fixtures")
+    os.makedirs(d, exist_ok=True)
+    np.save(os.path.join(d, "float32_2x3.npy"), np.array([[1.5, -2.25, 0.0], [3.0e-8, 65504.0, -1.0e10]], dtype=np.float32))
+    np.save(os.path.join(d, "int64_5.npy"), np.array([0, 1, -1, 7, 123456789], dtype=np.int64))
+    np.save(os.path.join(d, "uint8_2x2x2.npy"), np.arange(0, 255, 32, dtype=np.uint8).reshape(2, 2, 2))
+    np.save(os.path.join(d, "float64_3.npy"), np.array([0.1, -2.5, 1e30], dtype=np.float64))
+    np.save(os.path.join(d, "float32_scalar.npy"), np.float32(4.5))
+    with open(os.path.join(d, "float32_v2_2x2.npy"), "wb") as f:
+        np.lib.format.write_array(f, np.array([[1, 2], [3, 4]], dtype=np.float32), version=(2, 0))
+    np.save(os.path.join(d, "float32_fortran_2x3.npy"), np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
+    np.save(os.path.join(d, "float32_bigendian_2.npy"), np.array([1, 2], dtype=">f4"))
+    print(f"wrote .npy fixtures in {d}")
+
+
+def print_adam_reference():
+    """torch.optim.Adam on three parameters over three steps of fixed gradients, in
+    float64; AdamTests.swift holds these numbers as literals."""
+    for name, lr, b1, eps in [("dcgan", 2e-4, 0.5, 1e-8), ("large-eps", 0.1, 0.9, 0.1)]:
+        p = torch.tensor([1.0, -0.5, 0.25], dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([p], lr=lr, betas=(b1, 0.999), eps=eps)
+        for g in ([0.1, -0.2, 0.0], [0.3, 0.1, -0.05], [-0.2, 0.4, 0.5]):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+            opt.step()
+            print(name, [f"{v:.9g}" for v in p.detach().tolist()])
+
+
 if __name__ == "__main__":
     main()
+    write_paper_fixture()
+    write_npy_fixtures()
+    print_adam_reference()

@@ -97,7 +97,8 @@ public enum Safetensors {
 
     /// Decodes the bytes of a safetensors file; `path` names the file in errors.
     public static func decode(_ data: Data, path: String) throws -> (tensors: [String: Tensor], order: [String], metadata: [String: String]) {
-        let bytes = [UInt8](data)
+        // Index from 0 (a slice of a larger Data keeps its parent's indices); no copy otherwise.
+        let bytes = data.startIndex == 0 ? data : Data(data)
         guard bytes.count >= 8 else {
             throw FileError(path, "not a safetensors file: \(bytes.count) bytes, shorter than the 8-byte header length")
         }
@@ -109,7 +110,7 @@ public enum Safetensors {
         guard 8 + headerLength <= bytes.count else {
             throw FileError(path, "truncated: header length \(headerLength) but only \(bytes.count - 8) bytes follow")
         }
-        let headerBytes = Data(bytes[8..<8 + headerLength])
+        let headerBytes = bytes.subdata(in: 8..<8 + headerLength)
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: headerBytes) } catch {
             throw FileError(path, "safetensors header is not valid JSON")
