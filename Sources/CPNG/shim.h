@@ -75,6 +75,9 @@ static inline int anogan_png_decode(const unsigned char *data, size_t size, anog
     size_t rowbytes = png_get_rowbytes(png, info);
     size_t count = (size_t)width * height * channels;
     if ((double)width * height * channels > 1.0e9) png_error(png, "image too large");
+    // Deflate expands at most ~1032:1, so a header declaring far more pixels than
+    // the file could hold is corrupt: refuse before allocating for it.
+    if ((double)(rowbytes + 1) * height > (double)size * 1100.0 + 65536.0) png_error(png, "header declares an image larger than the file can hold");
     if (rowbytes != (size_t)width * channels * (depth / 8)) png_error(png, "unexpected row size");
     pixels = (png_bytep)malloc(rowbytes * height);
     rows = (png_bytepp)malloc(sizeof(png_bytep) * height);

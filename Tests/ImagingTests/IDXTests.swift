@@ -8,16 +8,7 @@ import XCTest
 
 let fashionMNIST = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
 
-final class IDXTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("idx-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
+final class IDXTests: TemporaryDirectoryTestCase {
     /// 2 images of 2×3, written byte by byte.
     private let handBuilt = Data([0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3,
                                   1, 2, 3, 4, 5, 6, 250, 251, 252, 253, 254, 255])
@@ -25,11 +16,7 @@ final class IDXTests: XCTestCase {
     private func assertRejected(_ data: Data, _ fragment: String, line: UInt = #line) throws {
         let url = dir.appendingPathComponent("bad-\(UUID())")
         try data.write(to: url)
-        XCTAssertThrowsError(try IDX.read(url), line: line) { error in
-            guard let error = error as? FileError else { return XCTFail("\(error)", line: line) }
-            XCTAssertEqual(error.path, url.path, line: line)
-            XCTAssertTrue(error.problem.contains(fragment), "\(error)", line: line)
-        }
+        assertFileError(try IDX.read(url), names: url.lastPathComponent, fragment, line: line)
     }
 
     func testPlainAndGzippedHandBuiltFiles() throws {

@@ -6,26 +6,14 @@ import Foundation
 import NeuralNet
 import XCTest
 
-final class MetaImageTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("mhd-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
+final class MetaImageTests: TemporaryDirectoryTestCase {
     private func url(_ name: String) -> URL { dir.appendingPathComponent(name) }
 
     private func header(_ lines: [String]) -> Data { Data((lines.joined(separator: "\n") + "\n").utf8) }
 
-    private func assertRejected(_ name: String, _ fragment: String, line: UInt = #line) {
-        XCTAssertThrowsError(try MetaImage.read(url(name)), line: line) { error in
-            guard let error = error as? FileError else { return XCTFail("\(error)", line: line) }
-            XCTAssertTrue(error.path.hasPrefix(self.dir.path), "\(error)", line: line)
-            XCTAssertTrue(error.problem.contains(fragment), "\(error)", line: line)
-        }
+    /// Reading `name` must fail naming `file` (default: `name` itself).
+    private func assertRejected(_ name: String, _ fragment: String, names file: String? = nil, line: UInt = #line) {
+        assertFileError(try MetaImage.read(url(name)), names: file ?? name, fragment, line: line)
     }
 
     func testRoundTripEveryType() throws {
@@ -96,9 +84,9 @@ final class MetaImageTests: XCTestCase {
 
         try header(base + ["ElementDataFile = short.raw"]).write(to: url("short.mhd"))
         try Data(repeating: 1, count: 7).write(to: url("short.raw"))
-        assertRejected("short.mhd", "needs 8 (truncated)")
+        assertRejected("short.mhd", "needs 8 (truncated)", names: "short.raw")
         try Data(repeating: 1, count: 9).write(to: url("short.raw"))
-        assertRejected("short.mhd", "data is 9 bytes")
+        assertRejected("short.mhd", "data is 9 bytes", names: "short.raw")
 
         try header(["NDims = 3", "DimSize = 2 2 2", "ElementType = MET_UCHAR_ARRAY", "ElementDataFile = short.raw"]).write(to: url("type.mhd"))
         assertRejected("type.mhd", "unsupported ElementType")

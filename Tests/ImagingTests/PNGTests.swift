@@ -175,6 +175,26 @@ final class PNGTests: XCTestCase {
         // A hand-built file whose IDAT holds too few rows.
         let short = HandPNG.file(width: 3, height: 4, bitDepth: 8, colorType: 0, rows: [[1, 2, 3]])
         XCTAssertThrowsError(try PNG.decode(short, path: "short.png"))
+        // A header promising 12000×12000 RGBA16 (1.2 GB) in a tiny file is refused before allocating.
+        let huge = HandPNG.file(width: 12000, height: 12000, bitDepth: 16, colorType: 6, rows: [[0, 0, 0, 0, 0, 0, 0, 0]])
+        XCTAssertThrowsError(try PNG.decode(huge, path: "huge.png")) { XCTAssertTrue("\($0)".contains("larger than the file"), "\($0)") }
+    }
+
+    func testRandomMutationsNeverCrash() throws {
+        var rng = SeededGenerator(seed: 11)
+        let samples = (0..<(16 * 16 * 3)).map { _ in UInt16(rng.index(below: 65536)) }
+        let good = try PNG.encode(PNGImage(width: 16, height: 16, channels: 3, bitDepth: 16, samples: samples))
+        var rejected = 0
+        for _ in 0..<300 {
+            var bytes = [UInt8](good)
+            for _ in 0..<(1 + rng.index(below: 4)) { bytes[rng.index(below: bytes.count)] = UInt8(rng.index(below: 256)) }
+            if let image = try? PNG.decode(Data(bytes), path: "fuzz.png") {
+                XCTAssertEqual(image.samples.count, image.width * image.height * image.channels)
+            } else {
+                rejected += 1
+            }
+        }
+        XCTAssertGreaterThan(rejected, 250)  // a changed byte almost always breaks a CRC
     }
 
     func testEncodeRejectsBadLayout() {

@@ -6,17 +6,7 @@ import Foundation
 import NeuralNet
 import XCTest
 
-final class PatchSetTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("patchset-\(UUID())")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
-
+final class PatchSetTests: TemporaryDirectoryTestCase {
     private func sample(n: Int = 3, s: Int = 4) -> PatchSet {
         var rng = SeededGenerator(seed: 7)
         let images = Tensor(shape: [n, 1, s, s], values: (0..<(n * s * s)).map { _ in Float.random(in: -1...1, using: &rng) })
@@ -32,11 +22,7 @@ final class PatchSetTests: XCTestCase {
     }
 
     private func assertRejected(_ file: String, _ fragment: String, line: UInt = #line) {
-        XCTAssertThrowsError(try PatchSet.load(from: dir), line: line) { error in
-            guard let error = error as? FileError else { return XCTFail("not a FileError: \(error)", line: line) }
-            XCTAssertTrue(error.path.hasSuffix(file), "error names \(error.path), expected \(file)", line: line)
-            XCTAssertTrue(error.problem.contains(fragment), "\(error)", line: line)
-        }
+        assertFileError(try PatchSet.load(from: dir), names: file, fragment, line: line)
     }
 
     func testRoundTrip() throws {
@@ -85,8 +71,7 @@ final class PatchSetTests: XCTestCase {
     }
 
     func testMissingDirectoryAndFiles() throws {
-        assertRejected(dir.lastPathComponent, "no such")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        assertFileError(try PatchSet.load(from: dir.appendingPathComponent("nope")), names: "nope", "no such")
         assertRejected("images.npy", "no such file")
         try Data([0x93, 0x4E, 0x55]).write(to: dir.appendingPathComponent("images.npy"))
         assertRejected("images.npy", "magic")

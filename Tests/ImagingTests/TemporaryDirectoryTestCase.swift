@@ -1,0 +1,28 @@
+// Shared test plumbing: a fresh temporary directory per test, and an assertion
+// that an error is a FileError naming the expected file and problem.
+
+import Foundation
+import NeuralNet
+import XCTest
+
+class TemporaryDirectoryTestCase: XCTestCase {
+    /// Created before each test, removed after it.
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(type(of: self))-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// `body` must throw a FileError whose path ends with `file` and whose problem contains `fragment`.
+    func assertFileError(_ body: @autoclosure () throws -> Any, names file: String, _ fragment: String,
+                         file testFile: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try body(), file: testFile, line: line) { error in
+            guard let error = error as? FileError else { return XCTFail("not a FileError: \(error)", file: testFile, line: line) }
+            XCTAssertTrue(error.path.hasSuffix(file), "error names \(error.path), expected \(file)", file: testFile, line: line)
+            XCTAssertTrue(error.problem.contains(fragment), "\(error)", file: testFile, line: line)
+        }
+    }
+}
