@@ -6,7 +6,7 @@ let package = Package(
     name: "anogan",
     products: [
         .executable(name: "anogan", targets: ["AnoGANCLI"]),
-        .library(name: "AnoGANKit", targets: ["NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
+        .library(name: "AnoGANKit", targets: ["NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,11 +26,13 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["NeuralNet"]),
         // Figures (PNG, SVG) and the self-contained HTML report.
         .target(name: "Report", dependencies: ["Evaluation", "Imaging"]),
+        // Whole experiments over every stage: the one-command demo, the one-class benchmark.
+        .target(name: "Experiments", dependencies: ["NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // The `anogan` command: parses flags and calls the libraries.
         .executableTarget(
             name: "AnoGANCLI",
             dependencies: [
-                "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report",
+                "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -39,6 +41,7 @@ let package = Package(
         .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -53,13 +53,14 @@ struct RunOptions: ParsableArguments {
         return s
     }
 
-    func load() throws -> (runs: [ScoreRun], training: ScoreRun?) {
+    /// `trainingParts`: metrics need only the training run's scores.
+    func load(_ parts: ScoreRunParts, trainingParts: ScoreRunParts) throws -> (runs: [ScoreRun], training: ScoreRun?) {
         let overrides = Dictionary(uniqueKeysWithValues: try patches.map { try Self.split($0) }.map { ($0.name, URL(fileURLWithPath: $0.path)) })
         let loaded = try runs.map { spec -> ScoreRun in
             let (name, path) = try Self.split(spec)
-            return try ScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name])
+            return try ScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name], parts: parts)
         }
-        let training = try trainScores.map { try ScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0)) }
+        let training = try trainScores.map { try ScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0), parts: trainingParts) }
         return (loaded, training)
     }
 }
@@ -80,7 +81,7 @@ struct EvaluateCommand: ParsableCommand {
     var out: String
 
     func run() throws {
-        let (runs, training) = try options.load()
+        let (runs, training) = try options.load(.evaluation, trainingParts: [])
         let result = try Analysis.evaluate(runs: runs, training: training, settings: options.evaluationSettings)
         try Analysis.write(result, to: URL(fileURLWithPath: out))
         printNotes(result.notes)

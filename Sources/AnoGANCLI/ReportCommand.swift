@@ -43,7 +43,7 @@ struct ReportCommand: ParsableCommand {
         settings.tsne.exaggerationIterations = min(settings.tsne.exaggerationIterations, tsneIterations / 4)
         settings.tsne.seed = tsneSeed
         settings.figure3Columns = examples
-        let (runs, training) = try options.load()
+        let (runs, training) = try options.load(.all, trainingParts: .all)
         let url = URL(fileURLWithPath: out)
         let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: url)
         printNotes(result.notes)

@@ -19,6 +19,8 @@ public struct ScoreTable: Equatable, Sendable {
     public init(columns: [String], ids: [String], labels: [Int?], values: [[Double]]) {
         precondition(ids.count == labels.count && ids.count == values.count, "rows disagree")
         precondition(values.allSatisfy { $0.count == columns.count }, "a row has the wrong number of values")
+        precondition(labels.allSatisfy { $0 == nil || $0 == 0 || $0 == 1 }, "score labels are 0, 1 or nil (a patch set's −1 is nil)")
+        precondition(!ids.contains { $0.contains(where: \.isNewline) }, "score ids cannot contain line breaks")
         self.columns = columns
         self.ids = ids
         self.labels = labels
@@ -100,8 +102,8 @@ public struct ScoreTable: Equatable, Sendable {
         return try parse(csv: text, path: url.path)
     }
 
-    // RFC 4180 quoting, needed only for ids (paths may contain commas). Ids with
-    // line breaks are not supported (the reader is line based).
+    // RFC 4180 quoting, needed only for ids (paths may contain commas). Ids never
+    // contain line breaks (checked in init), so the reader can be line based.
     private static func quote(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""

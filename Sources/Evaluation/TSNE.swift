@@ -130,24 +130,48 @@ public enum TSNE {
         for iteration in 0..<settings.iterations {
             let exaggeration = iteration < settings.exaggerationIterations ? settings.earlyExaggeration : 1
             let momentum = iteration < settings.exaggerationIterations ? settings.initialMomentum : settings.finalMomentum
-            var z = 0.0
-            for i in 0..<n {
-                for j in (i + 1)..<max(n, i + 1) {
-                    let dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1]
-                    let k = 1 / (1 + dx * dx + dy * dy)
-                    q[i * n + j] = k; q[j * n + i] = k
-                    z += 2 * k
+            // Rows are independent: each thread fills whole rows of q (the diagonal stays 0,
+            // and p's diagonal is 0, so j = i adds nothing) and sums them in a fixed order,
+            // so the result does not depend on scheduling.
+            var rowSums = [Double](repeating: 0, count: n)
+            y.withUnsafeBufferPointer { y in
+                q.withUnsafeMutableBufferPointer { q in
+                    rowSums.withUnsafeMutableBufferPointer { sums in
+                        let (q, sums) = (q, sums)
+                        DispatchQueue.concurrentPerform(iterations: n) { i in
+                            var sum = 0.0
+                            let (yx, yy) = (y[2 * i], y[2 * i + 1])
+                            for j in 0..<n where j != i {
+                                let dx = yx - y[2 * j], dy = yy - y[2 * j + 1]
+                                let k = 1 / (1 + dx * dx + dy * dy)
+                                q[i * n + j] = k
+                                sum += k
+                            }
+                            sums[i] = sum
+                        }
+                    }
                 }
             }
+            let z = rowSums.reduce(0, +)
             // dC/dy_i = 4 Σ_j (α·p_ij − q_ij/Z) · k_ij · (y_i − y_j)
-            for i in 0..<n {
-                var gx = 0.0, gy = 0.0
-                for j in 0..<n where j != i {
-                    let k = q[i * n + j]
-                    let m = (exaggeration * p[i * n + j] - k / z) * k
-                    gx += m * (y[2 * i] - y[2 * j]); gy += m * (y[2 * i + 1] - y[2 * j + 1])
+            y.withUnsafeBufferPointer { y in
+                p.withUnsafeBufferPointer { p in
+                    q.withUnsafeBufferPointer { q in
+                        gradient.withUnsafeMutableBufferPointer { g in
+                            let g = g
+                            DispatchQueue.concurrentPerform(iterations: n) { i in
+                                var gx = 0.0, gy = 0.0
+                                let (yx, yy) = (y[2 * i], y[2 * i + 1])
+                                for j in 0..<n {
+                                    let k = q[i * n + j]
+                                    let m = (exaggeration * p[i * n + j] - k / z) * k
+                                    gx += m * (yx - y[2 * j]); gy += m * (yy - y[2 * j + 1])
+                                }
+                                g[2 * i] = 4 * gx; g[2 * i + 1] = 4 * gy
+                            }
+                        }
+                    }
                 }
-                gradient[2 * i] = 4 * gx; gradient[2 * i + 1] = 4 * gy
             }
             for c in 0..<(2 * n) {
                 // Grow the step where the gradient keeps its direction, shrink it where it flips.

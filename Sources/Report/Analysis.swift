@@ -15,8 +15,15 @@ public enum Analysis {
     /// Image-level metrics of every run, pixel AUROC of the main run when it has
     /// residual maps and the patch set has masks, and every loading note.
     public static func evaluate(runs: [ScoreRun], training: ScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
-        var result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
+        var result: EvaluationResult
+        do {
+            result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
                                              training: training?.scores, settings: settings)
+        } catch let error as EvaluationError {
+            // Name the files the problem is in.
+            let files = runs.map { $0.directory.appendingPathComponent("scores.csv").path }.joined(separator: ", ")
+            throw EvaluationError("\(files): \(error.message)")
+        }
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
         if let main = mainRun(runs) {
             if let residuals = main.residuals, let masks = main.patches?.masks {
@@ -30,17 +37,13 @@ public enum Analysis {
 
     /// AUROC over every pixel of every labelled image (normal images' masks are empty).
     public static func pixelAUROC(residuals: Tensor, masks: Tensor, labels: [Int?]) throws -> Double {
-        let n = residuals.batch, item = residuals.itemCount
-        let keep = (0..<n).filter { labels[$0] != nil }
-        // Labelled rows only; contiguous runs of them are copied in one go.
-        var r = [Float](), m = [UInt8]()
-        r.reserveCapacity(keep.count * item); m.reserveCapacity(keep.count * item)
-        for i in keep {
-            r.append(contentsOf: UnsafeBufferPointer(start: residuals.data + i * item, count: item))
-            let mp = masks.data + i * item
-            for k in 0..<item { m.append(mp[k] != 0 ? 1 : 0) }
+        let item = residuals.itemCount
+        var auroc = PixelAUROC(expectedPixels: labels.count * item)
+        for i in labels.indices where labels[i] != nil {
+            try auroc.add(residual: UnsafeBufferPointer(start: residuals.data + i * item, count: item),
+                          mask: UnsafeBufferPointer(start: masks.data + i * item, count: item))
         }
-        return try AUC.pixels(residuals: r, masks: m)
+        return try auroc.auroc()
     }
 
     /// Writes metrics.json and roc.csv (run, column, threshold, FPR, TPR) into `directory`.

@@ -84,12 +84,14 @@ public enum Figure3 {
     ///   - residualScale: residual at full heat-map strength.
     public static func svg(blocks: [Figure3Block], size: Int, residualScale: Float, cell: Double = 72) throws -> String {
         // Row labels are SVG markup (the subscript), not escaped.
-        let rows: [(String, (Figure3Column) -> [UInt8]?)] = [
+        let allRows: [(String, (Figure3Column) -> [UInt8]?)] = [
             ("input x", { c in c.input.map(grey) }),
             ("G(z<tspan baseline-shift=\"sub\" font-size=\"8\">Γ</tspan>)", { c in c.reconstruction.map(grey) }),
             ("residual", { c in c.residual.map { overlay(input: c.input, residual: $0, scale: residualScale) } }),
             ("annotation", { c in c.mask.map { annotation(input: c.input, mask: $0) } }),
         ]
+        // The annotation row only when some image has a mask.
+        let rows = blocks.contains { $0.columns.contains { $0.mask != nil } } ? allRows : Array(allRows.prefix(3))
         let labelWidth = 84.0, gap = 3.0, blockGap = 16.0, barHeight = 5.0, titleHeight = 18.0
         let header = titleHeight + 2 * (barHeight + 2)
         let total = blocks.map { Double($0.columns.count) * (cell + gap) }.reduce(0, +) + Double(max(blocks.count - 1, 0)) * blockGap

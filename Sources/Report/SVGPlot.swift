@@ -67,9 +67,13 @@ public enum SVGPlot {
             // Written down along the line: narrow, so it rarely collides with bars or the legend.
             body += "<text transform=\"translate(\(f(x - 3)),\(f(frame.py(top) + 4))) rotate(-90)\" text-anchor=\"end\" fill=\"\(escape(m.color))\" font-size=\"10\">\(escape(m.label))</text>\n"
         }
+        // The legend goes to the top corner whose bars are lower.
+        let side = max(bins * 2 / 5, 1)
+        let leftPeak = densities.map { $0.prefix(side).max() ?? 0 }.max() ?? 0
+        let rightPeak = densities.map { $0.suffix(side).max() ?? 0 }.max() ?? 0
         return chart(title: title, frame: frame, xLabel: xLabel, yLabel: "density", body: body,
                      legend: groups.map { ("\($0.label) (n = \($0.data.filter(\.isFinite).count))", $0.color) },
-                     legendCorner: .topRight)
+                     legendCorner: leftPeak < rightPeak ? .topLeft : .topRight)
     }
 
     /// Scatter plot of 2-D points (x, y pairs), one colour per group; axes unlabelled units.
@@ -117,7 +121,7 @@ public enum SVGPlot {
         private func span(_ r: ClosedRange<Double>) -> Double { r.upperBound > r.lowerBound ? r.upperBound - r.lowerBound : 1 }
     }
 
-    enum Corner { case topRight, bottomRight }
+    enum Corner { case topLeft, topRight, bottomRight }
 
     static func chart(title: String, frame: Frame, xLabel: String, yLabel: String, body: String,
                       legend: [(String, String)], legendCorner: Corner, message: String? = nil) -> String {
@@ -149,8 +153,8 @@ public enum SVGPlot {
             let rowHeight = 16.0
             let boxWidth = min(right - left - 12, 24 + Double(legend.map(\.0.count).max() ?? 0) * 6.2)
             let boxHeight = rowHeight * Double(legend.count) + 8
-            let x0 = right - boxWidth - 6
-            let y0 = legendCorner == .topRight ? top + 6 : bottom - boxHeight - 6
+            let x0 = legendCorner == .topLeft ? left + 6 : right - boxWidth - 6
+            let y0 = legendCorner == .bottomRight ? bottom - boxHeight - 6 : top + 6
             s += "<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(boxWidth))\" height=\"\(f(boxHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#ccc\"/>\n"
             for (k, (label, color)) in legend.enumerated() {
                 let y = y0 + 4 + rowHeight * (Double(k) + 0.5)

@@ -7,6 +7,20 @@ import NeuralNet
 import Imaging
 import Evaluation
 
+/// Which optional files of a run directory to read.
+public struct ScoreRunParts: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let reconstructions = ScoreRunParts(rawValue: 1)
+    public static let residuals = ScoreRunParts(rawValue: 2)
+    public static let features = ScoreRunParts(rawValue: 4)
+    public static let patches = ScoreRunParts(rawValue: 8)
+    /// Everything (the report).
+    public static let all: ScoreRunParts = [.reconstructions, .residuals, .features, .patches]
+    /// What the metrics need: residuals and masks for the pixel AUROC.
+    public static let evaluation: ScoreRunParts = [.residuals, .patches]
+}
+
 public struct ScoreRun {
     /// Run name ("anogan" for the AnoGAN run, "acae" for the aCAE run, …).
     public var name: String
@@ -26,13 +40,30 @@ public struct ScoreRun {
     /// What was missing or skipped while loading (shown in the report).
     public var notes: [String]
 
+    /// An in-memory run (library callers that score without writing a directory).
+    /// `directory` is only shown in the report. Tensors as documented on the properties.
+    public init(name: String, directory: URL, scores: ScoreTable, summary: String? = nil, reconstructions: Tensor? = nil,
+                residuals: Tensor? = nil, features: Tensor? = nil, patches: PatchSet? = nil, patchesDirectory: URL? = nil,
+                notes: [String] = []) {
+        let n = scores.count
+        for t in [reconstructions, residuals].compactMap({ $0 }) {
+            precondition(t.rank == 4 && t.shape[0] == n && t.shape[1] == 1 && t.shape[2] == t.shape[3], "images must be \(n)×1×S×S, got \(t.shape)")
+        }
+        precondition(features.map { $0.rank == 2 && $0.shape[0] == n } ?? true, "features must be \(n)×F")
+        precondition(patches.map { $0.count == n } ?? true, "the patch set must have \(n) images")
+        self.name = name; self.directory = directory; self.scores = scores; self.summary = summary
+        self.reconstructions = reconstructions; self.residuals = residuals; self.features = features
+        self.patches = patches; self.patchesDirectory = patchesDirectory; self.notes = notes
+    }
+
     /// Keys of summary.json that may name the scored patch set, in order of preference.
     public static let patchSetKeys = ["patches", "patch_set", "patchSet", "patchset", "data", "input"]
 
     /// Loads a run directory. Only scores.csv is required; every other file is
     /// optional but, when present, must agree with it (row count, shape, labels).
     /// - Parameter patches: the patch set directory; nil = the path summary.json names.
-    public static func load(name: String, directory: URL, patches: URL? = nil) throws -> ScoreRun {
+    /// - Parameter parts: the optional files to read (skipped ones stay nil, without a note).
+    public static func load(name: String, directory: URL, patches: URL? = nil, parts: ScoreRunParts = .all) throws -> ScoreRun {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FileError(directory, "no such score run directory")
@@ -65,13 +96,14 @@ public struct ScoreRun {
             guard t.isFinite else { throw FileError(url, "contains NaN or infinity") }
             return t
         }
-        run.reconstructions = try images("reconstructions.npy")
-        run.residuals = try images("residuals.npy")
+        if parts.contains(.reconstructions) { run.reconstructions = try images("reconstructions.npy") }
+        if parts.contains(.residuals) { run.residuals = try images("residuals.npy") }
         if let r = run.reconstructions, let q = run.residuals, r.shape != q.shape {
             throw FileError(directory.appendingPathComponent("residuals.npy"), "shape \(q.shape) differs from reconstructions.npy \(r.shape)")
         }
         let featuresURL = directory.appendingPathComponent("features.npy")
-        if FileManager.default.fileExists(atPath: featuresURL.path) {
+        if !parts.contains(.features) {
+        } else if FileManager.default.fileExists(atPath: featuresURL.path) {
             let t = try NPY.readTensor(featuresURL)
             guard t.rank >= 2, t.shape[0] == n, t.count > 0 else {
                 throw FileError(featuresURL, "shape \(t.shape), expected \(n)×F to match \(n) rows of scores.csv")
@@ -84,7 +116,9 @@ public struct ScoreRun {
 
         // The patch set: an explicit path must exist; one named by summary.json is used when found.
         var patchURL = patches
-        if patchURL == nil, let path = findPatchSetPath(in: summaryObject) {
+        if !parts.contains(.patches) {
+            patchURL = nil
+        } else if patchURL == nil, let path = findPatchSetPath(in: summaryObject) {
             let candidates = path.hasPrefix("/") ? [URL(fileURLWithPath: path)]
                 : [URL(fileURLWithPath: path), directory.appendingPathComponent(path)]
             patchURL = candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("manifest.json").path) }

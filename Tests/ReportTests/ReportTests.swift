@@ -82,6 +82,24 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(svgCount, 6, "4 panels of Fig. 4, Fig. 3, Fig. 2(b)")
     }
 
+    func testPatchSetFoundThroughNestedRelativePath() throws {
+        let root = temporaryDirectory("nested")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = try SyntheticRun.make(in: root, name: "anogan", count: 4, size: 8, seed: 5, writeSummary: false)
+        // A path relative to the run directory, under a nested key.
+        let summary = "{\"seed\": 3, \"settings\": {\"patch_set\": \"../anogan-patches\"}}"
+        try Data(summary.utf8).write(to: run.directory.appendingPathComponent("summary.json"))
+        XCTAssertEqual(ScoreRun.findPatchSetPath(in: try JSONSerialization.jsonObject(with: Data(summary.utf8))), "../anogan-patches")
+        let loaded = try ScoreRun.load(name: "anogan", directory: run.directory)
+        XCTAssertEqual(loaded.patches?.count, 4)
+        XCTAssertEqual(loaded.patches?.images.array, try PatchSet.load(from: run.patchDirectory).images.array)
+        // Evaluation-only loading skips the figure files.
+        let light = try ScoreRun.load(name: "anogan", directory: run.directory, parts: .evaluation)
+        XCTAssertNil(light.features)
+        XCTAssertNil(light.reconstructions)
+        XCTAssertNotNil(light.residuals)
+    }
+
     func testBadRunDirectoriesNameTheFile() throws {
         let root = temporaryDirectory("badrun")
         defer { try? FileManager.default.removeItem(at: root) }

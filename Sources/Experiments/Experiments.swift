@@ -1,0 +1,1 @@
+// Experiments module: whole runs over every stage (demo, one-class benchmark).
