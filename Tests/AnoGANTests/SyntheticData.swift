@@ -2,6 +2,7 @@
 // vertical bar at a random column on a dark background; "anomalous" ones are a
 // bright square blob. Small enough to train a width-8, 16×16 GAN in a test.
 
+import Evaluation
 import NeuralNet
 @testable import AnoGAN
 
@@ -59,12 +60,9 @@ enum Synthetic {
         return c
     }
 
-    /// Probability that a random anomalous score exceeds a random normal one (ties ½):
-    /// the AUC by plain pairwise counting.
-    static func pairwiseAUC(anomalous: [Double], normal: [Double]) -> Double {
-        var wins = 0.0
-        for a in anomalous { for n in normal { wins += a > n ? 1 : (a == n ? 0.5 : 0) } }
-        return wins / Double(anomalous.count * normal.count)
+    /// AUC of scores where higher means anomalous, by Evaluation's exact ROC.
+    static func auc(anomalous: [Double], normal: [Double]) throws -> Double {
+        try ROCCurve(scores: anomalous + normal, labels: anomalous.map { _ in true } + normal.map { _ in false }).auc
     }
 
     /// Per-image summary statistics a generator must learn from the bars: mean intensity,

@@ -37,10 +37,11 @@ final class TrainerTests: XCTestCase {
         var zRNG = SeededGenerator(seed: 11)
         let result = try mapper.map(queries, initialZ: mapper.initialLatents(count: 32, using: &zRNG), loss: .featureMatching)
         let r = result.residualLoss, a = result.anomalyScores(lambda: 0.1), d = result.discriminationLoss
-        let aucR = Synthetic.pairwiseAUC(anomalous: Array(r[16...]), normal: Array(r[..<16]))
+        let aucR = try Synthetic.auc(anomalous: Array(r[16...]), normal: Array(r[..<16]))
         // R, the misfit the paper segments with, must separate; A and D are printed for the record:
         // after 300 steps D's feature distance is not yet discriminative and, being larger, dominates A.
-        print("bars vs blobs AUC: R \(aucR), D \(Synthetic.pairwiseAUC(anomalous: Array(d[16...]), normal: Array(d[..<16]))), A \(Synthetic.pairwiseAUC(anomalous: Array(a[16...]), normal: Array(a[..<16])))")
+        let aucD = try Synthetic.auc(anomalous: Array(d[16...]), normal: Array(d[..<16])), aucA = try Synthetic.auc(anomalous: Array(a[16...]), normal: Array(a[..<16]))
+        print("bars vs blobs AUC: R \(aucR), D \(aucD), A \(aucA)")
         XCTAssertGreaterThanOrEqual(aucR, 0.9, "R(x) normal \(r[..<16]) anomalous \(r[16...])")
         XCTAssertLessThan(result.meanLossTrace.last!, result.meanLossTrace.first!)
     }
