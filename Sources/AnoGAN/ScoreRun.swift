@@ -28,7 +28,10 @@ public enum ScoreRun {
         /// Mean of each score column over all images.
         public var means: [String: Double]
         public var seconds: Double
+        /// Query images per second of wall-clock time (all variants together).
         public var imagesPerSecond: Double
+        /// Image mappings (images × variants run) per second.
+        public var mappingsPerSecond: Double
         public var threads: Int
         /// Which mapping the reconstructions and residuals come from.
         public var reconstructionsFrom: String
@@ -81,9 +84,10 @@ public enum ScoreRun {
                               normal: labels.filter { $0 == 0 }.count, anomalous: labels.filter { $0 == 1 }.count,
                               unlabeled: labels.filter { $0 == nil }.count, columns: table.columns, means: means,
                               seconds: result.seconds, imagesPerSecond: Double(input.count) / max(result.seconds, 1e-9),
+                              mappingsPerSecond: Double(input.count * settings.variant.losses.count) / max(result.seconds, 1e-9),
                               threads: threads, reconstructionsFrom: result.feature != nil ? "feature" : "reference")
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(summary).writeAtomically(to: directory.appendingPathComponent("summary.json"))
     }
 }

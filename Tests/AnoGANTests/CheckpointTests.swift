@@ -11,6 +11,7 @@ final class CheckpointTests: XCTestCase {
     private var url: URL!
 
     override func setUp() {
+        Threads.set(1)
         url = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-ckpt-\(UUID().uuidString).safetensors")
     }
 

@@ -10,6 +10,8 @@ import NeuralNet
 @testable import AnoGAN
 
 final class MappingTests: XCTestCase {
+    override func setUp() { Threads.set(1) }  // tiny shapes: one thread avoids OpenMP spinning
+
     /// A G and D with seeded random DCGAN initialisation (untrained), width 4, 16×16, whose
     /// BatchNorm running statistics come from a few training-mode passes, so that G's output
     /// varies with z in inference mode as it does after training.
@@ -26,29 +28,32 @@ final class MappingTests: XCTestCase {
         return (g, d)
     }
 
+    /// A query made by the trained G from a known z* is mapped, from another z₁, to an
+    /// image whose residual is a small fraction of the starting one.
     func testMappingAGeneratedQueryDrivesTheResidualCloseToZero() throws {
-        let (g, d) = networks()
+        let trainer = TrainedBars.shared.trainer
+        let g = trainer.generator
         var rng = SeededGenerator(seed: 4)
         let zStar = Tensor.uniform(shape: [4, 100], low: -0.8, high: 0.8, using: &rng)
-        let queries = g.forward(zStar, training: false).copy()
-        let mapper = try LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 500))
+        let queries = g.forward(zStar, training: false)
+        let mapper = try LatentMapper(generator: g, discriminator: trainer.discriminator, settings: MappingSettings(steps: 500))
         let z1 = mapper.initialLatents(count: 4, using: &rng)
         let result = try mapper.map(queries, initialZ: z1, loss: .featureMatching)
-        // The residual at z₁ (an independent forward) against the residual at z_Γ.
+        // The residual at z₁, from an independent forward, against the one at z_Γ.
         let start = g.forward(z1, training: false)
+        let pixels = queries.itemCount
         for i in 0..<4 {
             var initial = 0.0
-            for k in 0..<queries.itemCount { initial += Double(abs(queries.data[i * queries.itemCount + k] - start.data[i * queries.itemCount + k])) }
-            XCTAssertLessThan(result.residualLoss[i], 0.05 * initial, "image \(i): R(z_Γ) \(result.residualLoss[i]) vs R(z₁) \(initial)")
-            XCTAssertLessThan(result.residualLoss[i] / Double(queries.itemCount), 0.01, "mean |x − G(z)| per pixel")
+            for k in 0..<pixels { initial += Double(abs(queries[i * pixels + k] - start[i * pixels + k])) }
+            XCTAssertLessThan(result.residualLoss[i], 0.1 * initial, "image \(i): R(z_Γ) \(result.residualLoss[i]) vs R(z₁) \(initial)")
+            XCTAssertLessThan(result.residualLoss[i] / Double(pixels), 0.02, "image \(i): mean |x − G(z_Γ)| per pixel")
         }
-        // The reported residual is the one of the returned reconstruction, and z stays in [-1, 1].
+        // The reported residual is the returned reconstruction's, which is G(z_Γ), and z stays in [-1, 1].
         let residuals = result.residuals(of: queries)
-        XCTAssertEqual(residuals.array[0..<256].reduce(0) { $0 + Double($1) }, result.residualLoss[0], accuracy: 1e-3)
+        XCTAssertEqual(residuals.array[0..<pixels].reduce(0) { $0 + Double($1) }, result.residualLoss[0], accuracy: 1e-3 * max(1, result.residualLoss[0]))
         XCTAssertTrue(result.z.array.allSatisfy { $0 >= -1 && $0 <= 1 })
         let again = g.forward(result.z, training: false)
-        XCTAssertEqual(again.array, result.reconstructions.array, "reconstructions are G(z_Γ)")
-        XCTAssertLessThan(result.meanLossTrace.last!, 0.1 * result.meanLossTrace.first!)
+        for k in 0..<again.count { XCTAssertEqual(again[k], result.reconstructions[k], accuracy: 1e-5) }
     }
 
     /// The same image from the same z₁, once among other images at batch 4 and once at
