@@ -13,7 +13,11 @@ extension OCTPhantomVolume {
     }
 
     /// The label volume (0 background, 1 intraretinal fluid, 2 subretinal fluid, 3 hyperreflective focus).
-    public var maskVolume: Volume { Volume(masks: masks, like: volume) }
+    public var maskVolume: Volume {
+        var v = Volume(bscans: bscans, spacingY: settings.spacingY)
+        v.voxels = masks.flatMap { $0.labels.map(Float.init) }
+        return v
+    }
 
     /// Files written by `write(to:name:)`.
     public struct Files {
