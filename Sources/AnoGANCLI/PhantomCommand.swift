@@ -12,7 +12,7 @@ struct PhantomCommand: ParsableCommand {
         discussion: """
         Each volume is a different subject (seed + index). Files per volume NAME: NAME.mha (8-bit scan), \
         NAME_mask.mha (0 none, 1 intraretinal fluid, 2 subretinal fluid, 3 hyperreflective focus), \
-        NAME_boundaries.npy (float32 B×2×W: ILM and Bruch rows), NAME_png/ and NAME_mask_png/.
+        NAME_boundaries.npy (float32 B×2×W: ILM and Bruch rows), NAME.json (settings and seed), NAME_png/ and NAME_mask_png/.
         """)
 
     @Option(name: .long, help: "Output directory.")

@@ -101,6 +101,8 @@ final class OCTPhantomTests: TemporaryDirectoryTestCase {
         let rows = try NPY.readTensor(files.boundaries)
         XCTAssertEqual(rows.shape, [5, 2, 128])
         XCTAssertEqual(rows[(4 * 2 + 1) * 128 + 7], v.boundaries[4].bruch[7])
+        let description = try JSONSerialization.jsonObject(with: readFile(files.description)) as? [String: Any]
+        XCTAssertEqual(description?["seed"] as? Int, 21)
         let png = try PNG.read(files.pngFolder.appendingPathComponent("bscan_001.png"))
         XCTAssertEqual([png.width, png.height], [128, 124])
         let folder = try BScanFolder.read(directory: files.pngFolder, masks: files.maskPNGFolder)

@@ -77,7 +77,8 @@ final class OCTSegmentationTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(naiveILM / n, 4, "the phantom should be hard for a naive search")
+        print(String(format: "naive strongest-edge ILM on fluid columns: mean |error| %.2f rows", naiveILM / n))
+        XCTAssertGreaterThan(naiveILM / n, 10, "the phantom should be hard for a naive search")
     }
 
     func testMinimalPathMatchesBruteForce() {

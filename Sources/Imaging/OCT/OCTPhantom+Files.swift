@@ -13,14 +13,27 @@ extension OCTPhantomVolume {
     }
 
     /// The label volume (0 background, 1 intraretinal fluid, 2 subretinal fluid, 3 hyperreflective focus).
-    public var maskVolume: Volume { Volume(masks: masks, like: volume) }
+    public var maskVolume: Volume {
+        var v = Volume(bscans: bscans, spacingY: settings.spacingY)
+        v.voxels = masks.flatMap { $0.labels.map(Float.init) }
+        return v
+    }
 
     /// Files written by `write(to:name:)`.
     public struct Files {
-        public var scan, mask, boundaries, pngFolder, maskPNGFolder: URL
+        public var scan, mask, boundaries, description, pngFolder, maskPNGFolder: URL
     }
 
-    /// Writes into `directory`: `<name>.mha` (uchar), `<name>_mask.mha`,
+    /// What `<name>.json` records: how to make the volume again and what the files hold.
+    struct Description: Codable {
+        var format = "anogan-oct-phantom"
+        var settings: OCTPhantomSettings
+        var seed: UInt64
+        var maskValues = ["0": "background", "1": "intraretinal fluid", "2": "subretinal fluid", "3": "hyperreflective focus"]
+        var boundaries = "float32 B×2×W: [b][0][x] ILM row, [b][1][x] Bruch's membrane row (fractional, 0 = centre of the top row)"
+    }
+
+    /// Writes into `directory`: `<name>.mha` (uchar), `<name>_mask.mha`, `<name>.json` (settings, seed),
     /// `<name>_boundaries.npy` (float32 B×2×W: [b][0][x] ILM row, [b][1][x] Bruch row,
     /// fractional rows from the top row's centre), and PNG folders `<name>_png/`
     /// and `<name>_mask_png/` with `bscan_NNN.png`. Each file atomically.
@@ -29,6 +42,7 @@ extension OCTPhantomVolume {
         let files = Files(scan: directory.appendingPathComponent("\(name).mha"),
                           mask: directory.appendingPathComponent("\(name)_mask.mha"),
                           boundaries: directory.appendingPathComponent("\(name)_boundaries.npy"),
+                          description: directory.appendingPathComponent("\(name).json"),
                           pngFolder: directory.appendingPathComponent("\(name)_png"),
                           maskPNGFolder: directory.appendingPathComponent("\(name)_mask_png"))
         try MetaImage.write(volume, to: files.scan, elementType: .uchar)
@@ -36,6 +50,9 @@ extension OCTPhantomVolume {
         var rows: [Float] = []
         for b in boundaries { rows += b.ilm; rows += b.bruch }
         try NPY.write(Tensor(shape: [boundaries.count, 2, settings.width], values: rows), to: files.boundaries)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(Description(settings: settings, seed: seed)).writeAtomically(to: files.description)
         if png {
             for (i, b) in bscans.enumerated() {
                 let file = String(format: "bscan_%03d.png", i)

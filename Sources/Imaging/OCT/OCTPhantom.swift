@@ -1,6 +1,6 @@
 // A synthetic SD-OCT retina: volumes of B-scans that look like Spectralis scans
-// (dark vitreous, layered retina with a foveal pit, bright RPE, textured
-// choroid, speckle, log display), with optional disease (intraretinal cysts,
+// (dark vitreous, layered retina with a foveal pit, retinal vessels casting
+// shadows, bright RPE, textured choroid, speckle, log display), with optional disease (intraretinal cysts,
 // subretinal fluid, hyperreflective foci) and its voxel masks, plus the true
 // ILM and Bruch's-membrane rows so segmentation can be tested against them.
 //
@@ -163,6 +163,9 @@ private struct Eye {
     var choroidThickness: Double
     var lesions: [Lesion] = []
     var foci: [Focus] = []
+    /// Retinal blood vessels in the inner retina, straight in the en-face plane:
+    /// x = x0 + slope·y, radius in µm. They cast shadows down to the choroid.
+    var vessels: [(x0: Double, slope: Double, radius: Double)] = []
     var texture: SmoothNoise
 
     var scanWidth: Double { Double(s.width) * s.spacingX }
@@ -191,6 +194,9 @@ private struct Eye {
         tiltY = u(-0.02, 0.02)
         bruchDepth = 0
         texture = SmoothNoise(rng: &rng)
+        for _ in 0..<(3 + rng.index(below: 4)) {
+            vessels.append((u(0, width), u(-0.6, 0.6), u(20, 55)))
+        }
         if settings.diseased { addLesions(&rng) }
         placeRetina(u(0.35, 0.65))
     }
@@ -399,6 +405,7 @@ private struct Eye {
                     }
                 }
             }
+            vessel(column: c, x: x, y: y, ilm: ilmUm, reflect: &reflect)
         }
         for focus in foci where focus.bscan == index {
             let c0 = Int(focus.x / s.spacingX)
@@ -424,6 +431,28 @@ private struct Eye {
         let pixels = speckleAndCompress(reflect, width: w, height: h, index: index)
         return (BScan(width: w, height: h, pixels: pixels, spacingX: s.spacingX, spacingZ: s.spacingZ),
                 mask, RetinalBoundaries(ilm: ilm, bruch: bruch))
+    }
+
+    /// A vessel crossing column `c`: a moderately reflective lumen between the RNFL
+    /// and GCL, and below it a shadow (blood absorbs the light) deepest at its centre.
+    /// Normal anatomy, so not in the mask; outside the foveal avascular zone.
+    func vessel(column c: Int, x: Double, y: Double, ilm: Double, reflect: inout [Float]) {
+        let w = s.width, dz = s.spacingZ
+        guard (x - foveaX) * (x - foveaX) + (y - foveaY) * (y - foveaY) > 350 * 350 else { return }
+        for v in vessels {
+            let d = abs(x - (v.x0 + v.slope * y)) / (1 + v.slope * v.slope).squareRoot()
+            guard d < v.radius else { continue }
+            let t = layerThickness(x: x, y: y)
+            let half = (v.radius * v.radius - d * d).squareRoot()
+            // Under the ILM (which stays the retina's top), in the RNFL/GCL.
+            let centre = max(ilm + t[t.count - 1] + 0.3 * t[t.count - 2], ilm + v.radius + 4)
+            let shadow = Float(0.2 + 0.8 * (d / v.radius) * (d / v.radius))
+            for z in max(0, Int((centre - half) / dz))..<s.height {
+                let depth = Double(z) * dz
+                if depth < centre - half { continue }
+                if depth <= centre + half { reflect[z * w + c] = 0.25 } else { reflect[z * w + c] *= shadow }
+            }
+        }
     }
 
     /// Multiplies by speckle (exponential intensity, smoothed by a 3×3 binomial

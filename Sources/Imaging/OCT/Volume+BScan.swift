@@ -27,10 +27,4 @@ extension Volume {
                   spacing: SIMD3(millimetres(first.spacingX), millimetres(first.spacingZ), millimetres(spacingY)),
                   voxels: bscans.flatMap(\.pixels))
     }
-
-    /// A label volume from masks, with the spacing of `like`.
-    public init(masks: [BScanMask], like reference: Volume) {
-        self.init(width: reference.width, height: reference.height, depth: masks.count, spacing: reference.spacing,
-                  voxels: masks.flatMap { $0.labels.map(Float.init) })
-    }
 }
