@@ -107,9 +107,9 @@ public enum NPY {
             let (p, o) = acc.0.multipliedReportingOverflow(by: d)
             return (p, acc.1 || o)
         }
-        guard !overflow else { throw FileError(path, "bad .npy shape \(shapeText)") }
+        let (expected, tooLarge) = elements.multipliedReportingOverflow(by: type.size)
+        guard !overflow, !tooLarge else { throw FileError(path, "bad .npy shape \(shapeText)") }
         let start = headerStart + headerLength
-        let expected = elements * type.size
         guard bytes.count - start == expected else {
             throw FileError(path, "payload is \(bytes.count - start) bytes, shape \(shape) of \(type.rawValue) needs \(expected)"
                                 + (bytes.count - start < expected ? " (truncated)" : ""))

@@ -1,0 +1,133 @@
+// `anogan bench`: times the paper's full-size model (or any DCGANConfig) on
+// this machine — G forward, D forward, one training step, one mapping step —
+// as the median of several runs after warm-up. The team compares these
+// numbers with scripts/bench_pytorch.py, which times the identical PyTorch model.
+
+import Foundation
+import NeuralNet
+
+/// What to time.
+public struct BenchmarkSettings: Sendable {
+    public var config: DCGANConfig = .paper
+    public var batch: Int = 64
+    /// Timed runs per measurement (the median is reported).
+    public var iterations: Int = 10
+    /// Untimed runs before timing (primitive creation, caches).
+    public var warmup: Int = 2
+    /// oneDNN/OpenMP threads; nil keeps the default (OMP_NUM_THREADS or all cores).
+    public var threads: Int?
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// One measurement: median milliseconds, images per second and nominal GFLOP/s.
+public struct BenchmarkTiming: Codable, Equatable, Sendable {
+    public var milliseconds: Double
+    public var imagesPerSecond: Double
+    public var gflops: Double
+}
+
+/// All measurements of one benchmark run.
+public struct BenchmarkResult: Sendable {
+    public var threads: Int
+    public var batch: Int
+    public var config: DCGANConfig
+    public var oneDNN: String
+    public var generatorForward: BenchmarkTiming
+    public var discriminatorForward: BenchmarkTiming
+    public var trainingStep: BenchmarkTiming
+    public var mappingStep: BenchmarkTiming
+    /// oneDNN primitives that fell back to slow `ref:*` kernels (should be empty).
+    public var referenceKernels: [String]
+
+    /// One JSON object (keys: threads, batch, g_forward_ms, d_forward_ms, train_step_ms, map_step_ms, …).
+    public var json: String {
+        var o: [String: Any] = [
+            "threads": threads, "batch": batch, "onednn": oneDNN, "ref_kernels": referenceKernels,
+            "latent": config.latentDimension, "image_size": config.imageSize, "width": config.width, "channels": config.channels,
+        ]
+        for (key, t) in [("g_forward", generatorForward), ("d_forward", discriminatorForward), ("train_step", trainingStep), ("map_step", mappingStep)] {
+            o["\(key)_ms"] = (t.milliseconds * 1000).rounded() / 1000
+            o["\(key)_images_per_s"] = (t.imagesPerSecond * 10).rounded() / 10
+            o["\(key)_gflops"] = (t.gflops * 10).rounded() / 10
+        }
+        let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A small human-readable table.
+    public var table: String {
+        var lines = ["oneDNN \(oneDNN), \(threads) threads, batch \(batch), image \(config.imageSize)×\(config.imageSize), width \(config.width)",
+                     "step                    ms    images/s   GFLOP/s"]
+        for (name, t) in [("G forward", generatorForward), ("D forward", discriminatorForward), ("training step", trainingStep), ("mapping step", mappingStep)] {
+            lines.append(name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                + String(format: "%10.1f %11.1f %9.1f", t.milliseconds, t.imagesPerSecond, t.gflops))
+        }
+        if !referenceKernels.isEmpty { lines.append("warning: slow reference kernels: \(referenceKernels.joined(separator: "; "))") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+public enum Benchmark {
+    /// Nominal forward FLOPs (multiply-adds × 2) per image of G and D.
+    static func forwardFLOPs(_ c: DCGANConfig) -> (generator: Double, discriminator: Double) {
+        let w = c.width, s = c.baseSize
+        let ch = [8 * w, 4 * w, 2 * w, w, c.channels]
+        var g = 2.0 * Double(c.latentDimension * 8 * w * s * s)
+        var side = s
+        for i in 0..<4 { g += 2 * Double(side * side * ch[i] * ch[i + 1] * 25); side *= 2 }
+        var d = 2.0 * Double(8 * w * s * s)
+        let dch = [c.channels, w, 2 * w, 4 * w, 8 * w]
+        side = c.imageSize / 2
+        for i in 0..<4 { d += 2 * Double(side * side * dch[i] * dch[i + 1] * 25); side /= 2 }
+        return (g, d)
+    }
+
+    /// Runs all four measurements.
+    public static func run(_ settings: BenchmarkSettings) -> BenchmarkResult {
+        if let t = settings.threads { Threads.set(t) }  // before the first primitive exists
+        let c = settings.config, n = settings.batch
+        var rng = SeededGenerator(seed: settings.seed)
+        let g = Generator(config: c), d = Discriminator(config: c)
+        g.initialize(using: &rng)
+        d.initialize(using: &rng)
+        let real = Tensor.uniform(shape: [n, c.channels, c.imageSize, c.imageSize], low: -1, high: 1, using: &rng)
+        let z = Tensor.uniform(shape: [n, c.latentDimension], low: -1, high: 1, using: &rng)
+        let zIn = TensorWrapper().wrap(z), xIn = TensorWrapper().wrap(real)
+        let flops = forwardFLOPs(c)
+
+        func time(_ body: () -> Void) -> Double {
+            for _ in 0..<settings.warmup { body() }
+            var ms: [Double] = []
+            for _ in 0..<max(settings.iterations, 1) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            ms.sort()
+            return ms.count % 2 == 1 ? ms[ms.count / 2] : (ms[ms.count / 2 - 1] + ms[ms.count / 2]) / 2
+        }
+        func timing(_ ms: Double, _ flopsPerImage: Double) -> BenchmarkTiming {
+            BenchmarkTiming(milliseconds: ms, imagesPerSecond: Double(n) / ms * 1000, gflops: flopsPerImage * Double(n) / ms / 1e6)
+        }
+
+        // Forward passes in inference mode (sampling, scoring).
+        let gf = time { _ = g.forward(zIn, training: false) }
+        let df = time { _ = d.forward(xIn, training: false, logits: true) }
+        // Training: D forward ×3, backward (data + weights) ×2, backward data ×1; G forward, backward (data + weights).
+        let step = GANTrainingStep(generator: g, discriminator: d)
+        let ts = time { _ = step.step(real: real, z: z) }
+        // Mapping: G and D forward, backward data only.
+        let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
+        mapping.reset(queries: real, z: z)
+        let ms = time { _ = mapping.step() }
+
+        return BenchmarkResult(
+            threads: Threads.count, batch: n, config: c, oneDNN: Threads.oneDNNVersion,
+            generatorForward: timing(gf, flops.generator), discriminatorForward: timing(df, flops.discriminator),
+            trainingStep: timing(ts, 8 * flops.discriminator + 3 * flops.generator),
+            mappingStep: timing(ms, 2 * flops.discriminator + 2 * flops.generator),
+            referenceKernels: DNNL.referenceImplementations)
+    }
+}

@@ -1,0 +1,141 @@
+// The DCGAN discriminator D: image → logit, plus the feature map f(x) the
+// paper's discrimination loss reads (output of the last conv block, after its
+// activation). Four 5×5 stride-2 convolutions C→w→2w→4w→8w with LeakyReLU(0.2)
+// (fused into the first), BatchNorm on all but the first, then a linear
+// classifier that reads f(x) in its blocked layout.
+
+import NeuralNet
+
+/// D's outputs for a batch.
+public struct DiscriminatorOutput {
+    /// N×1 logits (σ(logit) = probability of "real").
+    public let logits: Tensor
+    /// f(x): N×8w×S/16×S/16, plain NCHW.
+    public let features: Tensor
+}
+
+/// The DCGAN discriminator. Parameter names and shapes match PyTorch (contracts §1).
+public final class Discriminator {
+    public let config: DCGANConfig
+    /// Trainable: conv1.{weight,bias}, conv{2,3,4}.weight, bn{2,3,4}.{weight,bias}, classify.{weight,bias}.
+    public let parameters: ParameterSet
+    /// bn{2,3,4}.{running_mean,running_var}.
+    public let statistics: ParameterSet
+
+    let convs: [Conv2d]
+    let norms: [BatchNorm2d]
+    let activations: [Activation]
+    let classify: Linear
+    private let inputs = TensorWrapper()
+    private var featureGradientSum: DNNLMemory?
+    private var lastFeatures: DNNLMemory?
+
+    public init(config: DCGANConfig) {
+        precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
+        self.config = config
+        let w = config.width, s = config.baseSize, c = config.channels
+        let channels = [c, w, 2 * w, 4 * w, 8 * w]
+        var specs = [ParameterSpec(name: "conv1.weight", shape: [w, c, 5, 5]), ParameterSpec(name: "conv1.bias", shape: [w])]
+        var stats: [ParameterSpec] = []
+        for i in 2...4 {
+            specs += [ParameterSpec(name: "conv\(i).weight", shape: [channels[i], channels[i - 1], 5, 5]),
+                      ParameterSpec(name: "bn\(i).weight", shape: [channels[i]]), ParameterSpec(name: "bn\(i).bias", shape: [channels[i]])]
+            stats += [ParameterSpec(name: "bn\(i).running_mean", shape: [channels[i]]), ParameterSpec(name: "bn\(i).running_var", shape: [channels[i]])]
+        }
+        specs += [ParameterSpec(name: "classify.weight", shape: [1, 8 * w * s * s]), ParameterSpec(name: "classify.bias", shape: [1])]
+        let p = ParameterSet(specs), st = ParameterSet(stats)
+        parameters = p
+        statistics = st
+        resetStatistics(st)
+        convs = (1...4).map { i in
+            Conv2d(inputChannels: channels[i - 1], outputChannels: channels[i], kernelSize: 5, stride: 2, padding: 2,
+                   weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
+                   weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
+                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
+        }
+        norms = (2...4).map { i in
+            BatchNorm2d(channels: channels[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
+                        runningMean: st.value("bn\(i).running_mean"), runningVariance: st.value("bn\(i).running_var"),
+                        weightGradient: p.gradient("bn\(i).weight"), biasGradient: p.gradient("bn\(i).bias"))
+        }
+        activations = (2...4).map { _ in Activation(.leakyReLU(slope: 0.2)) }
+        classify = Linear(inputFeatures: 8 * w * s * s, outputFeatures: 1, weight: p.value("classify.weight"), bias: p.value("classify.bias"),
+                          weightGradient: p.gradient("classify.weight"), biasGradient: p.gradient("classify.bias"))
+    }
+
+    /// DCGAN initialisation: W ~ N(0, 0.02), BN γ ~ N(1, 0.02), β = 0, biases 0; running stats reset.
+    public func initialize(using rng: inout SeededGenerator) {
+        dcganInitialize(parameters, using: &rng)
+        resetStatistics(statistics)
+    }
+
+    /// x: N×C×S×S (plain) → logits N×1 and features f(x) N×8w×S/16×S/16 (new tensors).
+    public func forward(_ x: Tensor, training: Bool) -> DiscriminatorOutput {
+        precondition(x.shape.count == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
+                     "discriminator input must be N×\(config.channels)×\(config.imageSize)×\(config.imageSize), got \(x.shape)")
+        let (logits, features) = forward(inputs.wrap(x), training: training, logits: true)
+        return DiscriminatorOutput(logits: logits!.plainCopy(), features: features.plainCopy())
+    }
+
+    /// Either gradient may be nil (treated as zero). Returns the gradient w.r.t. x (N×C×S×S).
+    /// Accumulates (+=) into parameters.gradients only when weightGradients is true.
+    public func backward(gradLogits: Tensor?, gradFeatures: Tensor?, weightGradients: Bool) -> Tensor {
+        guard let features = lastFeatures else { preconditionFailure("Discriminator.backward before forward") }
+        let gf = gradFeatures.map { features.converting(DNNLMemory(plain: $0)) }
+        return backward(gradLogits: gradLogits.map { DNNLMemory(plain: $0) }, gradFeatures: gf,
+                        weightGradients: weightGradients, inputGradient: true)!.plainCopy()
+    }
+
+    /// Memory-level forward. x: plain N×C×S×S. Returns the logits (plain N×1; nil unless `logits`)
+    /// and f(x) in D's internal (blocked) layout; both owned by D until the next forward.
+    func forward(_ x: DNNLMemory, training: Bool, logits wantLogits: Bool, weightsUnchanged: Bool = false) -> (logits: DNNLMemory?, features: DNNLMemory) {
+        var h = convs[0].forward(x, weightsUnchanged: weightsUnchanged)
+        for i in 0..<3 {
+            h = activations[i].forward(norms[i].forward(convs[i + 1].forward(h, weightsUnchanged: weightsUnchanged), training: training))
+        }
+        lastFeatures = h
+        return (wantLogits ? classify.forward(h, weightsUnchanged: weightsUnchanged) : nil, h)
+    }
+
+    /// Memory-level backward of the last forward. `gradLogits` plain N×1; `gradFeatures` in the layout of
+    /// the features the forward returned. Returns dL/dx (plain) when `inputGradient`.
+    func backward(gradLogits: DNNLMemory?, gradFeatures: DNNLMemory?, weightGradients: Bool, inputGradient: Bool,
+                  weightsUnchanged: Bool = false) -> DNNLMemory? {
+        guard let features = lastFeatures else { preconditionFailure("Discriminator.backward before forward") }
+        var g: DNNLMemory
+        switch (gradLogits, gradFeatures) {
+        case (nil, nil):
+            g = zeroGradient(like: features)
+        case (nil, let f?):
+            g = f
+        case (let l?, let f):
+            g = classify.backward(l, weightGradients: weightGradients, weightsUnchanged: weightsUnchanged)!
+            if let f {
+                precondition(f.hasSameLayout(as: g), "feature gradient must have the features' layout")
+                let sum = sumBuffer(like: g)
+                let a = g.data, b = f.data, out = sum.data
+                for i in 0..<sum.physicalCount { out[i] = a[i] + b[i] }
+                g = sum
+            }
+        }
+        for i in stride(from: 2, through: 0, by: -1) {
+            g = activations[i].backward(g)
+            g = norms[i].backward(g, weightGradients: weightGradients)
+            g = convs[i + 1].backward(g, weightGradients: weightGradients, weightsUnchanged: weightsUnchanged)!
+        }
+        return convs[0].backward(g, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
+    }
+
+    private func sumBuffer(like m: DNNLMemory) -> DNNLMemory {
+        if let s = featureGradientSum, s.hasSameLayout(as: m) { return s }
+        let s = DNNLMemory(desc: m.desc)
+        featureGradientSum = s
+        return s
+    }
+
+    private func zeroGradient(like m: DNNLMemory) -> DNNLMemory {
+        let s = sumBuffer(like: m)
+        s.data.update(repeating: 0, count: s.physicalCount)
+        return s
+    }
+}

@@ -1,0 +1,313 @@
+// The oneDNN side shared by Conv2d and ConvTranspose2d: forward (with an
+// optional fused activation), backward data and backward weights primitives,
+// created once per input layout. Layouts are left to oneDNN (`format_any`,
+// blocked) except on sides with fewer than 4 channels, which stay plain NCHW
+// (blocked layouts there fall back to slow reference kernels).
+
+import CDNNL
+import Foundation
+
+/// Geometry of a 2-D (transposed) convolution with square kernels.
+struct ConvolutionGeometry {
+    var transposed: Bool
+    var inputChannels: Int
+    var outputChannels: Int
+    var kernelSize: Int
+    var stride: Int
+    var padding: Int
+    var outputPadding: Int
+    /// Hand the output back in plain NCHW whatever layout the primitive computes in (network edges).
+    var plainOutput = false
+
+    func outputSize(_ n: Int) -> Int {
+        transposed ? (n - 1) * stride - 2 * padding + kernelSize + outputPadding
+                   : (n + 2 * padding - kernelSize) / stride + 1
+    }
+
+    /// oneDNN's right/bottom padding that reproduces PyTorch's output size.
+    func paddingRight(input n: Int) -> Int {
+        let o = outputSize(n)
+        return transposed ? (n - 1) * stride + kernelSize - padding - o
+                          : (o - 1) * stride + kernelSize - n - padding
+    }
+
+    /// Weights as oneDNN sees them: dims O, I, k, k; PyTorch stores conv as OIHW, transposed conv as IOHW.
+    var userWeightDesc: dnnl_memory_desc_t {
+        DNNL.desc([outputChannels, inputChannels, kernelSize, kernelSize], transposed ? dnnl_bacd : dnnl_abcd)
+    }
+}
+
+/// Primitives and buffers of one (transposed) convolution for one input layout.
+final class ConvolutionPlan {
+    let geometry: ConvolutionGeometry
+    let activation: ActivationKind?
+    let hasBias: Bool
+    let source: InputAdapter
+    let weightsUser: DNNLMemory
+    let weights: DNNLMemory
+    let weightsReorder: Execution?
+    let bias: DNNLMemory?
+    /// The primitive's destination, in its chosen layout.
+    let dst: DNNLMemory
+    /// What callers get: `dst`, or its plain copy when the geometry asks for plain output.
+    let output: DNNLMemory
+    let outputReorder: Execution?
+
+    /// Experiment knob: force plain NCHW on sides with < 4 channels (ANOGAN_SMALL_CHANNELS_PLAIN=1).
+    static let smallChannelsPlain = ProcessInfo.processInfo.environment["ANOGAN_SMALL_CHANNELS_PLAIN"] == "1"
+    let forward: Execution
+    var weightsLoaded = false
+
+    private let forwardPD: PrimitiveDescriptor
+    private let srcDesc: dnnl_memory_desc_t
+    private let dstDesc: dnnl_memory_desc_t
+    private let strides: [Int64], padL: [Int64], padR: [Int64]
+
+    init(geometry g: ConvolutionGeometry, activation: ActivationKind?, input: dnnl_memory_desc_t,
+         weight: Tensor, bias biasTensor: Tensor?) {
+        geometry = g
+        self.activation = activation
+        hasBias = biasTensor != nil
+        let d = DNNL.dims(input)
+        precondition(d.count == 4 && d[1] == g.inputChannels, "convolution expects N×\(g.inputChannels)×H×W, got \(d)")
+        let (n, h, w) = (d[0], d[2], d[3])
+        let oh = g.outputSize(h), ow = g.outputSize(w)
+        precondition(oh > 0 && ow > 0, "convolution output would be empty for input \(d)")
+        strides = [Int64(g.stride), Int64(g.stride)]
+        padL = [Int64(g.padding), Int64(g.padding)]
+        padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
+        let forceSmall = ConvolutionPlan.smallChannelsPlain
+        let srcAny = DNNL.desc(d, forceSmall && g.inputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
+        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], forceSmall && g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
+        var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
+        var bDesc = DNNL.desc([g.outputChannels], dnnl_a)
+        var s = srcAny, dd = dstAny
+        let attr = eltwiseAttribute(activation)
+        defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
+        let fpd: PrimitiveDescriptor
+        if g.transposed {
+            var op = dnnl_deconvolution_desc_t()
+            DNNL.check(dnnl_deconvolution_forward_desc_init(&op, dnnl_forward_training, dnnl_deconvolution_direct, &s, &wAny,
+                                                            withOptionalPointer(hasBias ? bDesc : nil), &dd, strides, padL, padR), "deconv fwd desc")
+            fpd = PrimitiveDescriptor(op, attr: attr, what: "deconv fwd \(d)")
+        } else {
+            var op = dnnl_convolution_desc_t()
+            DNNL.check(dnnl_convolution_forward_desc_init(&op, dnnl_forward_training, dnnl_convolution_direct, &s, &wAny,
+                                                          withOptionalPointer(hasBias ? bDesc : nil), &dd, strides, padL, padR), "conv fwd desc")
+            fpd = PrimitiveDescriptor(op, attr: attr, what: "conv fwd \(d)")
+        }
+        forwardPD = fpd
+        srcDesc = fpd.md(dnnl_query_src_md)
+        dstDesc = fpd.md(dnnl_query_dst_md)
+        source = InputAdapter(given: input, wanted: srcDesc)
+        weightsUser = DNNLMemory(desc: g.userWeightDesc, wrapping: weight.data)
+        let wDesc = fpd.md(dnnl_query_weights_md)
+        if DNNL.equal(wDesc, g.userWeightDesc) {
+            weights = weightsUser
+            weightsReorder = nil
+        } else {
+            weights = DNNLMemory(desc: wDesc)
+            weightsReorder = Reorder(from: g.userWeightDesc, to: wDesc).bind(weightsUser, weights)
+        }
+        bias = biasTensor.map { DNNLMemory(desc: bDesc, wrapping: $0.data) }
+        dst = DNNLMemory(desc: dstDesc)
+        let plainDst = DNNL.plainDesc([n, g.outputChannels, oh, ow])
+        if g.plainOutput && !DNNL.equal(dstDesc, plainDst) {
+            output = DNNLMemory(desc: plainDst)
+            outputReorder = Reorder(from: dstDesc, to: plainDst).bind(dst, output)
+        } else {
+            output = dst
+            outputReorder = nil
+        }
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source.memory), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, dst)]
+        if let bias { args.append((DNNL_ARG_BIAS, bias)) }
+        forward = Execution(fpd.makePrimitive(), args)
+    }
+
+    /// Runs the forward pass on `x` (layout = this plan's input layout).
+    func runForward(_ x: DNNLMemory, weightsUnchanged: Bool) {
+        source.load(x)
+        if !(weightsUnchanged && weightsLoaded) { weightsReorder?.run() }
+        weightsLoaded = true
+        forward.run()
+        outputReorder?.run()
+    }
+
+    // MARK: Backward, built on first use
+
+    private var gradOutputs: [InputAdapter] = []
+    private lazy var activationGrad: (pd: PrimitiveDescriptor, input: DNNLMemory)? = {
+        guard let activation else { return nil }
+        var md = dstDesc
+        var fop = dnnl_eltwise_desc_t()
+        DNNL.check(dnnl_eltwise_forward_desc_init(&fop, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
+        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)")
+        var bop = dnnl_eltwise_desc_t()
+        DNNL.check(dnnl_eltwise_backward_desc_init(&bop, activation.backwardAlgorithm, &md, &md, activation.alpha, 0), "eltwise bwd")
+        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)"), DNNLMemory(desc: dstDesc))
+    }()
+    private var activationExecutions: [Execution] = []
+
+    /// Gradient w.r.t. the pre-activation output, for a gradient given in layout `given`.
+    private var currentGrad: DNNLMemory!
+
+    /// Loads dL/dy (any layout) and turns it into dL/d(pre-activation) in the forward dst layout.
+    func loadGradOutput(_ dy: DNNLMemory) {
+        var index = gradOutputs.firstIndex { DNNL.equal($0.wrapper.desc, dy.desc) }
+        if index == nil {
+            let a = InputAdapter(given: dy.desc, wanted: dstDesc)
+            gradOutputs.append(a)
+            if let ag = activationGrad {
+                activationExecutions.append(Execution(ag.pd.makePrimitive(), [
+                    (DNNL_ARG_DST, dst), (DNNL_ARG_DIFF_DST, a.memory), (DNNL_ARG_DIFF_SRC, ag.input),
+                ]))
+            }
+            index = gradOutputs.count - 1
+        }
+        let a = gradOutputs[index!]
+        a.load(dy)
+        if let ag = activationGrad {
+            activationExecutions[index!].run()
+            currentGrad = ag.input
+        } else {
+            currentGrad = a.memory
+        }
+    }
+
+    /// A backward descriptor with diff layouts forced to the forward's; when that lands on oneDNN's
+    /// reference kernel (it does for 1-channel sides), one with layouts left to oneDNN.
+    private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
+        func make(_ srcMD: dnnl_memory_desc_t, _ dstMD: dnnl_memory_desc_t) -> PrimitiveDescriptor {
+            var s = srcMD, dd = dstMD
+            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any)
+            let bias = wantWeights && hasBias ? DNNL.desc([geometry.outputChannels], dnnl_a) : nil
+            let alg = geometry.transposed ? dnnl_deconvolution_direct : dnnl_convolution_direct
+            let kind = (geometry.transposed ? "deconv" : "conv") + (wantWeights ? " bwd weights" : " bwd data")
+            if geometry.transposed {
+                var op = dnnl_deconvolution_desc_t()
+                if wantWeights {
+                    DNNL.check(dnnl_deconvolution_backward_weights_desc_init(&op, alg, &s, &wAny, withOptionalPointer(bias), &dd, strides, padL, padR), kind)
+                } else {
+                    DNNL.check(dnnl_deconvolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
+                }
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+            } else {
+                var op = dnnl_convolution_desc_t()
+                if wantWeights {
+                    DNNL.check(dnnl_convolution_backward_weights_desc_init(&op, alg, &s, &wAny, withOptionalPointer(bias), &dd, strides, padL, padR), kind)
+                } else {
+                    DNNL.check(dnnl_convolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
+                }
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+            }
+        }
+        let forced = make(srcDesc, dstDesc)
+        if !forced.isReference { return forced }
+        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any), DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any))
+        return free.isReference ? forced : free
+    }
+
+    private lazy var backwardData: (exec: Execution, weightsReorder: Execution?, holder: DNNLMemory, gradReorder: Execution?, gradInput: DNNLMemory, back: Execution?) = {
+        let pd = backwardDescriptor(weights: false)
+        let wDesc = pd.md(dnnl_query_weights_md)
+        let w: DNNLMemory
+        var reorder: Execution?
+        if DNNL.equal(wDesc, weights.desc) {
+            w = weights
+        } else if DNNL.equal(wDesc, weightsUser.desc) {
+            w = weightsUser
+        } else {
+            w = DNNLMemory(desc: wDesc)
+            reorder = Reorder(from: weightsUser.desc, to: wDesc).bind(weightsUser, w)
+        }
+        // The incoming gradient is in the forward dst layout; convert if this primitive wants another.
+        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
+        let ddDesc = pd.md(dnnl_query_diff_dst_md)
+        var diffDst = holder
+        var gradReorder: Execution?
+        if !DNNL.equal(ddDesc, dstDesc) {
+            diffDst = DNNLMemory(desc: ddDesc)
+            gradReorder = Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst)
+        }
+        let dsDesc = pd.md(dnnl_query_diff_src_md)
+        let gradSource = DNNLMemory(desc: dsDesc)
+        let exec = Execution(pd.makePrimitive(), [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, gradSource)])
+        // Hand back the gradient in the layout the caller's input had.
+        let given = source.wrapper.desc
+        var gradInput = gradSource
+        var back: Execution?
+        if !DNNL.equal(dsDesc, given) {
+            gradInput = DNNLMemory(desc: given)
+            back = Reorder(from: dsDesc, to: given).bind(gradSource, gradInput)
+        }
+        return (exec, reorder, holder, gradReorder, gradInput, back)
+    }()
+    private var backwardDataWeightsLoaded = false
+
+    /// dL/dx in the layout the forward input had. Call `loadGradOutput` first.
+    func runBackwardData(weightsUnchanged: Bool) -> DNNLMemory {
+        let b = backwardData
+        b.holder.point(to: currentGrad.data)
+        b.gradReorder?.run()
+        // When backward data reads the forward's weight layout, the forward already loaded it.
+        if !(weightsUnchanged && backwardDataWeightsLoaded) { b.weightsReorder?.run() }
+        backwardDataWeightsLoaded = true
+        b.exec.run()
+        b.back?.run()
+        return b.gradInput
+    }
+
+    private lazy var backwardWeights: (exec: Execution, gradWeights: DNNLMemory, gradBias: DNNLMemory?, holder: DNNLMemory, prepare: [Execution]) = {
+        let pd = backwardDescriptor(weights: true)
+        var prepare: [Execution] = []
+        // Source and gradient in the layouts this primitive wants (normally the forward's, so no copies).
+        var src = source.memory
+        let sDesc = pd.md(dnnl_query_src_md)
+        if !DNNL.equal(sDesc, srcDesc) {
+            src = DNNLMemory(desc: sDesc)
+            prepare.append(Reorder(from: srcDesc, to: sDesc).bind(source.memory, src))
+        }
+        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
+        var diffDst = holder
+        let ddDesc = pd.md(dnnl_query_diff_dst_md)
+        if !DNNL.equal(ddDesc, dstDesc) {
+            diffDst = DNNLMemory(desc: ddDesc)
+            prepare.append(Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst))
+        }
+        let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
+        let gb = hasBias ? DNNLMemory(desc: DNNL.desc([geometry.outputChannels], dnnl_a)) : nil
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_WEIGHTS, gw)]
+        if let gb { args.append((DNNL_ARG_DIFF_BIAS, gb)) }
+        return (Execution(pd.makePrimitive(), args), gw, gb, holder, prepare)
+    }()
+    private var accumulators: [(UnsafeMutablePointer<Float>, Execution)] = []
+
+    /// Adds dL/dW (user layout) into `weightGrad` and dL/db into `biasGrad`. Call `loadGradOutput` first.
+    func runBackwardWeights(weightGrad: Tensor, biasGrad: Tensor?) {
+        let b = backwardWeights
+        b.holder.point(to: currentGrad.data)
+        for e in b.prepare { e.run() }
+        b.exec.run()
+        let acc: Execution
+        if let a = accumulators.first(where: { $0.0 == weightGrad.data }) {
+            acc = a.1
+        } else {
+            let user = DNNLMemory(desc: geometry.userWeightDesc, wrapping: weightGrad.data)
+            acc = Reorder(from: b.gradWeights.desc, to: user.desc, accumulate: true).bind(b.gradWeights, user)
+            accumulators.append((weightGrad.data, acc))
+        }
+        acc.run()
+        if let gb = b.gradBias, let biasGrad {
+            let src = gb.data, dst = biasGrad.data
+            for i in 0..<geometry.outputChannels { dst[i] += src[i] }
+        }
+    }
+}
+
+/// A pointer to a copy of `md`, or nil; the copy lives for the process (descriptors are created once per plan).
+func withOptionalPointer(_ md: dnnl_memory_desc_t?) -> UnsafePointer<dnnl_memory_desc_t>? {
+    guard let md else { return nil }
+    let p = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)
+    p.initialize(to: md)
+    return UnsafePointer(p)
+}
