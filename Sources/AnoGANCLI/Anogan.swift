@@ -9,5 +9,5 @@ struct Anogan: ParsableCommand {
         commandName: "anogan",
         abstract: "Unsupervised anomaly detection with GANs (AnoGAN, Schlegl et al. 2017).",
         version: "anogan 0.1 (oneDNN \(Threads.oneDNNVersion))",
-        subcommands: [EvaluateCommand.self, ReportCommand.self, BenchCommand.self])
+        subcommands: [PhantomCommand.self, PrepareCommand.self, EvaluateCommand.self, ReportCommand.self, BenchCommand.self])
 }
