@@ -1,7 +1,8 @@
 // Sizes of the one-command demo (`anogan demo`): how many phantom volumes and
-// patches, the model size, epochs and mapping steps. `standard` is chosen to
-// finish in about ten minutes on two cores (release build); `quick` is a
-// minute-scale run for tests and a first look.
+// patches, the model size, epochs and mapping steps. `standard` uses the paper's
+// 64×64 patches with a narrower model (width 16: 128-64-32-16 channels) and is
+// sized to finish in about ten minutes on two cores (release build); `quick` is a
+// much smaller run for tests and a first look.
 
 import AnoGAN
 import Foundation
@@ -22,17 +23,17 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     // Patches (OCTPreprocessing): patch side = the model's image size.
     public var trainingPatchesPerBScan = 64
     /// Patches per B-scan of the held-out volumes (healthy and diseased).
-    public var testPatchesPerBScan = 32
+    public var testPatchesPerBScan = 10
     /// The test set keeps every anomalous patch and at most this many normal ones (a seeded
     /// random choice among healthy-volume and fluid-free diseased-volume patches), because
     /// fluid covers a small part of a B-scan and random positions rarely hit it.
     public var testNormalLimit = 256
 
     // Models.
-    public var imageSize = 32
+    public var imageSize = 64
     public var width = 16
     public var batchSize = 64
-    public var epochs = 6
+    public var epochs = 7
     public var acaeEpochs = 3
 
     // Scoring.
