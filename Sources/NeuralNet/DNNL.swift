@@ -106,6 +106,8 @@ public final class DNNLMemory {
     let storage: TensorStorage?
     /// Plain reinterpretations handed out by `reinterpreted(as:)`.
     fileprivate var views: [DNNLMemory] = []
+    /// The reorder behind `copyPlain(into:)` and its destination wrapper.
+    private var plainCopier: (Execution, DNNLMemory)?
     /// The logical dimensions (e.g. N, C, H, W), whatever the physical layout.
     public let dims: [Int]
 
@@ -180,8 +182,16 @@ public final class DNNLMemory {
         if isPlain {
             out.data.update(from: data, count: out.count)
         } else {
-            let dst = DNNLMemory(desc: DNNL.plainDesc(dims), wrapping: out.data)
-            Reorder(from: desc, to: dst.desc).run(self, dst)
+            // Made once per memory (layers reuse their output memories), so repeated copies create nothing.
+            if plainCopier == nil {
+                let dst = DNNLMemory(desc: DNNL.plainDesc(dims), wrapping: nil)
+                // A wrapper of this buffer rather than `self`: the execution must not keep its owner alive.
+                let src = DNNLMemory(desc: desc, wrapping: data)
+                plainCopier = (Reorder(from: desc, to: dst.desc).bind(src, dst), dst)
+            }
+            plainCopier!.0.memories[0].point(to: data)  // wrapping memories can be re-pointed by their users
+            plainCopier!.1.point(to: out.data)
+            plainCopier!.0.run()
         }
     }
 }
@@ -239,7 +249,7 @@ final class PrimitiveDescriptor {
 
     /// Creates the primitive and records its implementation in `DNNL.implementations`.
     func makePrimitive() -> Primitive {
-        DNNL.record(implementation, what)
+        if what != "reorder" { DNNL.record(implementation, what) }
         return Primitive(self)
     }
 }
