@@ -334,4 +334,20 @@ final class TrainingStepTests: XCTestCase {
         assertNear(single.z.array, batch.z.items(1..<2).array, 1e-4, "z of image 1")
         XCTAssertEqual(alone[0].total, last[1].total, accuracy: 1e-3 * last[1].total)
     }
+
+    func testMappingSeesChangesMadeBeforeReset() {
+        let (g, d) = pair(seed: 7)
+        let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
+        var rng = SeededGenerator(seed: 8)
+        // Change G and D after the mapping step exists (as loading a checkpoint does).
+        for i in 0..<g.parameters.count { g.parameters.values.data[i] += rng.normal(std: 0.1) }
+        for i in 0..<d.statistics.count { d.statistics.values.data[i] += rng.uniform(0, 0.3) }
+        let x = Tensor.uniform(shape: [2, 1, 16, 16], low: -1, high: 1, using: &rng)
+        let z = Tensor.uniform(shape: [2, 4], low: -1, high: 1, using: &rng)
+        mapping.reset(queries: x, z: z)
+        let losses = mapping.step()
+        assertNear(mapping.reconstruction.array, g.forward(z, training: false).array, 1e-5, "reconstruction uses the changed G")
+        let out = d.forward(mapping.reconstruction, training: false).features, fx = d.forward(x, training: false).features
+        XCTAssertEqual(losses[0].discrimination, Loss.l1(out.items(0..<1), fx.items(0..<1)), accuracy: 1e-3 * (1 + losses[0].discrimination))
+    }
 }

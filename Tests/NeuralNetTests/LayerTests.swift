@@ -3,6 +3,7 @@
 // the reference's largest magnitude (Float32 kernels vs Double references).
 
 import XCTest
+import CDNNL
 @testable import NeuralNet
 
 final class LayerTests: XCTestCase {
@@ -165,6 +166,35 @@ final class LayerTests: XCTestCase {
             assertClose(dx2.array, back.dx, "bn dx (data only) \(s)")
             assertClose(gg.array, back.dgamma, "bn dγ untouched by data-only backward \(s)")
         }
+    }
+
+    func testSegmentedBatchNormMatchesSeparateCalls() {
+        var rng = SeededGenerator(seed: 11)
+        let (c, seg) = (16, [2, 16, 3, 3])
+        let (x, xd) = randomTensor([4, 16, 3, 3], &rng, scale: 2)
+        let (g, gd) = randomTensor([c], &rng); let (b, bd) = randomTensor([c], &rng)
+        let rm = Tensor(shape: [c]), rv = Tensor(shape: [c], value: 1), gg = Tensor(shape: [c]), bg = Tensor(shape: [c])
+        let bn = BatchNorm2d(channels: c, weight: g, bias: b, runningMean: rm, runningVariance: rv, weightGradient: gg, biasGradient: bg)
+        // Blocked layout, as inside the discriminator.
+        let xm = DNNLMemory(desc: DNNL.desc([4, 16, 3, 3], dnnl_aBcd16b))
+        xm.assign(from: xm.converting(DNNLMemory(plain: x)))
+        let y = bn.forward(xm, training: true, segments: 2).plainCopy()
+        let half = xd.count / 2
+        let r1 = BatchNorm2d.referenceForward(x: Array(xd[..<half]), shape: seg, gamma: gd, beta: bd, runningMean: [Double](repeating: 0, count: c),
+                                              runningVariance: [Double](repeating: 1, count: c), training: true)
+        let r2 = BatchNorm2d.referenceForward(x: Array(xd[half...]), shape: seg, gamma: gd, beta: bd, runningMean: r1.runningMean,
+                                              runningVariance: r1.runningVariance, training: true)
+        assertClose(y.array, r1.y + r2.y, "segmented forward")
+        assertClose(rm.array, r2.runningMean, "running mean after both segments")
+        assertClose(rv.array, r2.runningVariance, "running var after both segments")
+        let (dy, dyd) = randomTensor([4, 16, 3, 3], &rng)
+        let dym = xm.converting(DNNLMemory(plain: dy))
+        let dx = bn.backward(dym, weightGradients: true).plainCopy()
+        let b1 = BatchNorm2d.referenceBackward(x: Array(xd[..<half]), shape: seg, gamma: gd, runningMean: [Double](repeating: 0, count: c), runningVariance: [Double](repeating: 1, count: c), gradOutput: Array(dyd[..<half]), training: true)
+        let b2 = BatchNorm2d.referenceBackward(x: Array(xd[half...]), shape: seg, gamma: gd, runningMean: [Double](repeating: 0, count: c), runningVariance: [Double](repeating: 1, count: c), gradOutput: Array(dyd[half...]), training: true)
+        assertClose(dx.array, b1.dx + b2.dx, "segmented dx")
+        assertClose(gg.array, zip(b1.dgamma, b2.dgamma).map { $0 + $1 }, "segmented dγ")
+        assertClose(bg.array, zip(b1.dbeta, b2.dbeta).map { $0 + $1 }, "segmented dβ")
     }
 
     func testBatchNorm2dReferenceBackwardMatchesFiniteDifferences() {

@@ -29,6 +29,7 @@ public final class Discriminator {
     private let inputs = TensorWrapper()
     private var featureGradientSum: DNNLMemory?
     private var lastFeatures: DNNLMemory?
+    private var lastInput: Tensor?
 
     public init(config: DCGANConfig) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
@@ -73,6 +74,7 @@ public final class Discriminator {
     public func forward(_ x: Tensor, training: Bool) -> DiscriminatorOutput {
         precondition(x.shape.count == 4 && Array(x.shape.dropFirst()) == [config.channels, config.imageSize, config.imageSize],
                      "discriminator input must be N×\(config.channels)×\(config.imageSize)×\(config.imageSize), got \(x.shape)")
+        lastInput = x  // the backward pass reads it
         let (logits, features) = forward(inputs.wrap(x), training: training, logits: true)
         return DiscriminatorOutput(logits: logits!.plainCopy(), features: features.plainCopy())
     }
@@ -88,10 +90,14 @@ public final class Discriminator {
 
     /// Memory-level forward. x: plain N×C×S×S. Returns the logits (plain N×1; nil unless `logits`)
     /// and f(x) in D's internal (blocked) layout; both owned by D until the next forward.
-    func forward(_ x: DNNLMemory, training: Bool, logits wantLogits: Bool, weightsUnchanged: Bool = false) -> (logits: DNNLMemory?, features: DNNLMemory) {
+    /// `segments` > 1: x is that many equal consecutive batches that BatchNorm normalises separately
+    /// (one pass over real and fake images with the statistics of separate passes).
+    func forward(_ x: DNNLMemory, training: Bool, logits wantLogits: Bool, weightsUnchanged: Bool = false,
+                 segments: Int = 1) -> (logits: DNNLMemory?, features: DNNLMemory) {
         var h = convs[0].forward(x, weightsUnchanged: weightsUnchanged)
         for i in 0..<3 {
-            h = activations[i].forward(norms[i].forward(convs[i + 1].forward(h, weightsUnchanged: weightsUnchanged), training: training))
+            h = activations[i].forward(norms[i].forward(convs[i + 1].forward(h, weightsUnchanged: weightsUnchanged),
+                                                        training: training, segments: segments))
         }
         lastFeatures = h
         return (wantLogits ? classify.forward(h, weightsUnchanged: weightsUnchanged) : nil, h)

@@ -66,8 +66,10 @@ public final class Generator {
     /// z: N×latentDimension → images N×channels×imageSize×imageSize in [-1, 1] (tanh), a new tensor.
     /// training=true: BN batch statistics, running stats updated; false: running stats.
     public func forward(_ z: Tensor, training: Bool) -> Tensor {
-        forward(inputs.wrap(z), training: training).plainCopy()
+        lastInput = z  // the backward pass reads it
+        return forward(inputs.wrap(z), training: training).plainCopy()
     }
+    private var lastInput: Tensor?
 
     /// Gradient of the loss w.r.t. the last forward's output (N×C×S×S) → gradient w.r.t. z (N×latent).
     /// Accumulates (+=) into parameters.gradients only when weightGradients is true.

@@ -21,6 +21,10 @@ public struct MappingLoss: Equatable, Sendable {
     public var discrimination: Float
     /// (1 − λ)·R + λ·D.
     public var total: Float
+
+    public init(residual: Float, discrimination: Float, total: Float) {
+        self.residual = residual; self.discrimination = discrimination; self.total = total
+    }
 }
 
 /// Maps a batch of query images into the latent space by gradient steps on z.
@@ -39,7 +43,6 @@ public final class LatentMappingStep {
     private var adam: Adam
     private let foldedG: FoldedGenerator
     private let foldedD: FoldedDiscriminator
-    private var foldedFresh = true
     private var queries = Tensor(shape: [0])
     private var latent = Tensor(shape: [0])
     private var queryFeatures: DNNLMemory?
@@ -83,8 +86,9 @@ public final class LatentMappingStep {
         residuals = [Float](repeating: 0, count: n)
         discriminations = [Float](repeating: 0, count: n)
         lastOutput = nil
-        if !foldedFresh { foldedG.refresh(); foldedD.refresh() }
-        foldedFresh = false
+        // Always re-fold: G and D may have been loaded or trained since the last reset.
+        foldedG.refresh()
+        foldedD.refresh()
         if loss == .featureMatching {
             let f = foldedD.forward(queryInputs.wrap(queries), logits: false, weightsUnchanged: false).features
             if let q = queryFeatures, q.hasSameLayout(as: f) { q.assign(from: f) } else { queryFeatures = f.copy() }

@@ -77,13 +77,13 @@ public final class Activation {
             var md = desc
             var op = dnnl_eltwise_desc_t()
             DNNL.check(dnnl_eltwise_forward_desc_init(&op, dnnl_forward_training, kind.forwardAlgorithm, &md, kind.alpha, 0), "eltwise fwd")
-            let fpd = PrimitiveDescriptor(op, what: "eltwise fwd")
+            let fpd = PrimitiveDescriptor(op, what: "eltwise fwd", memoryBound: true)
             input = DNNLMemory(desc: desc, wrapping: nil)
             output = DNNLMemory(desc: desc)
             forward = Execution(fpd.makePrimitive(), [(DNNL_ARG_SRC, input), (DNNL_ARG_DST, output)])
             var bop = dnnl_eltwise_desc_t()
             DNNL.check(dnnl_eltwise_backward_desc_init(&bop, kind.backwardAlgorithm, &md, &md, kind.alpha, 0), "eltwise bwd")
-            backwardPD = PrimitiveDescriptor(bop, hint: fpd, what: "eltwise bwd")
+            backwardPD = PrimitiveDescriptor(bop, hint: fpd, what: "eltwise bwd", memoryBound: true)
             gradInput = DNNLMemory(desc: desc)
         }
     }

@@ -49,7 +49,8 @@ public final class BatchNorm2d {
         let gradInput: DNNLMemory
         let gradScale: DNNLMemory, gradShift: DNNLMemory
 
-        init(layer: BatchNorm2d, desc: dnnl_memory_desc_t, training: Bool) {
+        /// `external`: output and input gradient wrap buffers the caller points them at (segments of a larger batch).
+        init(layer: BatchNorm2d, desc: dnnl_memory_desc_t, training: Bool, external: Bool = false) {
             let d = DNNL.dims(desc)
             precondition(d.count == 4 && d[1] == layer.channels, "BatchNorm2d expects N×\(layer.channels)×H×W, got \(d)")
             self.training = training
@@ -64,9 +65,9 @@ public final class BatchNorm2d {
             var op = dnnl_batch_normalization_desc_t()
             // forward_training even in inference mode: it is what provides the ReLU workspace for backward.
             DNNL.check(dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_training, &md, layer.epsilon, f), "bnorm fwd")
-            forwardPD = PrimitiveDescriptor(op, what: "bnorm fwd \(d) training=\(training)")
+            forwardPD = PrimitiveDescriptor(op, what: "bnorm fwd \(d) training=\(training)", memoryBound: true)
             input = DNNLMemory(desc: desc, wrapping: nil)
-            output = DNNLMemory(desc: desc)
+            output = external ? DNNLMemory(desc: desc, wrapping: nil) : DNNLMemory(desc: desc)
             let cDesc = DNNL.desc([layer.channels], dnnl_a)
             if training {
                 mean = DNNLMemory(desc: cDesc); variance = DNNLMemory(desc: cDesc)
@@ -82,7 +83,7 @@ public final class BatchNorm2d {
                                                (DNNL_ARG_VARIANCE, variance), (DNNL_ARG_SCALE, scale), (DNNL_ARG_SHIFT, shift)]
             if let workspace { args.append((DNNL_ARG_WORKSPACE, workspace)) }
             forward = Execution(forwardPD.makePrimitive(), args)
-            gradInput = DNNLMemory(desc: desc)
+            gradInput = external ? DNNLMemory(desc: desc, wrapping: nil) : DNNLMemory(desc: desc)
             gradScale = DNNLMemory(desc: cDesc)
             gradShift = DNNLMemory(desc: cDesc)
         }
@@ -93,23 +94,81 @@ public final class BatchNorm2d {
             var md = desc
             var op = dnnl_batch_normalization_desc_t()
             DNNL.check(dnnl_batch_normalization_backward_desc_init(&op, dnnl_backward, &md, &md, epsilon, flags), "bnorm bwd")
-            return PrimitiveDescriptor(op, hint: forwardPD, what: "bnorm bwd \(DNNL.dims(desc))")
+            return PrimitiveDescriptor(op, hint: forwardPD, what: "bnorm bwd \(DNNL.dims(desc))", memoryBound: true)
         }()
         let epsilon: Float
     }
 
+    /// A batch normalised as consecutive segments, each with its own statistics (a real and a fake
+    /// half in one pass). One plan for the segment shape, pointed at each segment in turn.
+    final class SegmentedPlan {
+        let plan: Plan
+        let segments: Int
+        /// Floats per segment (the batch dimension is outermost in every layout used).
+        let stride: Int
+        let output: DNNLMemory, gradInput: DNNLMemory
+        let gradSegment: DNNLMemory
+        var input: UnsafeMutablePointer<Float>?
+        var means: [[Float]], variances: [[Float]]
+
+        init(layer: BatchNorm2d, desc: dnnl_memory_desc_t, training: Bool, segments: Int) {
+            let n = Int(desc.dims.0)
+            precondition(segments >= 1 && n % segments == 0, "batch \(n) does not split into \(segments) segments")
+            precondition(!layer.fusedReLU, "segmented BatchNorm with fused ReLU is not supported")
+            var seg = desc
+            seg.dims.0 = Int64(n / segments)
+            seg.padded_dims.0 = Int64(n / segments)
+            plan = Plan(layer: layer, desc: seg, training: training, external: true)
+            self.segments = segments
+            output = DNNLMemory(desc: desc)
+            gradInput = DNNLMemory(desc: desc)
+            stride = output.physicalCount / segments
+            precondition(stride * segments == output.physicalCount && DNNL.byteSize(seg) == stride * 4, "segments are not contiguous")
+            gradSegment = DNNLMemory(desc: seg, wrapping: nil)
+            means = Array(repeating: [Float](repeating: 0, count: layer.channels), count: segments)
+            variances = means
+        }
+    }
+
     private let plans = PlanCache<Plan>()
+    private let segmentedPlans = PlanCache<SegmentedPlan>()
     private var last: Plan?
+    private var lastSegmented: SegmentedPlan?
 
     /// y = γ·(x − μ)/√(σ² + ε) + β (then ReLU if fused), in x's layout (blocked layouts are much faster).
     /// training: batch statistics, running statistics updated; otherwise running statistics.
-    public func forward(_ x: DNNLMemory, training: Bool) -> DNNLMemory {
+    /// `segments` > 1: the batch is that many consecutive equal parts, each normalised with its own
+    /// statistics (and updating the running statistics in order), as separate calls would.
+    public func forward(_ x: DNNLMemory, training: Bool, segments: Int = 1) -> DNNLMemory {
+        if segments > 1 { return forwardSegmented(x, training: training, segments: segments) }
         let p = plans.plan(for: x.desc, mode: training ? 1 : 0) { Plan(layer: self, desc: x.desc, training: training) }
         p.input.point(to: x.data)
         p.forward.run()
         if training { updateRunningStatistics(p) }
         last = p
+        lastSegmented = nil
         return p.output
+    }
+
+    private func forwardSegmented(_ x: DNNLMemory, training: Bool, segments: Int) -> DNNLMemory {
+        let sp = segmentedPlans.plan(for: x.desc, mode: (training ? 1 : 0) + 2 * segments) {
+            SegmentedPlan(layer: self, desc: x.desc, training: training, segments: segments)
+        }
+        let p = sp.plan
+        sp.input = x.data
+        for s in 0..<segments {
+            p.input.point(to: x.data + s * sp.stride)
+            p.output.point(to: sp.output.data + s * sp.stride)
+            p.forward.run()
+            if training {
+                updateRunningStatistics(p)
+                sp.means[s].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: p.mean.data, count: channels) }
+                sp.variances[s].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: p.variance.data, count: channels) }
+            }
+        }
+        last = nil
+        lastSegmented = sp
+        return sp.output
     }
 
     private func updateRunningStatistics(_ p: Plan) {
@@ -124,7 +183,26 @@ public final class BatchNorm2d {
 
     /// dL/dx of the last forward (in x's layout); adds dL/dγ, dL/dβ when `weightGradients`.
     public func backward(_ gradOutput: DNNLMemory, weightGradients: Bool) -> DNNLMemory {
+        if let sp = lastSegmented {
+            let p = sp.plan
+            precondition(DNNL.equal(gradOutput.desc, sp.output.desc), "segmented BatchNorm gradient must have the output's layout")
+            for s in 0..<sp.segments {
+                if p.training {
+                    sp.means[s].withUnsafeBufferPointer { p.mean.data.update(from: $0.baseAddress!, count: channels) }
+                    sp.variances[s].withUnsafeBufferPointer { p.variance.data.update(from: $0.baseAddress!, count: channels) }
+                }
+                p.input.point(to: sp.input! + s * sp.stride)
+                p.gradInput.point(to: sp.gradInput.data + s * sp.stride)
+                sp.gradSegment.point(to: gradOutput.data + s * sp.stride)
+                _ = runBackward(p, sp.gradSegment, weightGradients: weightGradients)
+            }
+            return sp.gradInput
+        }
         guard let p = last else { preconditionFailure("BatchNorm2d.backward before forward") }
+        return runBackward(p, gradOutput, weightGradients: weightGradients)
+    }
+
+    private func runBackward(_ p: Plan, _ gradOutput: DNNLMemory, weightGradients: Bool) -> DNNLMemory {
         var entry = p.backwards.first { DNNL.equal($0.adapter.wrapper.desc, gradOutput.desc) }
         if entry == nil {
             let adapter = InputAdapter(given: gradOutput.desc, wanted: p.desc)

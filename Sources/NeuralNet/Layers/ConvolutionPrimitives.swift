@@ -5,7 +5,6 @@
 // (blocked layouts there fall back to slow reference kernels).
 
 import CDNNL
-import Foundation
 
 /// Geometry of a 2-D (transposed) convolution with square kernels.
 struct ConvolutionGeometry {
@@ -52,9 +51,6 @@ final class ConvolutionPlan {
     /// What callers get: `dst`, or its plain copy when the geometry asks for plain output.
     let output: DNNLMemory
     let outputReorder: Execution?
-
-    /// Experiment knob: force plain NCHW on sides with < 4 channels (ANOGAN_SMALL_CHANNELS_PLAIN=1).
-    static let smallChannelsPlain = ProcessInfo.processInfo.environment["ANOGAN_SMALL_CHANNELS_PLAIN"] == "1"
     let forward: Execution
     var weightsLoaded = false
 
@@ -76,9 +72,10 @@ final class ConvolutionPlan {
         strides = [Int64(g.stride), Int64(g.stride)]
         padL = [Int64(g.padding), Int64(g.padding)]
         padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
-        let forceSmall = ConvolutionPlan.smallChannelsPlain
-        let srcAny = DNNL.desc(d, forceSmall && g.inputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
-        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], forceSmall && g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
+        // Few output channels: blocked layouts pad them to 16 and the forward does 16× the work;
+        // plain NCHW runs a GEMM kernel instead (the backward passes prefer blocked: see backwardDescriptor).
+        let srcAny = DNNL.desc(d, dnnl_format_tag_any)
+        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
         var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
         var bDesc = DNNL.desc([g.outputChannels], dnnl_a)
         var s = srcAny, dd = dstAny
@@ -141,10 +138,10 @@ final class ConvolutionPlan {
         var md = dstDesc
         var fop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_forward_desc_init(&fop, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
-        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)")
+        let hint = PrimitiveDescriptor(fop, what: "eltwise fwd (hint)", memoryBound: true)
         var bop = dnnl_eltwise_desc_t()
         DNNL.check(dnnl_eltwise_backward_desc_init(&bop, activation.backwardAlgorithm, &md, &md, activation.alpha, 0), "eltwise bwd")
-        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)"), DNNLMemory(desc: dstDesc))
+        return (PrimitiveDescriptor(bop, hint: hint, what: "eltwise bwd (conv)", memoryBound: true), DNNLMemory(desc: dstDesc))
     }()
     private var activationExecutions: [Execution] = []
 
@@ -202,7 +199,9 @@ final class ConvolutionPlan {
             }
         }
         let forced = make(srcDesc, dstDesc)
-        if !forced.isReference { return forced }
+        // GEMM-based weight gradients on plain layouts are ~50× slower than the blocked JIT kernels.
+        let slow = forced.isReference || (wantWeights && forced.implementation.contains("gemm"))
+        if !slow { return forced }
         let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any), DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any))
         return free.isReference ? forced : free
     }
@@ -263,7 +262,9 @@ final class ConvolutionPlan {
         // Source and gradient in the layouts this primitive wants (normally the forward's, so no copies).
         var src = source.memory
         let sDesc = pd.md(dnnl_query_src_md)
-        if !DNNL.equal(sDesc, srcDesc) {
+        if DNNL.equal(sDesc, source.wrapper.desc) {
+            src = source.wrapper  // the caller's input, before the forward's reorder
+        } else if !DNNL.equal(sDesc, srcDesc) {
             src = DNNLMemory(desc: sDesc)
             prepare.append(Reorder(from: srcDesc, to: sDesc).bind(source.memory, src))
         }
@@ -304,7 +305,8 @@ final class ConvolutionPlan {
     }
 }
 
-/// A pointer to a copy of `md`, or nil; the copy lives for the process (descriptors are created once per plan).
+/// A pointer to a copy of `md`, or nil, for C parameters that take an optional descriptor. The copy is
+/// never freed: it is a few hundred bytes per primitive descriptor, and those are created once per plan.
 func withOptionalPointer(_ md: dnnl_memory_desc_t?) -> UnsafePointer<dnnl_memory_desc_t>? {
     guard let md else { return nil }
     let p = UnsafeMutablePointer<dnnl_memory_desc_t>.allocate(capacity: 1)

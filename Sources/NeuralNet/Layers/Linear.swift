@@ -31,6 +31,7 @@ public final class Linear {
         let forward: Execution
         let forwardPD: PrimitiveDescriptor
         var weightsLoaded = false
+        let small: Bool
         let srcDesc: dnnl_memory_desc_t, dstDesc: dnnl_memory_desc_t
         var gradOutputs: [InputAdapter] = []
         var backwardData: (exec: Execution, holder: DNNLMemory, weightsReorder: Execution?)?
@@ -52,7 +53,9 @@ public final class Linear {
             let bDesc = layer.bias == nil ? nil : DNNL.desc([layer.outputFeatures], dnnl_a)
             var op = dnnl_inner_product_desc_t()
             DNNL.check(dnnl_inner_product_forward_desc_init(&op, dnnl_forward_training, &s, &wAny, withOptionalPointer(bDesc), &dd), "ip fwd")
-            forwardPD = PrimitiveDescriptor(op, what: "inner product fwd \(d)→\(layer.outputFeatures)")
+            // A layer this small (D's 8192→1 classifier) is bandwidth-bound: one thread, like BatchNorm.
+            small = d[0] * layer.inputFeatures * layer.outputFeatures < 1 << 22
+            forwardPD = PrimitiveDescriptor(op, what: "inner product fwd \(d)→\(layer.outputFeatures)", memoryBound: small)
             input = DNNLMemory(desc: desc, wrapping: nil)
             output = DNNLMemory(desc: dstDesc)
             weightsUser = DNNLMemory(desc: userWeightDesc, wrapping: layer.weight.data)
@@ -104,7 +107,7 @@ public final class Linear {
                 let bDesc = bias == nil ? nil : DNNL.desc([outputFeatures], dnnl_a)
                 var op = dnnl_inner_product_desc_t()
                 DNNL.check(dnnl_inner_product_backward_weights_desc_init(&op, &s, &wAny, withOptionalPointer(bDesc), &dd), "ip bwd weights")
-                let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd weights")
+                let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd weights", memoryBound: p.small)
                 let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
                 let gb = bDesc.map { DNNLMemory(desc: $0) }
                 let holder = DNNLMemory(desc: p.dstDesc, wrapping: nil)
@@ -128,7 +131,7 @@ public final class Linear {
             var wAny = DNNL.desc(DNNL.dims(p.userWeightDesc), dnnl_format_tag_any)
             var op = dnnl_inner_product_desc_t()
             DNNL.check(dnnl_inner_product_backward_data_desc_init(&op, &ds, &wAny, &dd), "ip bwd data")
-            let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd data")
+            let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd data", memoryBound: p.small)
             let wDesc = pd.md(dnnl_query_weights_md)
             var w = p.weights
             var reorder: Execution?

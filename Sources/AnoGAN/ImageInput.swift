@@ -1,0 +1,76 @@
+// The images `train` learns from and `score` maps: either a patch-set
+// directory (contracts §5) or a bare .npy of N×1×S×S floats in [-1, 1].
+// Checked once here so the loops never see a NaN or a wrong shape.
+
+import Foundation
+import Imaging
+import NeuralNet
+
+/// Images for training or scoring, with the labels and ids that travel with them.
+public struct ImageInput {
+    /// N×C×S×S, values in [-1, 1].
+    public var images: Tensor
+    /// Per image 0 normal, 1 anomalous; nil when unknown.
+    public var labels: [Int?]
+    /// Per image, the row id written to scores.csv (its index in the set).
+    public var ids: [String]
+    /// Where the images came from (patch-set directory or .npy file).
+    public var source: URL
+
+    public var count: Int { images.shape[0] }
+    public var imageSize: Int { images.shape[2] }
+
+    public init(images: Tensor, labels: [Int?]? = nil, source: URL) {
+        self.images = images
+        self.labels = labels ?? Array(repeating: nil, count: images.shape[0])
+        ids = (0..<images.shape[0]).map { String($0) }
+        self.source = source
+    }
+
+    /// Reads a patch-set directory or a .npy file and validates it (rank 4, square,
+    /// non-empty, finite, within [-1, 1] up to rounding).
+    public static func load(_ url: URL) throws -> ImageInput {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw FileError(url, "no such file or directory")
+        }
+        let input: ImageInput
+        if isDirectory.boolValue {
+            let set = try PatchSet.load(from: url)
+            let labels: [Int?]? = set.labels.map { $0.map { $0 < 0 ? nil : $0 } }
+            input = ImageInput(images: set.images, labels: labels, source: url)
+        } else {
+            input = ImageInput(images: try NPY.readTensor(url), source: url)
+        }
+        try input.validate()
+        return input
+    }
+
+    /// Throws a `FileError` naming `source` when the images cannot be fed to a DCGAN.
+    public func validate() throws {
+        let s = images.shape
+        guard s.count == 4 else { throw FileError(source, "images must be N×C×S×S, got shape \(s)") }
+        guard s[0] > 0 else { throw FileError(source, "holds no images") }
+        guard s[2] == s[3] else { throw FileError(source, "images must be square, got \(s[2])×\(s[3])") }
+        guard labels.count == s[0] else { throw FileError(source, "\(labels.count) labels for \(s[0]) images") }
+        let p = images.data
+        for i in 0..<images.count {
+            let v = p[i]
+            guard v.isFinite else { throw FileError(source, "image \(i / images.itemCount) holds a non-finite value") }
+            guard v >= -1.0001 && v <= 1.0001 else {
+                throw FileError(source, "image \(i / images.itemCount) holds \(v), outside [-1, 1]")
+            }
+        }
+    }
+
+    /// Checks that the images fit `config` (channels and size); the message says what to do.
+    public func check(fits config: DCGANConfig) throws {
+        let s = images.shape
+        guard s[1] == config.channels else {
+            throw FileError(source, "images have \(s[1]) channel(s), the model takes \(config.channels)")
+        }
+        guard s[2] == config.imageSize else {
+            throw FileError(source, "images are \(s[2])×\(s[3]) but the model takes \(config.imageSize)×\(config.imageSize)")
+        }
+    }
+}

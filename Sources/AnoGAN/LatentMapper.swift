@@ -1,0 +1,193 @@
+// Mapping query images to the latent space (paper §2.2): for each image, Γ
+// steps of Adam on z from z₁ ~ U[-1,1]^latent, G and D frozen in inference
+// mode, z clipped to [-1, 1]. Whole batches are mapped at once around core's
+// LatentMappingStep; in inference mode every image's path is independent of
+// the others in its batch.
+
+import Foundation
+import NeuralNet
+
+/// Which discrimination loss the mapping minimises.
+public enum MappingVariant: String, Codable, CaseIterable, Sendable {
+    /// The paper's feature matching, Eq. 4: scores R, D, A.
+    case feature
+    /// Yeh et al.'s σ(D(G(z)), 1), the GAN_R baseline: scores R_hat, D_hat, A_hat.
+    case reference
+    /// Both mappings from the same z₁.
+    case both
+
+    public var losses: [DiscriminationLoss] {
+        switch self {
+        case .feature: return [.featureMatching]
+        case .reference: return [.reference]
+        case .both: return [.featureMatching, .reference]
+        }
+    }
+}
+
+/// How to map. Defaults are the paper's.
+public struct MappingSettings: Codable, Equatable, Sendable {
+    /// Γ, the number of Adam steps on z (paper: 500).
+    public var steps: Int
+    /// λ in L = (1−λ)·L_R + λ·L_D (paper: 0.1).
+    public var lambda: Float
+    /// Images mapped together; changes speed, not results.
+    public var batchSize: Int
+    /// Adam on z (lr 0.01, β₁ 0.9, β₂ 0.999).
+    public var adam: AdamSettings
+
+    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping) {
+        self.steps = steps
+        self.lambda = lambda
+        self.batchSize = batchSize
+        self.adam = adam
+    }
+}
+
+/// The outcome of mapping N queries with one loss.
+public struct MappingResult {
+    public var loss: DiscriminationLoss
+    /// z₁, N×latent.
+    public var initialZ: Tensor
+    /// z_Γ, N×latent: the latent point of `reconstructions`.
+    public var z: Tensor
+    /// G(z_Γ), N×C×S×S in [-1, 1].
+    public var reconstructions: Tensor
+    /// L_R(z_Γ) = Σ|x − G(z_Γ)| per image (sum over pixels).
+    public var residualLoss: [Double]
+    /// L_D(z_Γ) per image: Σ|f(x) − f(G(z_Γ))| (feature matching) or σ(D(G(z_Γ)), 1) (reference).
+    public var discriminationLoss: [Double]
+    /// Mean over images of the total loss at each step γ = 1…Γ.
+    public var meanLossTrace: [Double]
+
+    public var count: Int { residualLoss.count }
+
+    /// A = (1−λ)·R + λ·D per image (Eq. 6).
+    public func anomalyScores(lambda: Float) -> [Double] {
+        zip(residualLoss, discriminationLoss).map { (1 - Double(lambda)) * $0 + Double(lambda) * $1 }
+    }
+
+    /// |x − G(z_Γ)| per pixel, N×C×S×S.
+    public func residuals(of queries: Tensor) -> Tensor {
+        let out = Tensor(shape: queries.shape)
+        for i in 0..<out.count { out.data[i] = abs(queries.data[i] - reconstructions.data[i]) }
+        return out
+    }
+}
+
+/// What the mapper reports while it works.
+public struct MappingProgress: Sendable {
+    /// Images of this call finished before the current batch.
+    public var imagesDone: Int
+    public var batchCount: Int
+    /// Step within the current batch, 1…Γ.
+    public var step: Int
+    public var steps: Int
+    /// Mean total loss of the batch at this step.
+    public var meanLoss: Double
+}
+
+public enum MappingError: Error, CustomStringConvertible {
+    case wrongQueryShape(got: [Int], expected: [Int])
+    case invalidSettings(String)
+
+    public var description: String {
+        switch self {
+        case let .wrongQueryShape(got, expected):
+            return "query images have shape \(got), the model maps N×\(expected.map(String.init).joined(separator: "×"))"
+        case let .invalidSettings(message):
+            return message
+        }
+    }
+}
+
+/// Maps batches of queries into the latent space of a trained G (and D).
+public final class LatentMapper {
+    public let generator: Generator
+    public let discriminator: Discriminator
+    public let settings: MappingSettings
+    private var steppers: [String: LatentMappingStep] = [:]
+
+    public init(generator: Generator, discriminator: Discriminator, settings: MappingSettings = MappingSettings()) throws {
+        guard settings.steps >= 1 else { throw MappingError.invalidSettings("mapping needs at least 1 step, got \(settings.steps)") }
+        guard settings.batchSize >= 1 else { throw MappingError.invalidSettings("mapping batch size must be ≥ 1, got \(settings.batchSize)") }
+        guard settings.lambda >= 0 && settings.lambda <= 1 else { throw MappingError.invalidSettings("λ must lie in [0, 1], got \(settings.lambda)") }
+        self.generator = generator
+        self.discriminator = discriminator
+        self.settings = settings
+    }
+
+    public var config: DCGANConfig { generator.config }
+
+    /// Throws unless `queries` is N×C×S×S for this model with N ≥ 1.
+    public func check(queries: Tensor) throws {
+        let c = config
+        let expected = [c.channels, c.imageSize, c.imageSize]
+        guard queries.rank == 4, queries.shape[0] >= 1, Array(queries.shape.dropFirst()) == expected else {
+            throw MappingError.wrongQueryShape(got: queries.shape, expected: expected)
+        }
+    }
+
+    /// z₁ for N images, uniform on [-1, 1]: image i's z depends only on the generator and i.
+    public func initialLatents(count: Int, using rng: inout SeededGenerator) -> Tensor {
+        Tensor.uniform(shape: [count, config.latentDimension], low: -1, high: 1, using: &rng)
+    }
+
+    /// Maps every query from its row of `initialZ` with `loss`, `settings.batchSize` at a time.
+    public func map(_ queries: Tensor, initialZ: Tensor, loss: DiscriminationLoss,
+                    onProgress: (MappingProgress) -> Void = { _ in }) throws -> MappingResult {
+        try check(queries: queries)
+        let n = queries.shape[0], latent = config.latentDimension
+        guard initialZ.shape == [n, latent] else {
+            throw MappingError.invalidSettings("initial z has shape \(initialZ.shape), expected [\(n), \(latent)]")
+        }
+        let stepper = self.stepper(for: loss)
+        let zOut = Tensor(shape: [n, latent])
+        let reconstructions = Tensor(shape: queries.shape)
+        var residual = [Double](repeating: 0, count: n), discrimination = residual
+        var trace = [Double](repeating: 0, count: settings.steps)
+        let batches = (n + settings.batchSize - 1) / settings.batchSize
+        for b in 0..<batches {
+            let range = (b * settings.batchSize)..<min(n, (b + 1) * settings.batchSize)
+            stepper.reset(queries: queries.items(range), z: initialZ.items(range))
+            var last: [MappingLoss] = []
+            for s in 1...settings.steps {
+                // z after the last update is z_{Γ+1}; keep z_Γ, the point of the last forward.
+                if s == settings.steps { zOut.setItems(from: stepper.z, at: range.lowerBound) }
+                last = stepper.step()
+                var sum = 0.0
+                for l in last { sum += Double(l.total) }
+                trace[s - 1] += sum
+                onProgress(MappingProgress(imagesDone: range.lowerBound, batchCount: range.count, step: s,
+                                           steps: settings.steps, meanLoss: sum / Double(range.count)))
+            }
+            reconstructions.setItems(from: stepper.reconstruction, at: range.lowerBound)
+            for (k, l) in last.enumerated() {
+                residual[range.lowerBound + k] = Double(l.residual)
+                discrimination[range.lowerBound + k] = Double(l.discrimination)
+            }
+        }
+        return MappingResult(loss: loss, initialZ: initialZ.copy(), z: zOut, reconstructions: reconstructions,
+                             residualLoss: residual, discriminationLoss: discrimination,
+                             meanLossTrace: trace.map { $0 / Double(n) })
+    }
+
+    private func stepper(for loss: DiscriminationLoss) -> LatentMappingStep {
+        let key = "\(loss)"
+        if let s = steppers[key] { return s }
+        let s = LatentMappingStep(generator: generator, discriminator: discriminator,
+                                  lambda: settings.lambda, loss: loss, adam: settings.adam)
+        steppers[key] = s
+        return s
+    }
+}
+
+extension Tensor {
+    /// Copies all items of `source` (same item shape) into this tensor from item `index` on.
+    /// A method, so `source` (often a temporary copy) stays alive while it is read.
+    func setItems(from source: Tensor, at index: Int) {
+        precondition(source.itemCount == itemCount && index >= 0 && index + source.batch <= batch,
+                     "setItems: \(source.shape) into \(shape) at \(index)")
+        (data + index * itemCount).update(from: source.data, count: source.count)
+    }
+}

@@ -1,0 +1,134 @@
+// Anomaly scores (paper §2.3) for a set of queries: the latent mapping with
+// the feature-matching loss (R, D, A) and/or the reference loss (R_hat,
+// D_hat, A_hat), plus P_D = σ(D(x)) and the discriminator features f(x).
+// Typed rows and results here; the run directory of contracts §7 in ScoreRun.
+
+import Foundation
+import Evaluation
+import NeuralNet
+
+/// The scores of one query image.
+public struct ScoreRow: Equatable, Sendable {
+    public var id: String
+    /// 0 normal, 1 anomalous, nil unknown.
+    public var label: Int?
+    /// Feature-matching mapping: R(x) = Σ|x − G(z_Γ)|, D(x) = Σ|f(x) − f(G(z_Γ))|, A = (1−λ)R + λD.
+    public var residual: Double?
+    public var discrimination: Double?
+    public var anomaly: Double?
+    /// Reference mapping (GAN_R): R̂, D̂ = σ(D(G(z_Γ)), 1), Â = (1−λ)R̂ + λD̂.
+    public var referenceResidual: Double?
+    public var referenceDiscrimination: Double?
+    public var referenceAnomaly: Double?
+    /// P_D = σ(D(x)) on the query itself, in (0, 1). High means "looks real/normal":
+    /// evaluation ranks −P_D as the anomaly score.
+    public var discriminatorProbability: Double
+
+    /// Score columns of contracts §6 in order, with this row's values (NaN when absent).
+    public static let columns = ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"]
+    public var values: [Double] {
+        [residual, discrimination, anomaly, referenceResidual, referenceDiscrimination, referenceAnomaly,
+         discriminatorProbability].map { $0 ?? .nan }
+    }
+}
+
+/// How to score. Stored in summary.json.
+public struct ScoringSettings: Codable, Equatable, Sendable {
+    public var mapping: MappingSettings
+    public var variant: MappingVariant
+    /// Seeds z₁ of every image (the same z₁ for both variants).
+    public var seed: UInt64
+
+    public init(mapping: MappingSettings = MappingSettings(), variant: MappingVariant = .feature, seed: UInt64 = 0) {
+        self.mapping = mapping
+        self.variant = variant
+        self.seed = seed
+    }
+}
+
+/// Everything scoring computed for N queries.
+public struct ScoringResult {
+    public var rows: [ScoreRow]
+    /// The feature-matching and reference mappings, when run.
+    public var feature: MappingResult?
+    public var reference: MappingResult?
+    /// D's f(x) of each query, N×F (F = 8w·(S/16)², NCHW order flattened).
+    public var queryFeatures: Tensor
+    /// Wall-clock seconds of the whole scoring.
+    public var seconds: Double
+
+    /// The mapping whose reconstructions and residuals are written: feature matching when run.
+    public var primary: MappingResult { (feature ?? reference)! }
+
+    /// The score table of contracts §6 with the columns this run filled.
+    public func scoreTable() -> ScoreTable {
+        var keep = ScoreRow.columns.indices.filter { c in
+            switch ScoreRow.columns[c] {
+            case "R", "D", "A": return feature != nil
+            case "R_hat", "D_hat", "A_hat": return reference != nil
+            default: return true
+            }
+        }
+        if keep.isEmpty { keep = [ScoreRow.columns.count - 1] }
+        return ScoreTable(columns: keep.map { ScoreRow.columns[$0] },
+                          ids: rows.map(\.id), labels: rows.map(\.label),
+                          values: rows.map { row in let v = row.values; return keep.map { v[$0] } })
+    }
+}
+
+/// Scores queries with a trained G and D.
+public final class AnomalyScorer {
+    public let mapper: LatentMapper
+    public let settings: ScoringSettings
+
+    public init(generator: Generator, discriminator: Discriminator, settings: ScoringSettings) throws {
+        mapper = try LatentMapper(generator: generator, discriminator: discriminator, settings: settings.mapping)
+        self.settings = settings
+    }
+
+    /// Maps and scores `input`'s images. `onProgress` gets the variant being run and
+    /// the mapper's progress within it.
+    public func score(_ input: ImageInput, onProgress: (MappingVariant, MappingProgress) -> Void = { _, _ in }) throws -> ScoringResult {
+        let start = Date()
+        let queries = input.images
+        try mapper.check(queries: queries)
+        let n = queries.shape[0]
+        let (probabilities, features) = discriminate(queries)
+        var rng = SeededGenerator(seed: settings.seed)
+        let z1 = mapper.initialLatents(count: n, using: &rng)
+        var feature: MappingResult?, reference: MappingResult?
+        for loss in settings.variant.losses {
+            let variant: MappingVariant = loss == .featureMatching ? .feature : .reference
+            let result = try mapper.map(queries, initialZ: z1, loss: loss) { onProgress(variant, $0) }
+            if variant == .feature { feature = result } else { reference = result }
+        }
+        let lambda = settings.mapping.lambda
+        let a = feature?.anomalyScores(lambda: lambda), aHat = reference?.anomalyScores(lambda: lambda)
+        let rows = (0..<n).map { i in
+            ScoreRow(id: input.ids[i], label: input.labels[i],
+                     residual: feature?.residualLoss[i], discrimination: feature?.discriminationLoss[i], anomaly: a?[i],
+                     referenceResidual: reference?.residualLoss[i], referenceDiscrimination: reference?.discriminationLoss[i],
+                     referenceAnomaly: aHat?[i], discriminatorProbability: probabilities[i])
+        }
+        return ScoringResult(rows: rows, feature: feature, reference: reference, queryFeatures: features,
+                             seconds: Date().timeIntervalSince(start))
+    }
+
+    /// σ(D(x)) and f(x) for every query, D in inference mode, in mapping-sized batches.
+    private func discriminate(_ queries: Tensor) -> ([Double], Tensor) {
+        let n = queries.shape[0], batch = mapper.settings.batchSize
+        var probabilities = [Double](repeating: 0, count: n)
+        var features: Tensor?
+        var start = 0
+        while start < n {
+            let range = start..<min(n, start + batch)
+            let out = mapper.discriminator.forward(queries.items(range), training: false)
+            let f = out.features
+            if features == nil { features = Tensor(shape: [n, f.itemCount]) }
+            features!.setItems(from: f.reshaped([range.count, f.itemCount]), at: range.lowerBound)
+            for k in 0..<range.count { probabilities[range.lowerBound + k] = 1 / (1 + exp(-Double(out.logits[k]))) }
+            start = range.upperBound
+        }
+        return (probabilities, features!)
+    }
+}

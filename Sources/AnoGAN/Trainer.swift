@@ -1,0 +1,299 @@
+// Adversarial training of the paper's DCGAN (Eq. 1, non-saturating generator
+// loss) as a loop around core's GANTrainingStep, the PyTorch dcgan/main.py
+// way: a seeded shuffle per epoch, z ~ U[-1,1]^latent per batch, a sample grid
+// from fixed noise and a checkpoint after every epoch, and a resume that
+// continues bit-for-bit. The CLI only prints what the callbacks report.
+
+import Foundation
+import Imaging
+import NeuralNet
+
+/// How to train. Stored in every checkpoint.
+public struct TrainingSettings: Codable, Equatable, Sendable {
+    /// Passes over the training set (paper: 20).
+    public var epochs: Int
+    /// Images per iteration (paper/DCGAN: 64). The last incomplete batch of an epoch is dropped.
+    public var batchSize: Int
+    /// Seeds weight initialisation, shuffles, noise and the sample-grid noise.
+    public var seed: UInt64
+    /// Adam for both networks (DCGAN: lr 2e-4, β₁ 0.5).
+    public var adam: AdamSettings
+    /// Images in the per-epoch sample grid.
+    public var sampleCount: Int
+
+    public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+        self.adam = adam
+        self.sampleCount = sampleCount
+    }
+}
+
+/// What the trainer reports after every iteration.
+public struct TrainingIteration {
+    /// Epoch in progress, 1-based.
+    public var epoch: Int
+    public var epochs: Int
+    /// Iteration within the epoch, 1-based.
+    public var iteration: Int
+    public var iterationsPerEpoch: Int
+    /// Iterations completed in the whole run (including any before a resume).
+    public var globalIteration: Int
+    public var totalIterations: Int
+    public var batchSize: Int
+    public var losses: GANStepLosses
+}
+
+/// What the trainer reports after every epoch.
+public struct EpochSummary {
+    /// The epoch just completed, 1-based.
+    public var epoch: Int
+    public var meanLossD: Double
+    public var meanLossG: Double
+    public var seconds: Double
+    /// Files written for this epoch (nil when training in memory only).
+    public var checkpoint: URL?
+    public var samples: URL?
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case tooFewImages(count: Int, batchSize: Int)
+    case invalidSettings(String)
+    case diverged(epoch: Int, iteration: Int, what: String, lastGood: URL?)
+
+    public var description: String {
+        switch self {
+        case let .tooFewImages(count, batchSize):
+            return "the training set has \(count) images, fewer than one batch of \(batchSize); lower --batch-size"
+        case let .invalidSettings(message):
+            return message
+        case let .diverged(epoch, iteration, what, lastGood):
+            let keep = lastGood.map { "the last good checkpoint is kept at \($0.path)" } ?? "no checkpoint was written yet"
+            return "training diverged at epoch \(epoch), iteration \(iteration): \(what); stopped, \(keep)"
+        }
+    }
+}
+
+/// One training run of G and D on a fixed image set.
+public final class Trainer {
+    public let config: DCGANConfig
+    public private(set) var settings: TrainingSettings
+    public let generator: Generator
+    public let discriminator: Discriminator
+    public let step: GANTrainingStep
+    /// N×C×S×S in [-1, 1].
+    public let images: Tensor
+    /// Recorded in checkpoints so a resume on other data is caught.
+    public let datasetPath: String
+    public private(set) var completedEpochs = 0
+    public private(set) var completedIterations = 0
+    /// The checkpoint this run was resumed from, if any.
+    public let resumedFrom: URL?
+    private var rng: SeededGenerator
+    private let fixedNoise: Tensor
+    private let batch: Tensor
+    private let noise: Tensor
+    private var order: [Int]
+
+    /// A fresh run: weights drawn from `settings.seed`.
+    public convenience init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String = "") throws {
+        try self.init(config: config, settings: settings, images: images, datasetPath: datasetPath, checkpoint: nil)
+    }
+
+    /// Continues the run saved in `checkpoint` on the same images. `epochs` may raise
+    /// the number of epochs; every other setting is the checkpoint's.
+    public convenience init(resuming checkpoint: Checkpoint, images: Tensor, datasetPath: String = "", epochs: Int? = nil) throws {
+        var settings = checkpoint.settings
+        if let epochs { settings.epochs = epochs }
+        guard checkpoint.datasetCount == 0 || checkpoint.datasetCount == images.shape[0] else {
+            throw FileError(checkpoint.url, "was trained on \(checkpoint.datasetCount) images, the given set has \(images.shape[0]); resume needs the same data")
+        }
+        try self.init(config: checkpoint.config, settings: settings, images: images,
+                      datasetPath: datasetPath.isEmpty ? checkpoint.datasetPath : datasetPath, checkpoint: checkpoint)
+    }
+
+    private init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String, checkpoint: Checkpoint?) throws {
+        guard settings.batchSize >= 2 else { throw TrainingError.invalidSettings("batch size must be at least 2 (BatchNorm needs a batch), got \(settings.batchSize)") }
+        guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
+        guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
+        let s = images.shape
+        guard s.count == 4, s[1] == config.channels, s[2] == config.imageSize, s[3] == config.imageSize else {
+            throw TrainingError.invalidSettings("training images have shape \(s), the model needs N×\(config.channels)×\(config.imageSize)×\(config.imageSize)")
+        }
+        guard s[0] >= settings.batchSize else { throw TrainingError.tooFewImages(count: s[0], batchSize: settings.batchSize) }
+        self.config = config
+        self.settings = settings
+        self.images = images
+        self.datasetPath = datasetPath
+        resumedFrom = checkpoint?.url
+        generator = Generator(config: config)
+        discriminator = Discriminator(config: config)
+        rng = SeededGenerator(seed: settings.seed)
+        generator.initialize(using: &rng)
+        discriminator.initialize(using: &rng)
+        step = GANTrainingStep(generator: generator, discriminator: discriminator, adam: settings.adam)
+        // The grid noise has its own stream so it is the same for a run and its resume.
+        var sampleRNG = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_F1_8ED_0015)
+        fixedNoise = Tensor.uniform(shape: [settings.sampleCount, config.latentDimension], low: -1, high: 1, using: &sampleRNG)
+        batch = Tensor(shape: [settings.batchSize] + Array(s.dropFirst()))
+        noise = Tensor(shape: [settings.batchSize, config.latentDimension])
+        order = Array(0..<s[0])
+        if let checkpoint {
+            try checkpoint.load(into: generator, discriminator)
+            try checkpoint.restore(step.adamG, network: "generator", steps: checkpoint.position.generatorAdamSteps)
+            try checkpoint.restore(step.adamD, network: "discriminator", steps: checkpoint.position.discriminatorAdamSteps)
+            rng.state = checkpoint.position.rngState
+            completedEpochs = checkpoint.position.epoch
+            completedIterations = checkpoint.position.iteration
+        }
+    }
+
+    public var iterationsPerEpoch: Int { images.shape[0] / settings.batchSize }
+    public var totalIterations: Int { settings.epochs * iterationsPerEpoch }
+    public var isFinished: Bool { completedEpochs >= settings.epochs }
+
+    /// Where the run stands now (what a checkpoint written now would hold).
+    public var position: TrainingPosition {
+        TrainingPosition(epoch: completedEpochs, iteration: completedIterations, rngState: rng.state,
+                         generatorAdamSteps: step.adamG.step, discriminatorAdamSteps: step.adamD.step)
+    }
+
+    /// Trains one epoch: a seeded shuffle, then one GAN step per full batch.
+    /// Throws `TrainingError.diverged` as soon as a loss or, at the end, a weight is NaN/Inf;
+    /// the networks are then unusable and nothing should be saved.
+    public func trainEpoch(onIteration: (TrainingIteration) -> Void = { _ in }) throws -> EpochSummary {
+        let start = Date()
+        let epoch = completedEpochs + 1
+        // Each epoch's order is a function of the random state alone (not of the last
+        // epoch's order), so a resumed run shuffles exactly as an uninterrupted one.
+        for i in order.indices { order[i] = i }
+        shuffle(&order)
+        let n = settings.batchSize, item = images.itemCount
+        var sumD = 0.0, sumG = 0.0
+        for i in 0..<iterationsPerEpoch {
+            for b in 0..<n {
+                (batch.data + b * item).update(from: images.data + order[i * n + b] * item, count: item)
+            }
+            for k in 0..<noise.count { noise.data[k] = rng.uniform(-1, 1) }
+            let losses = step.step(real: batch, z: noise)
+            completedIterations += 1
+            let values = [losses.lossD, losses.lossG, losses.dReal, losses.dFake, losses.dFakeAfter]
+            if let bad = values.first(where: { !$0.isFinite }) {
+                throw TrainingError.diverged(epoch: epoch, iteration: i + 1,
+                                             what: "a loss became \(bad) (Loss_D \(losses.lossD), Loss_G \(losses.lossG))", lastGood: nil)
+            }
+            sumD += Double(losses.lossD)
+            sumG += Double(losses.lossG)
+            onIteration(TrainingIteration(epoch: epoch, epochs: settings.epochs, iteration: i + 1,
+                                          iterationsPerEpoch: iterationsPerEpoch, globalIteration: completedIterations,
+                                          totalIterations: totalIterations, batchSize: n, losses: losses))
+        }
+        for (name, set) in [("generator", generator.parameters), ("discriminator", discriminator.parameters),
+                            ("generator BatchNorm statistics", generator.statistics),
+                            ("discriminator BatchNorm statistics", discriminator.statistics)] where !set.values.isFinite {
+            throw TrainingError.diverged(epoch: epoch, iteration: iterationsPerEpoch, what: "\(name) hold NaN or Inf", lastGood: nil)
+        }
+        completedEpochs = epoch
+        let iterations = Double(max(iterationsPerEpoch, 1))
+        return EpochSummary(epoch: epoch, meanLossD: sumD / iterations, meanLossG: sumG / iterations,
+                            seconds: Date().timeIntervalSince(start), checkpoint: nil, samples: nil)
+    }
+
+    /// G(fixed noise) in inference mode: N×C×S×S, the same noise every epoch.
+    public func samples() -> Tensor {
+        generator.forward(fixedNoise, training: false).copy()
+    }
+
+    /// Writes the current state as a checkpoint (atomically).
+    public func saveCheckpoint(to url: URL) throws {
+        try Checkpoint.write(generator: generator, discriminator: discriminator,
+                             generatorAdam: step.adamG, discriminatorAdam: step.adamD,
+                             settings: settings, position: position,
+                             datasetCount: images.shape[0], datasetPath: datasetPath, to: url)
+    }
+
+    /// Fisher–Yates with the trainer's generator (explicit so the order does not
+    /// depend on the standard library's shuffle algorithm).
+    private func shuffle(_ a: inout [Int]) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) {
+            let j = Int(UInt64(i + 1).multipliedFullWidth(by: rng.next()).high)
+            a.swapAt(i, j)
+        }
+    }
+}
+
+// MARK: - A run on disk
+
+/// The files a training run writes into its output directory.
+public struct TrainingOutput {
+    public var directory: URL
+    public init(directory: URL) { self.directory = directory }
+
+    /// Latest checkpoint, replaced atomically after every epoch.
+    public var checkpoint: URL { directory.appendingPathComponent("checkpoint.safetensors") }
+    /// One row per iteration: epoch, iteration, Loss_D, Loss_G, D(x), D(G(z)) before and after D's update.
+    public var lossLog: URL { directory.appendingPathComponent("losses.csv") }
+    /// Sample grid of epoch `epoch` (1-based).
+    public func samples(epoch: Int) -> URL {
+        directory.appendingPathComponent("samples").appendingPathComponent(String(format: "epoch-%03d.png", epoch))
+    }
+
+    static let lossHeader = "epoch,iteration,loss_d,loss_g,d_x,d_g_z1,d_g_z2"
+}
+
+extension Trainer {
+    /// Trains the remaining epochs, writing after each one the loss log, the sample grid
+    /// and the checkpoint into `output`. A loss log already there (from the run being
+    /// resumed) is kept up to this trainer's position. On divergence nothing of the
+    /// failed epoch is written and the previous checkpoint stays.
+    public func run(output: TrainingOutput,
+                    onIteration: (TrainingIteration) -> Void = { _ in },
+                    onEpoch: (EpochSummary) -> Void = { _ in }) throws {
+        var log = try existingLossLog(output.lossLog)
+        var lastGood = resumedFrom
+        while !isFinished {
+            var rows: [String] = []
+            rows.reserveCapacity(iterationsPerEpoch)
+            var summary: EpochSummary
+            do {
+                summary = try trainEpoch { it in
+                    let l = it.losses
+                    rows.append("\(it.epoch),\(it.globalIteration),\(l.lossD),\(l.lossG),\(l.dReal),\(l.dFake),\(l.dFakeAfter)")
+                    onIteration(it)
+                }
+            } catch TrainingError.diverged(let epoch, let iteration, let what, _) {
+                try? (log + rows).joined(separator: "\n").appending("\n").data(using: .utf8)!
+                    .writeAtomically(to: output.directory.appendingPathComponent("losses-diverged.csv"))
+                throw TrainingError.diverged(epoch: epoch, iteration: iteration, what: what, lastGood: lastGood)
+            }
+            log += rows
+            try Data(log.joined(separator: "\n").appending("\n").utf8).writeAtomically(to: output.lossLog)
+            let grid = Pictures.grid(samples(), columns: Int(Double(settings.sampleCount).squareRoot().rounded(.up)))
+            try PNG.write(width: grid.width, height: grid.height, channels: grid.channels, pixels8: grid.pixels,
+                          to: output.samples(epoch: summary.epoch))
+            try saveCheckpoint(to: output.checkpoint)
+            lastGood = output.checkpoint
+            summary.checkpoint = output.checkpoint
+            summary.samples = output.samples(epoch: summary.epoch)
+            onEpoch(summary)
+        }
+    }
+
+    /// The header plus the rows of an earlier log up to this trainer's position.
+    private func existingLossLog(_ url: URL) throws -> [String] {
+        guard completedIterations > 0, FileManager.default.fileExists(atPath: url.path) else {
+            return [TrainingOutput.lossHeader]
+        }
+        let lines = String(decoding: try readFile(url), as: UTF8.self).split(separator: "\n").map(String.init)
+        guard lines.first == TrainingOutput.lossHeader else { throw FileError(url, "is not an anogan loss log (unexpected header)") }
+        var kept = [TrainingOutput.lossHeader]
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: ",")
+            guard fields.count == 7, let it = Int(fields[1]) else { throw FileError(url, "malformed row: \(line)") }
+            if it <= completedIterations { kept.append(line) }
+        }
+        return kept
+    }
+}
