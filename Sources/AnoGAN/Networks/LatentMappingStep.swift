@@ -31,7 +31,8 @@ public struct MappingLoss: Equatable, Sendable {
 ///
 /// G runs in inference mode (BatchNorm on running statistics, fused with ReLU); D runs as an
 /// inference-mode copy with BatchNorm folded into its convolutions (mathematically the same function;
-/// see FoldedNetworks.swift), made at `reset`: changes to D take effect at the next `reset`.
+/// see FoldedNetworks.swift), made at `reset`. G and D must not change between `reset` and the last
+/// `step`: D is copied and both networks' weights are laid out for oneDNN once per reset.
 public final class LatentMappingStep {
     public let generator: Generator
     public let discriminator: Discriminator
