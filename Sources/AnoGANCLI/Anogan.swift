@@ -9,6 +9,8 @@ struct Anogan: ParsableCommand {
         commandName: "anogan",
         abstract: "Unsupervised anomaly detection with GANs (AnoGAN, Schlegl et al. 2017).",
         version: "anogan 0.1 (oneDNN \(Threads.oneDNNVersion))",
-        subcommands: [PhantomCommand.self, PrepareCommand.self, TrainCommand.self, ScoreCommand.self, EvaluateCommand.self,
-                      ReportCommand.self, BenchCommand.self, DemoCommand.self, BenchmarkCommand.self])
+        subcommands: [
+            PhantomCommand.self, PrepareCommand.self, TrainCommand.self, ScoreCommand.self,
+            EvaluateCommand.self, ReportCommand.self, BenchCommand.self, DemoCommand.self, BenchmarkCommand.self,
+        ])
 }

@@ -45,6 +45,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        let output = TrainingOutput(directory: URL(fileURLWithPath: out))
+        if resume == nil, FileManager.default.fileExists(atPath: output.checkpoint.path) {
+            throw ValidationError("\(output.checkpoint.path) exists: continue it with --resume \(output.checkpoint.path), or choose another --out")
+        }
         let dataURL = URL(fileURLWithPath: data)
         let input = try ImageInput.load(dataURL)
         let trainer: Trainer
@@ -67,7 +71,7 @@ struct TrainCommand: ParsableCommand {
 
         let startIteration = trainer.completedIterations
         let progress = NeuralNet.Progress("train", total: trainer.totalIterations - startIteration, unit: "it")
-        try trainer.run(output: TrainingOutput(directory: URL(fileURLWithPath: out)), onIteration: { it in
+        try trainer.run(output: output, onIteration: { it in
             let l = it.losses
             let images = Double((it.globalIteration - startIteration) * it.batchSize)
             let detail = String(format: "epoch %d/%d iter %d/%d Loss_D %.4f Loss_G %.4f D(x) %.4f D(G(z)) %.4f/%.4f ",

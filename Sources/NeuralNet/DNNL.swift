@@ -483,12 +483,3 @@ extension DNNLMemory {
         return Tensor(viewing: storage!, offset: 0, shape: dims)
     }
 }
-
-extension LayoutConverter {
-    /// `m` (N×…) converted to plain and seen as N×F — how a linear layer's gradient w.r.t. a reshaped input is read.
-    public static func plainFlat(_ m: DNNLMemory, converter: LayoutConverter) -> DNNLMemory {
-        precondition(converter.target == .plain, "plainFlat needs a plain converter")
-        let p = converter.convert(m)
-        return p.reinterpreted(as: [m.dims[0], m.dims.dropFirst().reduce(1, *)])
-    }
-}

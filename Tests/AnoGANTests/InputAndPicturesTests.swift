@@ -2,6 +2,7 @@
 
 import Foundation
 import XCTest
+import Imaging
 import NeuralNet
 @testable import AnoGAN
 
@@ -28,6 +29,19 @@ final class InputAndPicturesTests: XCTestCase {
         XCTAssertThrowsError(try ImageInput.load(writeNPY(Tensor(shape: [2, 16, 16])))) { XCTAssertTrue("\($0)".contains("N×C×S×S"), "\($0)") }
         XCTAssertThrowsError(try ImageInput.load(writeNPY(Tensor(shape: [0, 1, 16, 16])))) { XCTAssertTrue("\($0)".contains("no images"), "\($0)") }
         XCTAssertThrowsError(try ImageInput.load(URL(fileURLWithPath: "/nonexistent/x.npy"))) { XCTAssertTrue("\($0)".contains("no such file"), "\($0)") }
+    }
+
+    func testPatchSetInputCarriesLabels() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-patchset-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try PatchSet(images: Tensor(shape: [3, 1, 16, 16], value: -0.5), labels: [0, 1, -1]).save(to: dir)
+        let input = try ImageInput.load(dir)
+        XCTAssertEqual(input.labels, [0, 1, nil])
+        XCTAssertEqual(input.images.shape, [3, 1, 16, 16])
+        XCTAssertEqual(input.source, dir)
+        XCTAssertThrowsError(try input.check(fits: Synthetic.config(imageSize: 32))) {
+            XCTAssertTrue("\($0)".contains("images are 16×16 but the model takes 32×32"), "\($0)")
+        }
     }
 
     func testGridPlacesTilesRowByRow() {

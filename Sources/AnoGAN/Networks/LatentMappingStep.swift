@@ -29,9 +29,10 @@ public struct MappingLoss: Equatable, Sendable {
 
 /// Maps a batch of query images into the latent space by gradient steps on z.
 ///
-/// Runs on inference-mode copies of G and D with BatchNorm folded into the preceding layers
-/// (mathematically the same functions; see FoldedNetworks.swift), made at `reset`: changes to G or D
-/// take effect at the next `reset`.
+/// G runs in inference mode (BatchNorm on running statistics, fused with ReLU); D runs as an
+/// inference-mode copy with BatchNorm folded into its convolutions (mathematically the same function;
+/// see FoldedNetworks.swift), made at `reset`. G and D must not change between `reset` and the last
+/// `step`: D is copied and both networks' weights are laid out for oneDNN once per reset.
 public final class LatentMappingStep {
     public let generator: Generator
     public let discriminator: Discriminator
@@ -41,7 +42,6 @@ public final class LatentMappingStep {
     public let adamSettings: AdamSettings
 
     private var adam: Adam
-    private let foldedG: FoldedGenerator
     private let foldedD: FoldedDiscriminator
     private var queries = Tensor(shape: [0])
     private var latent = Tensor(shape: [0])
@@ -64,7 +64,6 @@ public final class LatentMappingStep {
         self.loss = loss
         adamSettings = adam
         self.adam = Adam(count: 0, settings: adam)
-        foldedG = FoldedGenerator(generator)
         foldedD = FoldedDiscriminator(discriminator)
     }
 
@@ -86,8 +85,7 @@ public final class LatentMappingStep {
         residuals = [Float](repeating: 0, count: n)
         discriminations = [Float](repeating: 0, count: n)
         lastOutput = nil
-        // Always re-fold: G and D may have been loaded or trained since the last reset.
-        foldedG.refresh()
+        // Always re-fold: D may have been loaded or trained since the last reset.
         foldedD.refresh()
         if loss == .featureMatching {
             let f = foldedD.forward(queryInputs.wrap(queries), logits: false, weightsUnchanged: false).features
@@ -100,10 +98,10 @@ public final class LatentMappingStep {
     public func step() -> [MappingLoss] {
         precondition(latent.count > 0, "LatentMappingStep.step before reset")
         let n = queries.shape[0]
-        let g = foldedG, d = foldedD
+        let g = generator, d = foldedD
         // After the first step of a reset every weight layout is loaded and the weights are frozen.
         let frozen = weightsLoaded
-        let image = g.forward(latentInputs.wrap(latent), weightsUnchanged: frozen)
+        let image = g.forward(latentInputs.wrap(latent), training: false, weightsUnchanged: frozen)
         lastOutput = image
 
         // Residual term: (1 − λ)·Σ|G(z) − x| per image; gradient w.r.t. G(z).
@@ -134,7 +132,7 @@ public final class LatentMappingStep {
         let gi = imageGradient.data, gd = gradImage.data
         for i in 0..<imageGradient.count { gi[i] += gd[i] }
 
-        let dz = g.backward(gradInputs.wrap(imageGradient), weightsUnchanged: frozen)
+        let dz = g.backward(gradInputs.wrap(imageGradient), weightGradients: false, weightsUnchanged: frozen)
         adam.update(values: latent, gradients: dz.plainTensor)
         let zp = latent.data
         for i in 0..<latent.count { zp[i] = min(max(zp[i], -1), 1) }
