@@ -1,7 +1,7 @@
 // Anomaly scores (paper §2.3) for a set of queries: the latent mapping with
 // the feature-matching loss (R, D, A) and/or the reference loss (R_hat,
 // D_hat, A_hat), plus P_D = σ(D(x)) and the discriminator features f(x).
-// Typed rows and results here; the run directory of contracts §7 in ScoreRun.
+// Typed rows and results here; the run directory of contracts §7 in ScoreRunWriter.
 
 import Foundation
 import Evaluation

@@ -224,7 +224,7 @@ public enum Demo {
                 let done = offset + p.imagesDone * s.mappingSteps + p.batchCount * p.step
                 progress.update(done, detail: "\(v.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss))
             }
-            try AnoGAN.ScoreRun.write(result, input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
+            try ScoreRunWriter.write(result, input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
                                       triplets: 16, trace: true, threads: Threads.count, to: out)
             log(String(format: "    %@: %d patches × %d mapping(s) in %.1f s → %@", what, input.count, passes, result.seconds, out.path))
         }

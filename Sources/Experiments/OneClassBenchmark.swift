@@ -123,7 +123,7 @@ public enum OneClassBenchmark {
             if current != v { if current != nil { offset += input.count * s.steps }; current = v }
             progress.update(offset + p.imagesDone * s.steps + p.batchCount * p.step, detail: v.rawValue)
         }
-        try AnoGAN.ScoreRun.write(result, input: input, checkpoint: output.checkpoint, config: config, settings: scoring,
+        try ScoreRunWriter.write(result, input: input, checkpoint: output.checkpoint, config: config, settings: scoring,
                                   triplets: 16, trace: true, threads: Threads.count, to: directory.appendingPathComponent("scores"))
 
         var evaluation = EvaluationSettings()

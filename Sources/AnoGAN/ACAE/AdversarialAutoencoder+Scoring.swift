@@ -3,7 +3,7 @@
 //   R = Σ|x − x̂|, D = Σ|f(x) − f(x̂)| (f = the aCAE discriminator's features),
 //   A = (1−λ)·R + λ·D, P_D = σ(D(x)).
 // The result is a ScoringResult, so the score run directory (contracts §7) is
-// written by the same ScoreRun.write as AnoGAN's and evaluate/report read both alike.
+// written by the same ScoreRunWriter.write as AnoGAN's and evaluate/report read both alike.
 
 import Foundation
 import NeuralNet
@@ -55,13 +55,13 @@ extension AdversarialAutoencoder {
                              seconds: Date().timeIntervalSince(start))
     }
 
-    /// Writes `result` as a score run directory (contracts §7) with ScoreRun.write; summary.json
+    /// Writes `result` as a score run directory (contracts §7) with ScoreRunWriter.write; summary.json
     /// records mapping steps 0 (the encoder replaces the latent search) and `checkpoint`.
     public func writeScoreRun(_ result: ScoringResult, input: ImageInput, checkpoint: URL, lambda: Float = 0.1,
                               batchSize: Int = 64, triplets: Int = 16, to directory: URL) throws {
         let settings = ScoringSettings(mapping: MappingSettings(steps: 0, lambda: lambda, batchSize: batchSize),
                                        variant: .feature, seed: self.settings.seed)
-        try ScoreRun.write(result, input: input, checkpoint: checkpoint, config: config, settings: settings,
+        try ScoreRunWriter.write(result, input: input, checkpoint: checkpoint, config: config, settings: settings,
                            triplets: triplets, trace: false, threads: Threads.count, to: directory)
     }
 }

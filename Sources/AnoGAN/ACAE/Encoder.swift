@@ -88,6 +88,7 @@ public final class Encoder {
     }
 
     /// Memory-level backward of the last forward: dL/d(codes) (plain N×latent) → dL/dx (plain) when `inputGradient`.
+    @discardableResult
     func backward(_ gradCodes: DNNLMemory, weightGradients: Bool, inputGradient: Bool) -> DNNLMemory? {
         var g = code.backward(squash.backward(gradCodes), weightGradients: weightGradients)!
         for i in stride(from: 2, through: 0, by: -1) {

@@ -105,6 +105,7 @@ public final class Discriminator {
 
     /// Memory-level backward of the last forward. `gradLogits` plain N×1; `gradFeatures` in the layout of
     /// the features the forward returned. Returns dL/dx (plain) when `inputGradient`.
+    @discardableResult
     func backward(gradLogits: DNNLMemory?, gradFeatures: DNNLMemory?, weightGradients: Bool, inputGradient: Bool,
                   weightsUnchanged: Bool = false) -> DNNLMemory? {
         guard let features = lastFeatures else { preconditionFailure("Discriminator.backward before forward") }

@@ -77,7 +77,7 @@ final class ConvolutionPlan {
         let srcAny = DNNL.desc(d, dnnl_format_tag_any)
         let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
         var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
-        var bDesc = DNNL.desc([g.outputChannels], dnnl_a)
+        let bDesc = DNNL.desc([g.outputChannels], dnnl_a)
         var s = srcAny, dd = dstAny
         let attr = eltwiseAttribute(activation)
         defer { if let attr { dnnl_primitive_attr_destroy(attr) } }

@@ -7,16 +7,16 @@ import Foundation
 import Imaging
 import NeuralNet
 
-public enum ScoreRun {
+public enum ScoreRunWriter {
     public static let format = "anogan-scores"
     public static let version = 1
 
     /// What summary.json holds besides the settings.
     public struct Summary: Codable {
-        public var format = ScoreRun.format
-        public var version = ScoreRun.version
+        public var format = ScoreRunWriter.format
+        public var version = ScoreRunWriter.version
         public var checkpoint: String
-        public var queries: String
+        public var patches: String
         public var architecture: DCGANConfig
         public var settings: ScoringSettings
         public var seed: UInt64
@@ -79,7 +79,7 @@ public enum ScoreRun {
             if let column = table.column(name) { means[name] = column.reduce(0, +) / Double(max(column.count, 1)) }
         }
         let labels = input.labels
-        let summary = Summary(checkpoint: checkpoint.path, queries: input.source.path, architecture: config,
+        let summary = Summary(checkpoint: checkpoint.path, patches: input.source.path, architecture: config,
                               settings: settings, seed: settings.seed, count: input.count,
                               normal: labels.filter { $0 == 0 }.count, anomalous: labels.filter { $0 == 1 }.count,
                               unlabeled: labels.filter { $0 == nil }.count, columns: table.columns, means: means,

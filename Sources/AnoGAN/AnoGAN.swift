@@ -1,1 +1,0 @@
-// AnoGAN module. See ../shared/DESIGN.md "Modules".

@@ -1,1 +1,0 @@
-// Experiments module: whole runs over every stage (demo, one-class benchmark).
