@@ -390,5 +390,60 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(fm.fileExists(atPath: path("eval/roc.csv")))
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("eval/metrics.json"))))
         XCTAssertTrue(metrics is [String: Any], "metrics.json is a JSON object")
+
+        _ = try ok(["report", "--run", path("scores"), "--out", path("report/report.html"), "--bootstrap", "10",
+                    "--tsne-iterations", "20"])
+        let html = try String(contentsOfFile: path("report/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<html") && html.contains("</html>"), "report.html is a whole HTML page")
+        XCTAssertTrue(fm.fileExists(atPath: path("report/metrics.json")))
+    }
+
+    // MARK: - train --resume, benchmark and IDX inputs
+
+    func testTrainResumeAndExistingRunFailCleanly() throws {
+        let checkpoint = try trainTinyCheckpoint()
+        let data = path("train.npy")
+        // Training again into the same directory must not overwrite the run.
+        try assertFails(["train", "--data", data, "--out", path("run"), "--epochs", "1", "--width", "2", "--batch-size", "2"],
+                        mentions: [checkpoint, "--resume"])
+        let missing = path("missing.safetensors")
+        try assertFails(["train", "--data", data, "--out", path("run2"), "--resume", missing, "--epochs", "2"],
+                        mentions: [missing, "no such file"])
+        let corrupt = try write(randomBytes(200), "corrupt.safetensors")
+        try assertFails(["train", "--data", data, "--out", path("run2"), "--resume", corrupt, "--epochs", "2"],
+                        mentions: [corrupt, "safetensors"])
+        let other = try write(npy(images(6, size: 16), shape: [6, 1, 16, 16]), "other.npy")
+        try assertFails(["train", "--data", other, "--out", path("run"), "--resume", checkpoint, "--epochs", "2"],
+                        mentions: [checkpoint, "same data"])
+    }
+
+    func testBenchmarkAndIDXInputsFailCleanly() throws {
+        let missing = path("no-idx")
+        try assertFails(["benchmark", "mnist", "--data", missing, "--normal-class", "1", "--out", path("b")],
+                        mentions: [missing, "train-images-idx3-ubyte"])
+        try assertFails(["benchmark", "svhn", "--normal-class", "1", "--out", path("b")], status: 64, mentions: ["svhn"])
+        let idx = dir.appendingPathComponent("idx")
+        try FileManager.default.createDirectory(at: idx, withIntermediateDirectories: true)
+        for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
+            try randomBytes(100).write(to: idx.appendingPathComponent(name))
+        }
+        let images = idx.appendingPathComponent("train-images-idx3-ubyte").path
+        try assertFails(["benchmark", "mnist", "--data", idx.path, "--normal-class", "1", "--out", path("b"),
+                         "--train-limit", "64", "--test-limit", "10", "--width", "2", "--steps", "1", "--epochs", "1"],
+                        mentions: [images, "IDX"])
+        try assertFails(["prepare", "--idx", idx.path, "--normal-class", "1", "--out", path("p")], mentions: [images, "IDX"])
+    }
+
+    func testPrepareRejectsAMaskOfTheWrongSize() throws {
+        func metaImage(_ w: Int, _ h: Int, _ d: Int) -> Data {
+            var data = Data("ObjectType = Image\nNDims = 3\nDimSize = \(w) \(h) \(d)\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n".utf8)
+            data.append(Data((0..<(w * h * d)).map { UInt8($0 % 251) }))
+            return data
+        }
+        let volume = try write(metaImage(64, 64, 2), "scan.mha")
+        let mask = try write(metaImage(32, 64, 2), "other.mha")
+        // The message names the volume by file name (OCTPreprocessing's name), not the mask's path.
+        try assertFails(["prepare", "--volume", volume, "--mask", mask, "--out", path("p"), "--patch-size", "16"],
+                        mentions: ["scan.mha", "mask", "32×64×2"])
     }
 }
