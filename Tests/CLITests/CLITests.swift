@@ -303,6 +303,13 @@ final class CLITests: XCTestCase {
         try assertFails(["evaluate", "--run", shortLine, "--out", path("e")],
                         mentions: [shortLine + "/scores.csv", "line 4", "fields"])
 
+        var twice = rows
+        twice[1] = "1,1,2.5,2.0,2.0,0.5"
+        twice[3] = "0,1,3.0,2.0,2.0,0.5"
+        let duplicate = try writeScoreRun("duplicate-id", rows: twice)
+        try assertFails(["evaluate", "--run", duplicate, "--out", path("e")],
+                        mentions: [duplicate + "/scores.csv", "line 5", "twice"])
+
         let noCSV = dir.appendingPathComponent("no-csv")
         try FileManager.default.createDirectory(at: noCSV, withIntermediateDirectories: true)
         try assertFails(["evaluate", "--run", noCSV.path, "--out", path("e")], mentions: [noCSV.path + "/scores.csv"])
