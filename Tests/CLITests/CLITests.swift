@@ -289,26 +289,21 @@ final class CLITests: XCTestCase {
         try assertFails(["evaluate", "--run", missing, "--out", path("e")], mentions: [missing, "no such"])
         try assertFails(["report", "--run", missing, "--out", path("r.html")], mentions: [missing, "no such"])
 
-        let rows = ["0,0,1.0,1.0,1.0,0.5", "1,1,abc,2.0,2.0,0.5", "2,0,1.5,1.0,1.0,0.5", "3,1,3.0,2.0,2.0,0.5"]
-        let badNumber = try writeScoreRun("bad-number", rows: rows)
-        try assertFails(["evaluate", "--run", badNumber, "--out", path("e")],
-                        mentions: [badNumber + "/scores.csv", "line 3", "abc"])
-        try assertFails(["report", "--run", badNumber, "--out", path("r.html")],
-                        mentions: [badNumber + "/scores.csv", "line 3", "abc"])
-
-        var short = rows
-        short[1] = "1,1,2.5,2.0,2.0,0.5"
-        short[2] = "2,0,1.5"
-        let shortLine = try writeScoreRun("short-line", rows: short)
-        try assertFails(["evaluate", "--run", shortLine, "--out", path("e")],
-                        mentions: [shortLine + "/scores.csv", "line 4", "fields"])
-
-        var twice = rows
-        twice[1] = "1,1,2.5,2.0,2.0,0.5"
-        twice[3] = "0,1,3.0,2.0,2.0,0.5"
-        let duplicate = try writeScoreRun("duplicate-id", rows: twice)
-        try assertFails(["evaluate", "--run", duplicate, "--out", path("e")],
-                        mentions: [duplicate + "/scores.csv", "line 5", "twice"])
+        let good = ["0,0,1.0,1.0,1.0,0.5", "1,1,2.5,2.0,2.0,0.5", "2,0,1.5,1.0,1.0,0.5", "3,1,3.0,2.0,2.0,0.5"]
+        // (run name, row index to replace, replacement, what the error must say besides the file)
+        let cases: [(String, Int, String, [String])] = [
+            ("bad-number", 1, "1,1,abc,2.0,2.0,0.5", ["line 3", "abc"]),
+            ("short-line", 2, "2,0,1.5", ["line 4", "fields"]),
+            ("duplicate-id", 3, "0,1,3.0,2.0,2.0,0.5", ["line 5", "twice"]),
+        ]
+        for (name, index, replacement, problem) in cases {
+            var rows = good
+            rows[index] = replacement
+            let run = try writeScoreRun(name, rows: rows)
+            for command in [["evaluate", "--out", path("e")], ["report", "--out", path("r.html")]] {
+                try assertFails(command + ["--run", run], mentions: [run + "/scores.csv"] + problem)
+            }
+        }
 
         let noCSV = dir.appendingPathComponent("no-csv")
         try FileManager.default.createDirectory(at: noCSV, withIntermediateDirectories: true)
