@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.
+        .testTarget(name: "CLITests", dependencies: ["AnoGANCLI"]),
     ],
     swiftLanguageModes: [.v5]
 )

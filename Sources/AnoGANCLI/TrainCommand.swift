@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
         if let resume {
             let checkpoint = try Checkpoint.read(URL(fileURLWithPath: resume))
             try input.check(fits: checkpoint.config)
-            trainer = try Trainer(resuming: checkpoint, images: input.images, datasetPath: dataURL.path, epochs: epochs)
+            trainer = try naming(dataURL) { try Trainer(resuming: checkpoint, images: input.images, datasetPath: dataURL.path, epochs: epochs) }
             print("resuming \(resume) at epoch \(trainer.completedEpochs)/\(trainer.settings.epochs), iteration \(trainer.completedIterations), seed \(trainer.settings.seed)")
         } else {
             var config = DCGANConfig.paper
@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
             if let width = architecture.width { config.width = width }
             try input.check(fits: config)
             let settings = TrainingSettings(epochs: epochs ?? 20, batchSize: batchSize ?? 64, seed: seed ?? 0)
-            trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: dataURL.path)
+            trainer = try naming(dataURL) { try Trainer(config: config, settings: settings, images: input.images, datasetPath: dataURL.path) }
             print("training on \(input.count) images of \(config.imageSize)×\(config.imageSize), width \(config.width), batch \(settings.batchSize), \(settings.epochs) epochs, seed \(settings.seed)")
         }
         print("threads \(Threads.count), \(trainer.iterationsPerEpoch) iterations per epoch")
@@ -83,5 +83,13 @@ struct TrainCommand: ParsableCommand {
             print(String(format: "epoch %d done in %.1fs: mean Loss_D %.4f, Loss_G %.4f", e.epoch, e.seconds, e.meanLossD, e.meanLossG)
                   + "; wrote \(e.checkpoint?.path ?? "-") and \(e.samples?.path ?? "-")")
         })
+    }
+
+    /// A training set smaller than one batch is a problem of the --data file: say which.
+    private func naming<T>(_ data: URL, _ make: () throws -> T) throws -> T {
+        do { return try make() } catch let error as TrainingError {
+            if case .tooFewImages = error { throw FileError(data, "\(error)") }
+            throw error
+        }
     }
 }
