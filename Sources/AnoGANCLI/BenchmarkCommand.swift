@@ -64,12 +64,7 @@ struct BenchmarkCommand: ParsableCommand {
         settings.width = width
         settings.seed = seed
         let directory = URL(fileURLWithPath: out ?? "benchmark-\(dataset)-\(normalClass)")
-        let result: OneClassBenchmarkResult
-        do {
-            result = try OneClassBenchmark.run(settings: settings, directory: directory)
-        } catch let error as DemoError {
-            throw ValidationError(error.description)
-        }
+        let result = try OneClassBenchmark.run(settings: settings, directory: directory)
         print(result.table)
         print(String(format: "training %.0f s, scoring %.0f s; wrote %@", result.trainingSeconds, result.scoringSeconds,
                      directory.appendingPathComponent("results.json").path))

@@ -30,10 +30,6 @@ struct DemoCommand: ParsableCommand {
         threadOptions.apply()
         var settings = quick ? DemoSettings.quick : DemoSettings.standard
         settings.seed = seed
-        do {
-            _ = try Demo.run(settings: settings, directory: URL(fileURLWithPath: out))
-        } catch let error as DemoError {
-            throw ValidationError(error.description)
-        }
+        _ = try Demo.run(settings: settings, directory: URL(fileURLWithPath: out))
     }
 }

@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
         threadOptions.apply()
         let output = TrainingOutput(directory: URL(fileURLWithPath: out))
         if resume == nil, FileManager.default.fileExists(atPath: output.checkpoint.path) {
-            throw ValidationError("\(output.checkpoint.path) exists: continue it with --resume \(output.checkpoint.path), or choose another --out")
+            throw FileError(output.checkpoint, "exists: continue it with --resume \(output.checkpoint.path), or choose another --out")
         }
         let dataURL = URL(fileURLWithPath: data)
         let input = try ImageInput.load(dataURL)
