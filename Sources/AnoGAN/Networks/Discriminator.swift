@@ -1,8 +1,7 @@
 // The DCGAN discriminator D: image → logit, plus the feature map f(x) the
 // paper's discrimination loss reads (output of the last conv block, after its
-// activation). Four 5×5 stride-2 convolutions C→w→2w→4w→8w with LeakyReLU(0.2)
-// (fused into the first), BatchNorm on all but the first, then a linear
-// classifier that reads f(x) in its blocked layout.
+// activation). The ConvolutionalTrunk (four 5×5 stride-2 conv blocks
+// C→w→2w→4w→8w) computes f(x); a linear classifier reads it in its blocked layout.
 
 import NeuralNet
 
@@ -22,9 +21,7 @@ public final class Discriminator {
     /// bn{2,3,4}.{running_mean,running_var}.
     public let statistics: ParameterSet
 
-    let convs: [Conv2d]
-    let norms: [BatchNorm2d]
-    let activations: [Activation]
+    let trunk: ConvolutionalTrunk
     let classify: Linear
     private let inputs = TensorWrapper()
     private var featureGradientSum: DNNLMemory?
@@ -32,35 +29,14 @@ public final class Discriminator {
     private var lastInput: Tensor?
 
     public init(config: DCGANConfig) {
-        precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
         self.config = config
-        let w = config.width, s = config.baseSize, c = config.channels
-        let channels = [c, w, 2 * w, 4 * w, 8 * w]
-        var specs = [ParameterSpec(name: "conv1.weight", shape: [w, c, 5, 5]), ParameterSpec(name: "conv1.bias", shape: [w])]
-        var stats: [ParameterSpec] = []
-        for i in 2...4 {
-            specs += [ParameterSpec(name: "conv\(i).weight", shape: [channels[i], channels[i - 1], 5, 5]),
-                      ParameterSpec(name: "bn\(i).weight", shape: [channels[i]]), ParameterSpec(name: "bn\(i).bias", shape: [channels[i]])]
-            stats += [ParameterSpec(name: "bn\(i).running_mean", shape: [channels[i]]), ParameterSpec(name: "bn\(i).running_var", shape: [channels[i]])]
-        }
-        specs += [ParameterSpec(name: "classify.weight", shape: [1, 8 * w * s * s]), ParameterSpec(name: "classify.bias", shape: [1])]
-        let p = ParameterSet(specs), st = ParameterSet(stats)
+        let n = ConvolutionalTrunk.featureCount(config)
+        let (p, st) = ConvolutionalTrunk.makeParameters(config: config, head: [
+            ParameterSpec(name: "classify.weight", shape: [1, n]), ParameterSpec(name: "classify.bias", shape: [1])])
         parameters = p
         statistics = st
-        resetStatistics(st)
-        convs = (1...4).map { i in
-            Conv2d(inputChannels: channels[i - 1], outputChannels: channels[i], kernelSize: 5, stride: 2, padding: 2,
-                   weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
-                   weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
-                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
-        }
-        norms = (2...4).map { i in
-            BatchNorm2d(channels: channels[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
-                        runningMean: st.value("bn\(i).running_mean"), runningVariance: st.value("bn\(i).running_var"),
-                        weightGradient: p.gradient("bn\(i).weight"), biasGradient: p.gradient("bn\(i).bias"))
-        }
-        activations = (2...4).map { _ in Activation(.leakyReLU(slope: 0.2)) }
-        classify = Linear(inputFeatures: 8 * w * s * s, outputFeatures: 1, weight: p.value("classify.weight"), bias: p.value("classify.bias"),
+        trunk = ConvolutionalTrunk(config: config, parameters: p, statistics: st)
+        classify = Linear(inputFeatures: n, outputFeatures: 1, weight: p.value("classify.weight"), bias: p.value("classify.bias"),
                           weightGradient: p.gradient("classify.weight"), biasGradient: p.gradient("classify.bias"))
     }
 
@@ -94,11 +70,7 @@ public final class Discriminator {
     /// (one pass over real and fake images with the statistics of separate passes).
     func forward(_ x: DNNLMemory, training: Bool, logits wantLogits: Bool, weightsUnchanged: Bool = false,
                  segments: Int = 1) -> (logits: DNNLMemory?, features: DNNLMemory) {
-        var h = convs[0].forward(x, weightsUnchanged: weightsUnchanged)
-        for i in 0..<3 {
-            h = activations[i].forward(norms[i].forward(convs[i + 1].forward(h, weightsUnchanged: weightsUnchanged),
-                                                        training: training, segments: segments))
-        }
+        let h = trunk.forward(x, training: training, weightsUnchanged: weightsUnchanged, segments: segments)
         lastFeatures = h
         return (wantLogits ? classify.forward(h, weightsUnchanged: weightsUnchanged) : nil, h)
     }
@@ -125,12 +97,7 @@ public final class Discriminator {
                 g = sum
             }
         }
-        for i in stride(from: 2, through: 0, by: -1) {
-            g = activations[i].backward(g)
-            g = norms[i].backward(g, weightGradients: weightGradients)
-            g = convs[i + 1].backward(g, weightGradients: weightGradients, weightsUnchanged: weightsUnchanged)!
-        }
-        return convs[0].backward(g, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
+        return trunk.backward(g, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
     }
 
     private func sumBuffer(like m: DNNLMemory) -> DNNLMemory {

@@ -1,0 +1,83 @@
+// The convolutional trunk shared by the discriminator and the aCAE encoder:
+// four 5×5 stride-2 convolutions C→w→2w→4w→8w, LeakyReLU(0.2) fused into the
+// first (which has a bias), BatchNorm + LeakyReLU after the other three (which
+// have none, as BatchNorm's β takes that role). The trunk owns no parameters:
+// its layers are views of the owning network's ParameterSets, whose names and
+// order (conv1.{weight,bias}, then conv{i}.weight, bn{i}.{weight,bias} for
+// i = 2…4; bn{i}.{running_mean,running_var}) checkpoints and the PyTorch
+// fixtures rely on. Each network appends its own head after these specs.
+
+import NeuralNet
+
+/// Four conv blocks image N×C×S×S → features N×8w×S/16×S/16 (oneDNN's blocked layout).
+final class ConvolutionalTrunk {
+    let convs: [Conv2d]
+    let norms: [BatchNorm2d]
+    let activations: [Activation]
+
+    /// Features per image at the trunk's output: 8w·(S/16)².
+    static func featureCount(_ config: DCGANConfig) -> Int { 8 * config.width * config.baseSize * config.baseSize }
+
+    private static func channels(_ config: DCGANConfig) -> [Int] {
+        let w = config.width
+        return [config.channels, w, 2 * w, 4 * w, 8 * w]
+    }
+
+    /// The trunk's specs followed by `head`, as (trainable parameters, BatchNorm statistics);
+    /// the statistics start reset (mean 0, variance 1).
+    static func makeParameters(config: DCGANConfig, head: [ParameterSpec]) -> (parameters: ParameterSet, statistics: ParameterSet) {
+        precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
+        let ch = channels(config)
+        var specs = [ParameterSpec(name: "conv1.weight", shape: [ch[1], ch[0], 5, 5]), ParameterSpec(name: "conv1.bias", shape: [ch[1]])]
+        var stats: [ParameterSpec] = []
+        for i in 2...4 {
+            specs += [ParameterSpec(name: "conv\(i).weight", shape: [ch[i], ch[i - 1], 5, 5]),
+                      ParameterSpec(name: "bn\(i).weight", shape: [ch[i]]), ParameterSpec(name: "bn\(i).bias", shape: [ch[i]])]
+            stats += [ParameterSpec(name: "bn\(i).running_mean", shape: [ch[i]]), ParameterSpec(name: "bn\(i).running_var", shape: [ch[i]])]
+        }
+        let st = ParameterSet(stats)
+        resetStatistics(st)
+        return (ParameterSet(specs + head), st)
+    }
+
+    /// Layers over views of `parameters` and `statistics` (made by `makeParameters`).
+    init(config: DCGANConfig, parameters p: ParameterSet, statistics st: ParameterSet) {
+        let ch = Self.channels(config)
+        convs = (1...4).map { i in
+            Conv2d(inputChannels: ch[i - 1], outputChannels: ch[i], kernelSize: 5, stride: 2, padding: 2,
+                   weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
+                   weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
+                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
+        }
+        norms = (2...4).map { i in
+            BatchNorm2d(channels: ch[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
+                        runningMean: st.value("bn\(i).running_mean"), runningVariance: st.value("bn\(i).running_var"),
+                        weightGradient: p.gradient("bn\(i).weight"), biasGradient: p.gradient("bn\(i).bias"))
+        }
+        activations = (2...4).map { _ in Activation(.leakyReLU(slope: 0.2)) }
+    }
+
+    /// x plain N×C×S×S → features in the trunk's blocked layout, owned by the trunk until the next forward.
+    /// `segments` > 1: x is that many equal consecutive batches that BatchNorm normalises separately.
+    func forward(_ x: DNNLMemory, training: Bool, weightsUnchanged: Bool = false, segments: Int = 1) -> DNNLMemory {
+        var h = convs[0].forward(x, weightsUnchanged: weightsUnchanged)
+        for i in 0..<3 {
+            h = activations[i].forward(norms[i].forward(convs[i + 1].forward(h, weightsUnchanged: weightsUnchanged),
+                                                        training: training, segments: segments))
+        }
+        return h
+    }
+
+    /// Backward of the last forward: dL/d(features) in the features' layout → dL/dx (plain) when `inputGradient`.
+    /// Accumulates (+=) into the parameter gradients only when `weightGradients`.
+    func backward(_ gradFeatures: DNNLMemory, weightGradients: Bool, inputGradient: Bool,
+                  weightsUnchanged: Bool = false) -> DNNLMemory? {
+        var g = gradFeatures
+        for i in stride(from: 2, through: 0, by: -1) {
+            g = activations[i].backward(g)
+            g = norms[i].backward(g, weightGradients: weightGradients)
+            g = convs[i + 1].backward(g, weightGradients: weightGradients, weightsUnchanged: weightsUnchanged)!
+        }
+        return convs[0].backward(g, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
+    }
+}
