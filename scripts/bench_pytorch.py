@@ -14,51 +14,8 @@ import argparse, json, statistics, time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-
-class Generator(nn.Module):
-    def __init__(self, latent=100, size=64, w=64, c=1):
-        super().__init__()
-        self.s, self.w = size // 16, w
-        self.project = nn.Linear(latent, 8 * w * self.s * self.s, bias=False)
-        self.bn0 = nn.BatchNorm2d(8 * w)
-        self.deconv1 = nn.ConvTranspose2d(8 * w, 4 * w, 5, 2, 2, output_padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(4 * w)
-        self.deconv2 = nn.ConvTranspose2d(4 * w, 2 * w, 5, 2, 2, output_padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(2 * w)
-        self.deconv3 = nn.ConvTranspose2d(2 * w, w, 5, 2, 2, output_padding=1, bias=False)
-        self.bn3 = nn.BatchNorm2d(w)
-        self.deconv4 = nn.ConvTranspose2d(w, c, 5, 2, 2, output_padding=1)
-
-    def forward(self, z):
-        h = self.project(z).view(z.shape[0], 8 * self.w, self.s, self.s)
-        h = F.relu(self.bn0(h))
-        h = F.relu(self.bn1(self.deconv1(h)))
-        h = F.relu(self.bn2(self.deconv2(h)))
-        h = F.relu(self.bn3(self.deconv3(h)))
-        return torch.tanh(self.deconv4(h))
-
-
-class Discriminator(nn.Module):
-    def __init__(self, size=64, w=64, c=1):
-        super().__init__()
-        s = size // 16
-        self.conv1 = nn.Conv2d(c, w, 5, 2, 2)
-        self.conv2 = nn.Conv2d(w, 2 * w, 5, 2, 2, bias=False)
-        self.bn2 = nn.BatchNorm2d(2 * w)
-        self.conv3 = nn.Conv2d(2 * w, 4 * w, 5, 2, 2, bias=False)
-        self.bn3 = nn.BatchNorm2d(4 * w)
-        self.conv4 = nn.Conv2d(4 * w, 8 * w, 5, 2, 2, bias=False)
-        self.bn4 = nn.BatchNorm2d(8 * w)
-        self.classify = nn.Linear(8 * w * s * s, 1)
-
-    def forward(self, x):
-        h = F.leaky_relu(self.conv1(x), 0.2)
-        h = F.leaky_relu(self.bn2(self.conv2(h)), 0.2)
-        h = F.leaky_relu(self.bn3(self.conv3(h)), 0.2)
-        f = F.leaky_relu(self.bn4(self.conv4(h)), 0.2)
-        return self.classify(f.flatten(1)), f
+from dcgan_torch import Discriminator, Generator
 
 
 def init(m):
@@ -96,7 +53,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     n, size, w = a.batch, a.image_size, a.width
-    G, D = Generator(size=size, w=w), Discriminator(size=size, w=w)
+    G = Generator(latent=100, w=w, c=1, size=size)
+    D = Discriminator(w=w, c=1, size=size)
     init(G), init(D)
     real = torch.rand(n, 1, size, size) * 2 - 1
     z = torch.rand(n, 100) * 2 - 1
