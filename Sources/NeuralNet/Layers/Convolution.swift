@@ -18,8 +18,7 @@ public final class Conv2d {
     public let biasGradient: Tensor?
     public let activation: ActivationKind?
     let geometry: ConvolutionGeometry
-    private let plans = PlanCache<ConvolutionPlan>()
-    private var last: ConvolutionPlan?
+    private let runner: ConvolutionRunner
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
@@ -34,16 +33,15 @@ public final class Conv2d {
         self.activation = activation
         geometry = ConvolutionGeometry(transposed: false, inputChannels: inputChannels, outputChannels: outputChannels,
                                        kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0)
+        runner = ConvolutionRunner(name: "Conv2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
+                                   weightGradient: weightGradient, biasGradient: biasGradient)
     }
 
     /// y = act(conv(x) + b). `x` is N×C×H×W in any layout; the result's layout is oneDNN's choice
     /// and the memory is reused by the next forward with the same input layout.
     /// `weightsUnchanged`: the weights have not changed since the last call (skips re-laying them out).
     public func forward(_ x: DNNLMemory, weightsUnchanged: Bool = false) -> DNNLMemory {
-        let p = plans.plan(for: x.desc) { ConvolutionPlan(geometry: geometry, activation: activation, input: x.desc, weight: weight, bias: bias) }
-        p.runForward(x, weightsUnchanged: weightsUnchanged)
-        last = p
-        return p.output
+        runner.forward(x, weightsUnchanged: weightsUnchanged)
     }
 
     /// Backward of the last forward. Returns dL/dx (in x's layout) when `inputGradient`;
@@ -51,22 +49,13 @@ public final class Conv2d {
     @discardableResult
     public func backward(_ gradOutput: DNNLMemory, weightGradients: Bool, inputGradient: Bool = true,
                          weightsUnchanged: Bool = false) -> DNNLMemory? {
-        guard let p = last else { preconditionFailure("Conv2d.backward before forward") }
-        p.loadGradOutput(gradOutput)
-        if weightGradients {
-            guard let wg = weightGradient else { preconditionFailure("Conv2d has no gradient buffers") }
-            p.runBackwardWeights(weightGrad: wg, biasGrad: biasGradient)
-        }
-        return inputGradient ? p.runBackwardData(weightsUnchanged: weightsUnchanged) : nil
+        runner.backward(gradOutput, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
     }
 
-    private var lastInput: Tensor?
     /// Plain-tensor forward (allocates; for tests and one-off use).
-    public func forward(_ x: Tensor) -> Tensor { lastInput = x; return forward(DNNLMemory(plain: x)).plainCopy() }
+    public func forward(_ x: Tensor) -> Tensor { runner.forward(x) }
     /// Plain-tensor backward of the last plain forward.
-    public func backward(_ gradOutput: Tensor, weightGradients: Bool) -> Tensor {
-        backward(DNNLMemory(plain: gradOutput), weightGradients: weightGradients)!.plainCopy()
-    }
+    public func backward(_ gradOutput: Tensor, weightGradients: Bool) -> Tensor { runner.backward(gradOutput, weightGradients: weightGradients) }
 
     // MARK: Reference (plain loops, Double)
 
@@ -121,8 +110,7 @@ public final class ConvTranspose2d {
     public let biasGradient: Tensor?
     public let activation: ActivationKind?
     let geometry: ConvolutionGeometry
-    private let plans = PlanCache<ConvolutionPlan>()
-    private var last: ConvolutionPlan?
+    private let runner: ConvolutionRunner
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
@@ -138,36 +126,29 @@ public final class ConvTranspose2d {
         geometry = ConvolutionGeometry(transposed: true, inputChannels: inputChannels, outputChannels: outputChannels,
                                        kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: outputPadding,
                                        plainOutput: plainOutput)
+        runner = ConvolutionRunner(name: "ConvTranspose2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
+                                   weightGradient: weightGradient, biasGradient: biasGradient)
     }
 
-    /// y = act(convᵀ(x) + b); layouts and reuse as in `Conv2d.forward`.
+    /// y = act(convᵀ(x) + b). `x` is N×C×H×W in any layout; the result's layout is oneDNN's choice
+    /// and the memory is reused by the next forward with the same input layout.
+    /// `weightsUnchanged`: the weights have not changed since the last call (skips re-laying them out).
     public func forward(_ x: DNNLMemory, weightsUnchanged: Bool = false) -> DNNLMemory {
-        let p = plans.plan(for: x.desc) { ConvolutionPlan(geometry: geometry, activation: activation, input: x.desc, weight: weight, bias: bias) }
-        p.runForward(x, weightsUnchanged: weightsUnchanged)
-        last = p
-        return p.output
+        runner.forward(x, weightsUnchanged: weightsUnchanged)
     }
 
-    /// Backward of the last forward; see `Conv2d.backward`.
+    /// Backward of the last forward. Returns dL/dx (in x's layout) when `inputGradient`;
+    /// adds dL/dW, dL/db into the gradient views when `weightGradients`.
     @discardableResult
     public func backward(_ gradOutput: DNNLMemory, weightGradients: Bool, inputGradient: Bool = true,
                          weightsUnchanged: Bool = false) -> DNNLMemory? {
-        guard let p = last else { preconditionFailure("ConvTranspose2d.backward before forward") }
-        p.loadGradOutput(gradOutput)
-        if weightGradients {
-            guard let wg = weightGradient else { preconditionFailure("ConvTranspose2d has no gradient buffers") }
-            p.runBackwardWeights(weightGrad: wg, biasGrad: biasGradient)
-        }
-        return inputGradient ? p.runBackwardData(weightsUnchanged: weightsUnchanged) : nil
+        runner.backward(gradOutput, weightGradients: weightGradients, inputGradient: inputGradient, weightsUnchanged: weightsUnchanged)
     }
 
-    private var lastInput: Tensor?
     /// Plain-tensor forward (allocates; for tests and one-off use).
-    public func forward(_ x: Tensor) -> Tensor { lastInput = x; return forward(DNNLMemory(plain: x)).plainCopy() }
+    public func forward(_ x: Tensor) -> Tensor { runner.forward(x) }
     /// Plain-tensor backward of the last plain forward.
-    public func backward(_ gradOutput: Tensor, weightGradients: Bool) -> Tensor {
-        backward(DNNLMemory(plain: gradOutput), weightGradients: weightGradients)!.plainCopy()
-    }
+    public func backward(_ gradOutput: Tensor, weightGradients: Bool) -> Tensor { runner.backward(gradOutput, weightGradients: weightGradients) }
 
     // MARK: Reference (plain loops, Double)
 
@@ -208,5 +189,51 @@ public final class ConvTranspose2d {
             } } }
         } } } }
         return (dx, dw, db)
+    }
+}
+
+/// What Conv2d and ConvTranspose2d share at run time: one bound plan per input
+/// layout, the last plan (which backward runs against) and the gradient views.
+final class ConvolutionRunner {
+    private let name: String
+    private let geometry: ConvolutionGeometry
+    private let activation: ActivationKind?
+    private let weight: Tensor, bias: Tensor?
+    private let weightGradient: Tensor?, biasGradient: Tensor?
+    private let plans = PlanCache<ConvolutionPlan>()
+    private var last: ConvolutionPlan?
+    /// The plain input of the last plain forward: its memory is wrapped, not copied, so it must outlive backward.
+    private var lastInput: Tensor?
+
+    init(name: String, geometry: ConvolutionGeometry, activation: ActivationKind?, weight: Tensor, bias: Tensor?,
+         weightGradient: Tensor?, biasGradient: Tensor?) {
+        self.name = name; self.geometry = geometry; self.activation = activation
+        self.weight = weight; self.bias = bias; self.weightGradient = weightGradient; self.biasGradient = biasGradient
+    }
+
+    func forward(_ x: DNNLMemory, weightsUnchanged: Bool) -> DNNLMemory {
+        let p = plans.plan(for: x.desc) { ConvolutionPlan(geometry: geometry, activation: activation, input: x.desc, weight: weight, bias: bias) }
+        p.runForward(x, weightsUnchanged: weightsUnchanged)
+        last = p
+        return p.output
+    }
+
+    func backward(_ gradOutput: DNNLMemory, weightGradients: Bool, inputGradient: Bool, weightsUnchanged: Bool) -> DNNLMemory? {
+        guard let p = last else { preconditionFailure("\(name).backward before forward") }
+        p.loadGradOutput(gradOutput)
+        if weightGradients {
+            guard let wg = weightGradient else { preconditionFailure("\(name) has no gradient buffers") }
+            p.runBackwardWeights(weightGrad: wg, biasGrad: biasGradient)
+        }
+        return inputGradient ? p.runBackwardData(weightsUnchanged: weightsUnchanged) : nil
+    }
+
+    func forward(_ x: Tensor) -> Tensor {
+        lastInput = x
+        return forward(DNNLMemory(plain: x), weightsUnchanged: false).plainCopy()
+    }
+
+    func backward(_ gradOutput: Tensor, weightGradients: Bool) -> Tensor {
+        backward(DNNLMemory(plain: gradOutput), weightGradients: weightGradients, inputGradient: true, weightsUnchanged: false)!.plainCopy()
     }
 }
