@@ -6,7 +6,7 @@ let package = Package(
     name: "anogan",
     products: [
         .executable(name: "anogan", targets: ["AnoGANCLI"]),
-        .library(name: "AnoGANKit", targets: ["NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments"]),
+        .library(name: "AnoGANKit", targets: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,32 +16,38 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
-        // Deep-learning core: tensors, layers (oneDNN + plain Swift references), losses, Adam, safetensors, npy.
-        .target(name: "NeuralNet", dependencies: ["CDNNL"]),
+        // The records the stages hand each other and their file formats (tensors, npy, safetensors,
+        // patch sets, score tables), plus FileError, atomic writes, the seeded RNG and progress. Links no oneDNN.
+        .target(name: "Records"),
+        // Deep-learning core: layers (oneDNN + plain Swift references), losses, Adam, threads.
+        .target(name: "NeuralNet", dependencies: ["CDNNL", "Records"]),
         // Image and volume readers, OCT preprocessing, the OCT phantom, data sets.
-        .target(name: "Imaging", dependencies: ["NeuralNet", "CPNG"]),
+        .target(name: "Imaging", dependencies: ["Records", "CPNG"]),
         // The paper's method: DCGAN, training, latent mapping, scores, comparison models.
-        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Imaging", "Evaluation"]),
+        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Records", "Imaging", "Evaluation"]),
         // Metrics and embeddings: ROC, AUC, Youden, bootstrap, pixel AUROC, t-SNE. Pure functions.
-        .target(name: "Evaluation", dependencies: ["NeuralNet"]),
+        .target(name: "Evaluation", dependencies: ["Records"]),
         // Figures (PNG, SVG) and the self-contained HTML report.
-        .target(name: "Report", dependencies: ["Evaluation", "Imaging"]),
+        .target(name: "Report", dependencies: ["Records", "Evaluation", "Imaging"]),
         // Whole experiments over every stage: the one-command demo, the one-class benchmark.
-        .target(name: "Experiments", dependencies: ["NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
+        .target(name: "Experiments", dependencies: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // The `anogan` command: parses flags and calls the libraries.
         .executableTarget(
             name: "AnoGANCLI",
             dependencies: [
-                "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments",
+                "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        // Test plumbing shared by the test targets (a temporary directory per test, FileError assertions).
+        .target(name: "TestSupport", dependencies: ["Records"], path: "Tests/TestSupport"),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Records"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Records", "TestSupport"]),
+        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging", "Evaluation"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.
         .testTarget(name: "CLITests", dependencies: ["AnoGANCLI"]),
     ],

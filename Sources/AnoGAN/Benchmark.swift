@@ -5,6 +5,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 /// What to time.
 public struct BenchmarkSettings: Sendable {

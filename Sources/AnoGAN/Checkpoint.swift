@@ -6,6 +6,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 /// Where a training run stands; stored in checkpoint metadata.
 public struct TrainingPosition: Codable, Equatable, Sendable {

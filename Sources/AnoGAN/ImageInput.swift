@@ -5,6 +5,7 @@
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 
 /// Images for training or scoring, with the labels and ids that travel with them.
 public struct ImageInput {

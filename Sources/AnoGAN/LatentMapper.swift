@@ -6,6 +6,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 /// Which discrimination loss the mapping minimises.
 public enum MappingVariant: String, Codable, CaseIterable, Sendable {

@@ -4,6 +4,7 @@
 // pixels; PNG encoding is Imaging's job.
 
 import NeuralNet
+import Records
 
 /// 8-bit pixels ready for `PNG.write(width:height:channels:pixels8:to:)`.
 public struct Picture: Equatable, Sendable {

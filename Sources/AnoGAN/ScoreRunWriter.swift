@@ -6,6 +6,7 @@
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 
 public enum ScoreRunWriter {
     public static let format = "anogan-scores"

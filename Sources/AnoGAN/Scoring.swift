@@ -6,6 +6,7 @@
 import Foundation
 import Evaluation
 import NeuralNet
+import Records
 
 /// The scores of one query image.
 public struct ScoreRow: Equatable, Sendable {

@@ -7,6 +7,7 @@
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 
 /// How to train. Stored in every checkpoint.
 public struct TrainingSettings: Codable, Equatable, Sendable {

@@ -2,6 +2,7 @@
 // stage of the pipeline; it parses flags and delegates.
 import ArgumentParser
 import NeuralNet
+import Records
 
 @main
 struct Anogan: ParsableCommand {

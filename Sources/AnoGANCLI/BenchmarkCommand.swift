@@ -4,6 +4,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Records
 
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 // Flags shared by several subcommands.
 import ArgumentParser
 import NeuralNet
+import Records
 
 /// `--threads`: oneDNN/OpenMP threads, set before the first primitive runs.
 struct ThreadOptions: ParsableArguments {

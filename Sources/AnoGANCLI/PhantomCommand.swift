@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import Records
 import Imaging
 
 struct PhantomCommand: ParsableCommand {

@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import Records
 import Evaluation
 import Report
 

@@ -5,6 +5,7 @@ import AnoGAN
 import ArgumentParser
 import Foundation
 import NeuralNet
+import Records
 
 extension MappingVariant: ExpressibleByArgument {}
 
@@ -75,7 +76,7 @@ struct ScoreCommand: ParsableCommand {
         let scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
         print("scoring \(input.count) images with \(checkpoint) (epoch \(saved.position.epoch)), variant \(variant.rawValue), \(steps) steps, seed \(seed), threads \(Threads.count)")
         let variants = variant.losses.count
-        let progress = NeuralNet.Progress("score", total: input.count * variants, unit: "img")
+        let progress = Records.Progress("score", total: input.count * variants, unit: "img")
         var finished = 0
         var lastVariant: MappingVariant?
         let result = try scorer.score(input) { v, p in

@@ -4,6 +4,7 @@ import AnoGAN
 import ArgumentParser
 import Foundation
 import NeuralNet
+import Records
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,14 +71,14 @@ struct TrainCommand: ParsableCommand {
         if trainer.isFinished { print("nothing to do: the checkpoint already has \(trainer.completedEpochs) epochs"); return }
 
         let startIteration = trainer.completedIterations
-        let progress = NeuralNet.Progress("train", total: trainer.totalIterations - startIteration, unit: "it")
+        let progress = Records.Progress("train", total: trainer.totalIterations - startIteration, unit: "it")
         try trainer.run(output: output, onIteration: { it in
             let l = it.losses
             let images = Double((it.globalIteration - startIteration) * it.batchSize)
             let detail = String(format: "epoch %d/%d iter %d/%d Loss_D %.4f Loss_G %.4f D(x) %.4f D(G(z)) %.4f/%.4f ",
                                 it.epoch, it.epochs, it.iteration, it.iterationsPerEpoch,
                                 l.lossD, l.lossG, l.dReal, l.dFake, l.dFakeAfter)
-                + NeuralNet.Progress.rate(images, progress.elapsed, unit: "img")
+                + Records.Progress.rate(images, progress.elapsed, unit: "img")
             progress.update(it.globalIteration - startIteration, detail: detail)
         }, onEpoch: { e in
             print(String(format: "epoch %d done in %.1fs: mean Loss_D %.4f, Loss_G %.4f", e.epoch, e.seconds, e.meanLossD, e.meanLossG)

@@ -3,7 +3,7 @@
 // class sizes and the AUC stays defined.
 
 import Foundation
-import NeuralNet
+import Records
 
 /// A two-sided confidence interval.
 public struct ConfidenceInterval: Codable, Equatable, Sendable {

@@ -4,6 +4,7 @@
 // metrics.json; `anogan report` draws it; benchmarks call it from code.
 
 import Foundation
+import Records
 
 /// A score table with the name of the run it came from ("anogan", "acae", …).
 public struct NamedScoreTable: Sendable {

@@ -2,6 +2,7 @@
 // annotation masks, pooled over every pixel of every image.
 
 import Foundation
+import Records
 
 /// Collects residual pixels image by image, split by annotation, then sorts each
 /// class once. Memory: one Float per pixel (33 M pixels of 8192 64×64 patches

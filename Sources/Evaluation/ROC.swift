@@ -4,6 +4,7 @@
 // low means anomalous, such as P_D, the comparison is flipped; see `Orientation`).
 
 import Foundation
+import Records
 
 /// A problem with the numbers handed to a metric (empty class, NaN, mismatched
 /// lengths). `description` is a one-line message for the CLI.

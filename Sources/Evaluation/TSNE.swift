@@ -3,7 +3,7 @@
 // a few thousand points in a release build.
 
 import Foundation
-import NeuralNet
+import Records
 
 public struct TSNESettings: Codable, Equatable, Sendable {
     /// Effective number of neighbours per point; must be < N.

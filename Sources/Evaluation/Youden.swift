@@ -2,6 +2,7 @@
 // Youden's index J = sensitivity + specificity − 1 on the ROC curve.
 
 import Foundation
+import Records
 
 /// Clinical statistics at one cut-off (Table 1's columns).
 public struct OperatingPoint: Codable, Equatable, Sendable {

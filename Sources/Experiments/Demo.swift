@@ -12,6 +12,7 @@ import Evaluation
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 import Report
 
 /// The directory layout of a demo run.
@@ -119,7 +120,7 @@ public enum Demo {
             + (0..<s.testDiseasedVolumes).map { (String(format: "diseased_test_%03d", $0), true, false) }
         var training = OCTPatchCollector(size: s.imageSize), test = OCTPatchCollector(size: s.imageSize)
         var trainRNG = SeededGenerator(seed: s.seed), testRNG = SeededGenerator(seed: s.seed &+ 1)
-        let progress = NeuralNet.Progress("phantoms + patches", total: kinds.count, unit: "vol")
+        let progress = Records.Progress("phantoms + patches", total: kinds.count, unit: "vol")
         for (i, kind) in kinds.enumerated() {
             let phantom = OCTPhantom.generate(phantomSettings(s, diseased: kind.diseased), seed: s.seed &+ 100 &+ UInt64(i))
             try phantom.write(to: layout.phantoms, name: kind.name, png: false)
@@ -174,7 +175,7 @@ public enum Demo {
                                   images: input.images, datasetPath: layout.trainingPatches.path)
         }
         let first = trainer.completedIterations
-        let progress = NeuralNet.Progress("AnoGAN training", total: trainer.totalIterations - first, unit: "it")
+        let progress = Records.Progress("AnoGAN training", total: trainer.totalIterations - first, unit: "it")
         try trainer.run(output: output, onIteration: { it in
             let l = it.losses
             progress.update(it.globalIteration - first, detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f D(x) %.2f D(G(z)) %.2f",
@@ -190,7 +191,7 @@ public enum Demo {
         var rng = SeededGenerator(seed: s.seed &+ 7)
         model.initialize(using: &rng)
         let perEpoch = input.count / s.batchSize
-        let progress = NeuralNet.Progress("aCAE training", total: perEpoch * s.acaeEpochs, unit: "it")
+        let progress = Records.Progress("aCAE training", total: perEpoch * s.acaeEpochs, unit: "it")
         var lines = ["epoch,iteration,reconstruction_mse,adversarial,discriminator"]
         try model.train(images: input.images) { it in
             let l = it.losses
@@ -217,7 +218,7 @@ public enum Demo {
                                            variant: variant, seed: s.seed)
             let scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
             let passes = variant.losses.count
-            let progress = NeuralNet.Progress("mapping \(what) patches", total: input.count * s.mappingSteps * passes, unit: "img·step")
+            let progress = Records.Progress("mapping \(what) patches", total: input.count * s.mappingSteps * passes, unit: "img·step")
             var offset = 0, current: MappingVariant?
             let result = try scorer.score(input) { v, p in
                 if current != v { if current != nil { offset += input.count * s.mappingSteps }; current = v }
@@ -233,7 +234,7 @@ public enum Demo {
     private static func scoreACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let model = try AdversarialAutoencoder.load(from: layout.acaeCheckpoint)
         let input = try ImageInput.load(layout.testPatches)
-        let progress = NeuralNet.Progress("aCAE scoring", total: input.count, unit: "img")
+        let progress = Records.Progress("aCAE scoring", total: input.count, unit: "img")
         let result = try model.score(input) { progress.update($0) }
         try model.writeScoreRun(result, input: input, checkpoint: layout.acaeCheckpoint, to: layout.acaeScores)
         log(String(format: "    %d patches in %.1f s → %@", input.count, result.seconds, layout.acaeScores.path))

@@ -6,6 +6,7 @@
 
 import AnoGAN
 import Foundation
+import Records
 
 /// Everything that determines the demo's outputs. Stored in `demo.json`; a stage
 /// whose recorded settings differ is recomputed.

@@ -9,6 +9,7 @@ import Evaluation
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 
 /// What a one-class benchmark run does.
 public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
@@ -105,7 +106,7 @@ public enum OneClassBenchmark {
         }
         if !trainer.isFinished {
             let first = trainer.completedIterations
-            let progress = NeuralNet.Progress("training", total: trainer.totalIterations - first, unit: "it")
+            let progress = Records.Progress("training", total: trainer.totalIterations - first, unit: "it")
             try trainer.run(output: output, onIteration: { it in
                 progress.update(it.globalIteration - first, detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f",
                                                                           it.epoch, it.epochs, it.losses.lossD, it.losses.lossG))
@@ -117,7 +118,7 @@ public enum OneClassBenchmark {
         let input = try ImageInput.load(testDir)
         let scoring = ScoringSettings(mapping: MappingSettings(steps: s.steps, lambda: 0.1, batchSize: 256), variant: .both, seed: s.seed)
         let scorer = try AnomalyScorer(generator: trainer.generator, discriminator: trainer.discriminator, settings: scoring)
-        let progress = NeuralNet.Progress("mapping", total: input.count * s.steps * 2, unit: "img·step")
+        let progress = Records.Progress("mapping", total: input.count * s.steps * 2, unit: "img·step")
         var offset = 0, current: MappingVariant?
         let result = try scorer.score(input) { v, p in
             if current != v { if current != nil { offset += input.count * s.steps }; current = v }

@@ -2,7 +2,7 @@
 // (PNG files of the same name in another folder; nonzero = annotated).
 
 import Foundation
-import NeuralNet
+import Records
 
 /// One volume read from a folder of B-scan images.
 public struct BScanFolder {

@@ -2,7 +2,7 @@
 // one-class protocol on IDX data (MNIST, Fashion-MNIST) and folders of PNG images.
 
 import Foundation
-import NeuralNet
+import Records
 
 /// One-class anomaly detection on an IDX data set: class `normalClass` is normal.
 ///

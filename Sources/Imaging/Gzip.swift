@@ -4,7 +4,7 @@
 
 import CPNG
 import Foundation
-import NeuralNet
+import Records
 
 public enum Gzip {
     /// True when `data` starts with the gzip magic bytes 1f 8b.

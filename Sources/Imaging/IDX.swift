@@ -2,7 +2,7 @@
 // by unsigned bytes, plain or gzip-compressed.
 
 import Foundation
-import NeuralNet
+import Records
 
 /// An IDX array of unsigned bytes: images N×rows×cols or labels [N].
 public struct IDXArray: Equatable, Sendable {

@@ -2,7 +2,7 @@
 // reading and writing for grey volumes: the format many OCT tools export.
 
 import Foundation
-import NeuralNet
+import Records
 
 /// Voxel storage types of MetaImage files.
 public enum MetaImageElementType: String, CaseIterable, Sendable {

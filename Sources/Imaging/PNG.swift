@@ -4,7 +4,7 @@
 
 import CPNG
 import Foundation
-import NeuralNet
+import Records
 
 /// A decoded PNG: samples row-major, channels interleaved (grey, grey+alpha, RGB or RGBA).
 /// 8-bit images hold values 0…255, 16-bit images 0…65535.

@@ -2,6 +2,7 @@
 // the MetaImage reader/writer, the B-scan folder reader and OCT preprocessing.
 
 import Foundation
+import Records
 
 /// A grey volume of `depth` slices (B-scans), each `width` × `height` pixels.
 ///

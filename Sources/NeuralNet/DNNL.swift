@@ -6,6 +6,7 @@
 // batch size) and keep them; activations stay in whatever (blocked) layout
 // oneDNN chose, and are reordered only where a caller needs plain NCHW.
 
+import Records
 import CDNNL
 
 /// Process-wide oneDNN state: the CPU engine and the stream all work runs on.

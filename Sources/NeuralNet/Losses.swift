@@ -2,6 +2,7 @@
 // so there is nothing for oneDNN to speed up): binary cross-entropy with
 // logits (mean over the batch) and the summed L1 distance (per item).
 
+import Records
 import Foundation
 
 public enum Loss {

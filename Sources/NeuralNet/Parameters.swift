@@ -119,5 +119,6 @@ public final class Adam: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
+import Records
 import Glibc
 #endif

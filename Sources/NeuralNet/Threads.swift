@@ -1,5 +1,6 @@
 // oneDNN threads with OpenMP. OMP_NUM_THREADS is read by the runtime at start;
 // `--threads` must call omp_set_num_threads before the first primitive runs.
+import Records
 import CDNNL
 
 public enum Threads {

@@ -3,7 +3,7 @@
 // residual maps, and the files `anogan evaluate` writes.
 
 import Foundation
-import NeuralNet
+import Records
 import Evaluation
 
 public enum Analysis {

@@ -4,6 +4,7 @@
 // (grey images, heat-map overlay); layout, labels and bars are SVG.
 
 import Foundation
+import Records
 import Imaging
 
 /// One column of Fig. 3. Images are S×S, row-major, values as stored by anogan.

@@ -4,7 +4,7 @@
 // settings and seeds that produced them.
 
 import Foundation
-import NeuralNet
+import Records
 import Evaluation
 
 public struct ReportSettings: Codable, Equatable, Sendable {

@@ -4,6 +4,7 @@
 // be inlined into the HTML report.
 
 import Foundation
+import Records
 import Evaluation
 
 /// A named colour for a curve, bar set or point group (any CSS colour).

@@ -3,7 +3,7 @@
 // patch set the run scored (images, labels, masks) when it can be found.
 
 import Foundation
-import NeuralNet
+import Records
 import Imaging
 import Evaluation
 

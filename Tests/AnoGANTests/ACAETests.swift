@@ -7,6 +7,7 @@ import XCTest
 import Foundation
 import Evaluation
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 final class ACAETests: XCTestCase {

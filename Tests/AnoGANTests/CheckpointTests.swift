@@ -5,6 +5,7 @@
 import Foundation
 import XCTest
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 final class CheckpointTests: XCTestCase {

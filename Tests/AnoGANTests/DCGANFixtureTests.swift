@@ -14,6 +14,7 @@
 import Foundation
 import XCTest
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 final class DCGANFixtureTests: XCTestCase {

@@ -4,6 +4,7 @@ import Foundation
 import XCTest
 import Imaging
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 final class InputAndPicturesTests: XCTestCase {

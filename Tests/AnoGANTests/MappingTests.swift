@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 import Evaluation
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 final class MappingTests: XCTestCase {

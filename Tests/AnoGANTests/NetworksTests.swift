@@ -6,6 +6,7 @@
 // step order of contracts §2, gradient routing, per-image independence of the
 // mapping, clipping).
 
+import Records
 import XCTest
 @testable import AnoGAN
 @testable import NeuralNet

@@ -4,6 +4,7 @@
 
 import Evaluation
 import NeuralNet
+import Records
 @testable import AnoGAN
 
 enum Synthetic {

@@ -6,6 +6,7 @@
 // pipeline writes its files.
 
 import Foundation
+import Records
 import XCTest
 
 /// Result of one `anogan` run.

@@ -2,7 +2,7 @@
 // Hanley–McNeil (1982) standard error, an independent closed form.
 
 import XCTest
-import NeuralNet
+import Records
 @testable import Evaluation
 
 final class BootstrapTests: XCTestCase {

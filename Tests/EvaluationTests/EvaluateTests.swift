@@ -2,7 +2,7 @@
 // reported, distributions, JSON round trip.
 
 import XCTest
-import NeuralNet
+import Records
 @testable import Evaluation
 
 final class EvaluateTests: XCTestCase {

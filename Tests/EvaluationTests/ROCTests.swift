@@ -2,7 +2,7 @@
 // against plain O(n²) / brute-force references on random data.
 
 import XCTest
-import NeuralNet
+import Records
 @testable import Evaluation
 
 /// The definition: over all (anomalous, normal) pairs, 1 if the anomalous ranks higher, ½ on a tie.

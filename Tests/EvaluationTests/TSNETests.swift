@@ -2,7 +2,7 @@
 // embedding is a pure function of the seed.
 
 import XCTest
-import NeuralNet
+import Records
 @testable import Evaluation
 
 final class TSNETests: XCTestCase {

@@ -7,6 +7,7 @@ import Evaluation
 import Imaging
 import Foundation
 import NeuralNet
+import Records
 import XCTest
 @testable import Experiments
 

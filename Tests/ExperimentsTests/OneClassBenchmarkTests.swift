@@ -6,6 +6,7 @@ import Evaluation
 import Foundation
 import Imaging
 import NeuralNet
+import Records
 import XCTest
 @testable import Experiments
 

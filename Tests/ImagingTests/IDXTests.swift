@@ -3,7 +3,8 @@
 
 import Foundation
 @testable import Imaging
-import NeuralNet
+import Records
+import TestSupport
 import XCTest
 
 let fashionMNIST = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")

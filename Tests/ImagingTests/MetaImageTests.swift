@@ -3,7 +3,8 @@
 
 import Foundation
 @testable import Imaging
-import NeuralNet
+import Records
+import TestSupport
 import XCTest
 
 final class MetaImageTests: TemporaryDirectoryTestCase {

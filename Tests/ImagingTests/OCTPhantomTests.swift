@@ -2,9 +2,10 @@
 // (dark vitreous, bright RPE, dark fluid), masks where the fluid is, and files
 // that read back with their spacing.
 
+import TestSupport
 import XCTest
 import Imaging
-import NeuralNet
+import Records
 
 final class OCTPhantomTests: TemporaryDirectoryTestCase {
     let small = OCTPhantomSettings(width: 128, height: 124, bscans: 5, spacingX: 6000.0 / 128, spacingZ: 15.48, spacingY: 300)

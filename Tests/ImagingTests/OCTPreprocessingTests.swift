@@ -1,9 +1,10 @@
 // Resampling, flattening, patch extraction and the whole preprocessing
 // pipeline, checked against hand-computed values and the phantom's truth.
 
+import TestSupport
 import XCTest
 import Imaging
-import NeuralNet
+import Records
 
 final class OCTPreprocessingTests: TemporaryDirectoryTestCase {
     func testResamplingColumnCountAndLinearRamp() {

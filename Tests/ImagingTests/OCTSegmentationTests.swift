@@ -3,7 +3,7 @@
 
 import XCTest
 import Imaging
-import NeuralNet
+import Records
 
 final class OCTSegmentationTests: XCTestCase {
     /// Mean absolute ILM and Bruch errors (rows) over the given B-scans of a phantom volume.

@@ -5,7 +5,7 @@
 
 import Foundation
 @testable import Imaging
-import NeuralNet
+import Records
 import XCTest
 
 /// A minimal PNG writer for test fixtures: no compression, filter 0 on every row.

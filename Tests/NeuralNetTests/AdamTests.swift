@@ -2,6 +2,7 @@
 // The literals are printed by `python3 scripts/make_fixtures.py` (print_adam_reference,
 // float64 torch.optim.Adam); step 1 is also derived by hand below.
 
+import Records
 import XCTest
 @testable import NeuralNet
 

@@ -1,6 +1,7 @@
 // Helpers for the layer tests: random tensors mirrored in Double, tolerance
 // checks, and central finite differences on the Double reference path.
 
+import Records
 import XCTest
 @testable import NeuralNet
 

@@ -2,6 +2,7 @@
 // shapes (batch 1 and > 1), forward and backward. Tolerance: 1e-4 relative to
 // the reference's largest magnitude (Float32 kernels vs Double references).
 
+import Records
 import XCTest
 import CDNNL
 @testable import NeuralNet

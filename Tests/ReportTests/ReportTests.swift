@@ -4,7 +4,7 @@
 // message naming the file.
 
 import XCTest
-import NeuralNet
+import Records
 import Imaging
 import Evaluation
 @testable import Report

@@ -1,6 +1,7 @@
 // Plot primitives: tick positions, histogram densities, coordinate mapping,
 // escaping, and Fig. 3's pixel colours.
 
+import Records
 import XCTest
 import Evaluation
 @testable import Report

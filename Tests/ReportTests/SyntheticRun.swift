@@ -3,7 +3,7 @@
 // bright annotated square that the "reconstruction" leaves out.
 
 import Foundation
-import NeuralNet
+import Records
 import Imaging
 import Evaluation
 

@@ -4,6 +4,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 extension AdversarialAutoencoder {
     public static let checkpointFormat = "anogan-acae-checkpoint"

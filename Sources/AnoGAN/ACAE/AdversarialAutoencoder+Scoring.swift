@@ -7,6 +7,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 extension AdversarialAutoencoder {
     /// Scores every image of `input` in inference mode, `batchSize` at a time.

@@ -4,6 +4,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 /// One aCAE iteration, for progress displays.
 public struct ACAEIteration: Sendable {

@@ -8,6 +8,7 @@
 
 import Foundation
 import NeuralNet
+import Records
 
 /// How the aCAE trains. Stored in its checkpoint.
 public struct ACAESettings: Codable, Equatable, Sendable {

@@ -5,6 +5,7 @@
 // generator's z does and the Generator can decode it.
 
 import NeuralNet
+import Records
 
 /// The aCAE encoder. Parameter names follow the discriminator's (conv1…conv4, bn2…bn4)
 /// plus `code.{weight,bias}` [latent, 8w·s·s], [latent].

@@ -8,6 +8,7 @@
 // fixtures rely on. Each network appends its own head after these specs.
 
 import NeuralNet
+import Records
 
 /// Four conv blocks image N×C×S×S → features N×8w×S/16×S/16 (oneDNN's blocked layout).
 final class ConvolutionalTrunk {

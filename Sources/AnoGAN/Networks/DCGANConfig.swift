@@ -2,6 +2,7 @@
 // and the DCGAN initialisation shared by the generator and discriminator.
 
 import NeuralNet
+import Records
 
 /// Sizes of the DCGAN generator and discriminator.
 public struct DCGANConfig: Codable, Equatable, Sendable {

@@ -4,6 +4,7 @@
 // C→w→2w→4w→8w) computes f(x); a linear classifier reads it in its blocked layout.
 
 import NeuralNet
+import Records
 
 /// D's outputs for a batch.
 public struct DiscriminatorOutput {

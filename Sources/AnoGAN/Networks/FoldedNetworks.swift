@@ -9,6 +9,7 @@
 // The folded copy holds its own weights; `refresh()` recomputes them.
 
 import NeuralNet
+import Records
 
 /// Per-channel scale and shift of an inference-mode BatchNorm.
 private func batchNormAffine(_ p: ParameterSet, _ s: ParameterSet, _ name: String, epsilon: Float = 1e-5) -> (scale: [Float], shift: [Float]) {

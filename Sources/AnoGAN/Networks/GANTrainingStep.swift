@@ -3,6 +3,7 @@
 // PyTorch exactly (contracts §2).
 
 import NeuralNet
+import Records
 
 /// Losses and discriminator outputs of one training step.
 public struct GANStepLosses: Equatable, Sendable {

@@ -4,6 +4,7 @@
 // Hidden activations stay in oneDNN's blocked layout; only z and the image are plain.
 
 import NeuralNet
+import Records
 
 /// The DCGAN generator. Parameter names and shapes match PyTorch (contracts §1).
 public final class Generator {

@@ -4,6 +4,7 @@
 // its own z and, because BatchNorm uses running statistics, its own loss.
 
 import NeuralNet
+import Records
 
 /// The discrimination term of the mapping loss.
 public enum DiscriminationLoss: String, Codable, Sendable {

@@ -3,6 +3,7 @@
 // work on this one plain type; volumes are arrays of B-scans.
 
 import Foundation
+import Records
 
 /// One B-scan: `height` rows (depth z, top = vitreous) × `width` columns (x),
 /// row-major Float gray values. Spacing in micrometres per pixel; 0 = unknown.

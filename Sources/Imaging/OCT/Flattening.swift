@@ -5,6 +5,7 @@
 // the flattened Bruch line is straight to within half a row.
 
 import Foundation
+import Records
 
 /// A flattened, cropped B-scan and where the retina lies in it.
 public struct FlattenedBScan: Sendable {

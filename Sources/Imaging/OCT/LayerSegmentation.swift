@@ -16,6 +16,7 @@
 //   and fluid is dark), then the bright-to-dark edge at that band's bottom.
 
 import Foundation
+import Records
 
 /// Segmentation settings. Lengths in micrometres; converted to pixels with the
 /// B-scan's spacing (Spectralis spacing assumed when unknown).

@@ -2,7 +2,7 @@
 // same as PNG folders (one 8-bit PNG per B-scan), and the true boundaries as .npy.
 
 import Foundation
-import NeuralNet
+import Records
 
 extension OCTPhantomVolume {
     /// The scan as a volume of 8-bit gray values (0…255), like an exported Spectralis scan.

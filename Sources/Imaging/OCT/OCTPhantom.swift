@@ -14,7 +14,7 @@
 // correlated exponential speckle, and log-compressed to [0, 1].
 
 import Foundation
-import NeuralNet
+import Records
 
 /// What to generate. Lengths in micrometres.
 public struct OCTPhantomSettings: Codable, Equatable, Sendable {

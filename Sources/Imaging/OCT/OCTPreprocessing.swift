@@ -4,7 +4,7 @@
 // B-scan from inside the retina, each with provenance, mask patch and label.
 
 import Foundation
-import NeuralNet
+import Records
 
 /// Preprocessing settings (recorded in the patch set's manifest).
 public struct OCTPreprocessingSettings: Codable, Equatable, Sendable {

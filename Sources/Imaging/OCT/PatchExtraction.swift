@@ -2,7 +2,7 @@
 // each with its mask patch and the paper's label (1 if any pixel is annotated).
 
 import Foundation
-import NeuralNet
+import Records
 
 /// One patch: top-left corner (x column, y row) in the flattened B-scan, pixels row-major.
 public struct OCTPatch: Sendable {

@@ -3,6 +3,7 @@
 // different densities show the same physical width.
 
 import Foundation
+import Records
 
 public enum OCTResampling {
     /// Columns after resampling `width` columns from `spacing` to `target` µm:

@@ -2,6 +2,7 @@
 // in mm) and the OCT algorithms' `BScan` / `BScanMask` (spacing in µm).
 
 import Foundation
+import Records
 
 extension Volume {
     /// B-scan `index` (slice z) with the volume's x and depth spacing in µm.

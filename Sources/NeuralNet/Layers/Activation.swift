@@ -2,6 +2,7 @@
 // primitives, with the plain-Swift reference beside them. Backward uses the
 // forward output (the `*_use_dst_for_bwd` algorithms), so nothing else is kept.
 
+import Records
 import CDNNL
 import Foundation
 

@@ -7,6 +7,7 @@
 // image is independent of the rest of the batch. A following ReLU can be
 // fused (oneDNN keeps a mask in a workspace for the backward pass).
 
+import Records
 import CDNNL
 
 /// Batch normalisation over N, H, W for each channel of an N×C×H×W tensor.

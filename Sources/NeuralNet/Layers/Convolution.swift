@@ -1,6 +1,7 @@
 // Conv2d and ConvTranspose2d (PyTorch semantics), oneDNN-backed, each with a
 // plain-Swift reference (simple loops in Double) beside it.
 
+import Records
 import CDNNL
 
 /// A 2-D convolution, square kernel: y[n,o] = b[o] + Σ_i W[o,i] ⋆ x[n,i].

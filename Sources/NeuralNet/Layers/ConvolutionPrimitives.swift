@@ -4,6 +4,7 @@
 // blocked) except on sides with fewer than 4 channels, which stay plain NCHW
 // (blocked layouts there fall back to slow reference kernels).
 
+import Records
 import CDNNL
 
 /// Geometry of a 2-D (transposed) convolution with square kernels.

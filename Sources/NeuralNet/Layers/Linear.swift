@@ -3,6 +3,7 @@
 // any layout (it is flattened in NCHW order, like PyTorch's view(N, -1)), so
 // a classifier can read blocked feature maps without a reorder.
 
+import Records
 import CDNNL
 
 /// y = x·Wᵀ + b. Weight `[outputFeatures, inputFeatures]` (PyTorch), bias `[outputFeatures]`.

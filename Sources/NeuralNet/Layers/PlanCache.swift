@@ -2,6 +2,7 @@
 // layout (and so the batch size) of its input and on the mode; each distinct
 // key is built once and reused for every later call.
 
+import Records
 import CDNNL
 
 /// A small list of plans keyed by input memory descriptor and a mode flag.

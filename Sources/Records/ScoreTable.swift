@@ -4,7 +4,6 @@
 // (round-trip) precision; an empty value means absent (NaN).
 
 import Foundation
-import NeuralNet
 
 public struct ScoreTable: Equatable, Sendable {
     /// Score names in order, e.g. ["R","D","A","R_hat","D_hat","A_hat","P_D"].

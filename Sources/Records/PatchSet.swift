@@ -3,7 +3,6 @@
 // JSON manifest (contracts §5) so any NumPy user can open them.
 
 import Foundation
-import NeuralNet
 
 /// Where a patch came from: volume name, B-scan index and the patch's top-left pixel (x, y).
 public struct PatchSource: Codable, Equatable, Sendable {

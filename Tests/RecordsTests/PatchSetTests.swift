@@ -2,8 +2,11 @@
 // with an error that names the offending file.
 
 import Foundation
-@testable import Imaging
-import NeuralNet
+import Records
+
+
+@testable import Records
+import TestSupport
 import XCTest
 
 final class PatchSetTests: TemporaryDirectoryTestCase {

@@ -2,8 +2,10 @@
 // scripts/make_fixtures.py), and corrupt or truncated inputs.
 
 import Foundation
+import Records
+@testable import Records
 import XCTest
-@testable import NeuralNet
+
 
 final class NPYTests: XCTestCase {
     private func fixture(_ name: String) throws -> URL {

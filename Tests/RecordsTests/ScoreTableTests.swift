@@ -2,8 +2,9 @@
 // name the file and the line.
 
 import XCTest
-import NeuralNet
-@testable import Evaluation
+
+@testable import Records
+
 
 final class ScoreTableTests: XCTestCase {
     func testRoundTripKeepsEveryBit() throws {

@@ -2,8 +2,10 @@
 // hand-built corrupt files that must give a FileError naming file and problem.
 
 import Foundation
+import Records
+@testable import Records
 import XCTest
-@testable import NeuralNet
+
 
 /// Asserts that `expression` throws a `FileError` for `path` whose problem mentions `expected`.
 func assertThrowsFileError<T>(_ expression: @autoclosure () throws -> T, path: String, mentioning expected: String,

@@ -2,22 +2,23 @@
 // that an error is a FileError naming the expected file and problem.
 
 import Foundation
-import NeuralNet
+import Records
+import TestSupport
 import XCTest
 
-class TemporaryDirectoryTestCase: XCTestCase {
+open class TemporaryDirectoryTestCase: XCTestCase {
     /// Created before each test, removed after it.
-    var dir: URL!
+    public var dir: URL!
 
-    override func setUpWithError() throws {
+    override open func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(type(of: self))-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override open func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// `body` must throw a FileError whose path ends with `file` and whose problem contains `fragment`.
-    func assertFileError(_ body: @autoclosure () throws -> Any, names file: String, _ fragment: String,
+    public func assertFileError(_ body: @autoclosure () throws -> Any, names file: String, _ fragment: String,
                          file testFile: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: testFile, line: line) { error in
             guard let error = error as? FileError else { return XCTFail("not a FileError: \(error)", file: testFile, line: line) }

@@ -1,8 +1,9 @@
 // Tensor views and copies, and the seeded random generator (determinism and
 // distribution moments).
 
+@testable import Records
 import XCTest
-@testable import NeuralNet
+
 
 final class TensorTests: XCTestCase {
     func testReshapeAndViewsAliasStorage() {
