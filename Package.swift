@@ -17,17 +17,18 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
         // The records the stages hand each other and their file formats (tensors, npy, safetensors,
-        // patch sets, score tables), plus FileError, atomic writes, the seeded RNG and progress. Links no oneDNN.
+        // patch sets, checkpoint metadata, score runs and tables, the settings records), plus FileError, atomic writes, the seeded RNG and progress. Links no oneDNN.
         .target(name: "Records"),
         // Deep-learning core: layers (oneDNN + plain Swift references), losses, Adam, threads.
         .target(name: "NeuralNet", dependencies: ["CDNNL", "Records"]),
         // Image and volume readers, OCT preprocessing, the OCT phantom, data sets.
         .target(name: "Imaging", dependencies: ["Records", "CPNG"]),
         // The paper's method: DCGAN, training, latent mapping, scores, comparison models.
-        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Records", "Imaging", "Evaluation"]),
-        // Metrics and embeddings: ROC, AUC, Youden, bootstrap, pixel AUROC, t-SNE. Pure functions.
+        .target(name: "AnoGAN", dependencies: ["NeuralNet", "Records", "Imaging"]),
+        // The evaluate stage: loads score runs (NamedScoreRun) and computes metrics and embeddings —
+        // ROC, AUC, Youden, bootstrap, pixel AUROC, t-SNE — as pure functions.
         .target(name: "Evaluation", dependencies: ["Records"]),
-        // Figures (PNG, SVG) and the self-contained HTML report.
+        // Figures (PNG, SVG) and the self-contained HTML report; only draws.
         .target(name: "Report", dependencies: ["Records", "Evaluation", "Imaging"]),
         // Whole experiments over every stage: the one-command demo, the one-class benchmark.
         .target(name: "Experiments", dependencies: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
@@ -44,8 +45,8 @@ let package = Package(
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Records"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Records", "TestSupport"]),
-        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging", "Evaluation"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records"]),
+        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.

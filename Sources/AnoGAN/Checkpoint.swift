@@ -1,30 +1,18 @@
-// Training checkpoints (contracts §3): one safetensors file holding everything
-// needed to continue a run bit-for-bit — G and D parameters and BatchNorm
-// statistics, both Adam states, the random generator's state, the position in
-// the run — and the architecture, settings and seed in the header metadata so
-// `score` can rebuild the networks and refuse a mismatching request.
+// Training checkpoints: one safetensors file holding everything needed to
+// continue a run bit-for-bit — G and D parameters and BatchNorm statistics,
+// both Adam states, the random generator's state, the position in the run —
+// and the architecture, settings and seed in the header (Records'
+// CheckpointMetadata) so `score` can rebuild the networks and refuse a
+// mismatching request.
 
 import Foundation
 import NeuralNet
 import Records
 
-/// Where a training run stands; stored in checkpoint metadata.
-public struct TrainingPosition: Codable, Equatable, Sendable {
-    /// Epochs fully completed.
-    public var epoch: Int
-    /// Iterations (batches) completed over the whole run.
-    public var iteration: Int
-    /// The trainer's random generator state after `iteration`.
-    public var rngState: [UInt64]
-    /// Adam update counts (bias correction depends on them).
-    public var generatorAdamSteps: Int
-    public var discriminatorAdamSteps: Int
-}
-
 /// A training checkpoint as read from disk.
 public struct Checkpoint {
-    public static let format = "anogan-checkpoint"
-    public static let version = 1
+    public static let format = CheckpointMetadata.currentFormat
+    public static let version = CheckpointMetadata.currentVersion
 
     public var url: URL
     public var config: DCGANConfig
@@ -34,7 +22,8 @@ public struct Checkpoint {
     public var datasetCount: Int
     public var datasetPath: String
     public var tensors: [String: Tensor]
-    public var metadata: [String: String]
+    /// The header as read.
+    public var metadata: CheckpointMetadata
 
     // MARK: Writing
 
@@ -55,19 +44,9 @@ public struct Checkpoint {
         tensors.append(("optim.generator.v", generatorAdam.v))
         tensors.append(("optim.discriminator.m", discriminatorAdam.m))
         tensors.append(("optim.discriminator.v", discriminatorAdam.v))
-        let metadata: [String: String] = [
-            "format": format,
-            "version": String(version),
-            "architecture": try jsonString(generator.config),
-            "settings": try jsonString(settings),
-            "position": try jsonString(position),
-            "seed": String(settings.seed),
-            "epoch": String(position.epoch),
-            "iteration": String(position.iteration),
-            "dataset.count": String(datasetCount),
-            "dataset.path": datasetPath,
-        ]
-        try Safetensors.write(tensors, metadata: metadata, to: url)
+        let metadata = CheckpointMetadata(architecture: generator.config, settings: settings, position: position,
+                                          dataset: CheckpointDataset(count: datasetCount, path: datasetPath))
+        try Safetensors.write(tensors, metadata: try metadata.safetensorsMetadata(), to: url)
     }
 
     // MARK: Reading
@@ -76,31 +55,15 @@ public struct Checkpoint {
     /// against the architecture it declares.
     public static func read(_ url: URL) throws -> Checkpoint {
         let file = try Safetensors.read(url)
-        let meta = file.metadata
-        guard meta["format"] == format else {
-            throw FileError(url, "not an anogan checkpoint (metadata \"format\" is \(meta["format"].map { "\"\($0)\"" } ?? "missing"))")
-        }
-        guard let v = meta["version"].flatMap(Int.init), v <= version else {
-            throw FileError(url, "checkpoint version \(meta["version"] ?? "missing") is not supported (this build reads ≤ \(version))")
-        }
-        func decode<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
-            guard let text = meta[key] else { throw FileError(url, "checkpoint metadata lacks \"\(key)\"") }
-            do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-                throw FileError(url, "checkpoint metadata \"\(key)\" is not valid: \(text)")
-            }
-        }
-        let config = try decode("architecture", DCGANConfig.self)
+        let meta = try CheckpointMetadata(safetensorsMetadata: file.metadata, of: url)
+        let config = meta.architecture
         guard config.imageSize > 0, config.imageSize % 16 == 0, config.width > 0, config.channels > 0,
               config.latentDimension > 0 else {
             throw FileError(url, "checkpoint declares an impossible architecture \(describe(config))")
         }
-        let checkpoint = Checkpoint(
-            url: url, config: config,
-            settings: try decode("settings", TrainingSettings.self),
-            position: try decode("position", TrainingPosition.self),
-            datasetCount: Int(meta["dataset.count"] ?? "") ?? 0,
-            datasetPath: meta["dataset.path"] ?? "",
-            tensors: file.tensors, metadata: meta)
+        let checkpoint = Checkpoint(url: url, config: config, settings: meta.settings, position: meta.position,
+                                    datasetCount: meta.dataset.count, datasetPath: meta.dataset.path,
+                                    tensors: file.tensors, metadata: meta)
         guard checkpoint.position.rngState.count == 4 else { throw FileError(url, "checkpoint random state is malformed") }
         return checkpoint
     }
@@ -157,8 +120,4 @@ public struct Checkpoint {
     }
 }
 
-func jsonString<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
+func jsonString<T: Encodable>(_ value: T) throws -> String { try CheckpointMetadata.json(value) }

@@ -1,5 +1,5 @@
 // The images `train` learns from and `score` maps: either a patch-set
-// directory (contracts §5) or a bare .npy of N×1×S×S floats in [-1, 1].
+// directory (Records' PatchSet) or a bare .npy of N×1×S×S floats in [-1, 1].
 // Checked once here so the loops never see a NaN or a wrong shape.
 
 import Foundation
@@ -13,7 +13,8 @@ public struct ImageInput {
     public var images: Tensor
     /// Per image 0 normal, 1 anomalous; nil when unknown.
     public var labels: [Int?]
-    /// Per image, the row id written to scores.csv (its index in the set).
+    /// Per image, its stable id (the patch set's `ids`, or the row index of a bare .npy):
+    /// the row id in scores.csv and, with the scoring seed, the seed of its z₁. Unique.
     public var ids: [String]
     /// Where the images came from (patch-set directory or .npy file).
     public var source: URL
@@ -21,11 +22,20 @@ public struct ImageInput {
     public var count: Int { images.shape[0] }
     public var imageSize: Int { images.shape[2] }
 
-    public init(images: Tensor, labels: [Int?]? = nil, source: URL) {
+    /// `ids` nil: the row indices "0", "1", ….
+    public init(images: Tensor, labels: [Int?]? = nil, ids: [String]? = nil, source: URL) {
         self.images = images
         self.labels = labels ?? Array(repeating: nil, count: images.shape[0])
-        ids = (0..<images.shape[0]).map { String($0) }
+        self.ids = ids ?? (0..<images.shape[0]).map { String($0) }
         self.source = source
+    }
+
+    /// The images at `indices`, in that order, with their labels and ids.
+    public func subset(_ indices: [Int]) -> ImageInput {
+        let item = images.itemCount
+        let out = Tensor(shape: [indices.count] + Array(images.shape.dropFirst()))
+        for (k, i) in indices.enumerated() { (out.data + k * item).update(from: images.data + i * item, count: item) }
+        return ImageInput(images: out, labels: indices.map { labels[$0] }, ids: indices.map { ids[$0] }, source: source)
     }
 
     /// Reads a patch-set directory or a .npy file and validates it (rank 4, square,
@@ -39,7 +49,7 @@ public struct ImageInput {
         if isDirectory.boolValue {
             let set = try PatchSet.load(from: url)
             let labels: [Int?]? = set.labels.map { $0.map { $0 < 0 ? nil : $0 } }
-            input = ImageInput(images: set.images, labels: labels, source: url)
+            input = ImageInput(images: set.images, labels: labels, ids: set.ids, source: url)
         } else {
             input = ImageInput(images: try NPY.readTensor(url), source: url)
         }
@@ -54,6 +64,11 @@ public struct ImageInput {
         guard s[0] > 0 else { throw FileError(source, "holds no images") }
         guard s[2] == s[3] else { throw FileError(source, "images must be square, got \(s[2])×\(s[3])") }
         guard labels.count == s[0] else { throw FileError(source, "\(labels.count) labels for \(s[0]) images") }
+        guard ids.count == s[0] else { throw FileError(source, "\(ids.count) ids for \(s[0]) images") }
+        var first: [String: Int] = [:]
+        for (i, id) in ids.enumerated() {
+            if let j = first.updateValue(i, forKey: id) { throw FileError(source, "id \"\(id)\" is shared by images \(j) and \(i); ids must be unique") }
+        }
         let p = images.data
         for i in 0..<images.count {
             let v = p[i]

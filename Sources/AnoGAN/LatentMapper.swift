@@ -8,40 +8,14 @@ import Foundation
 import NeuralNet
 import Records
 
-/// Which discrimination loss the mapping minimises.
-public enum MappingVariant: String, Codable, CaseIterable, Sendable {
-    /// The paper's feature matching, Eq. 4: scores R, D, A.
-    case feature
-    /// Yeh et al.'s σ(D(G(z)), 1), the GAN_R baseline: scores R_hat, D_hat, A_hat.
-    case reference
-    /// Both mappings from the same z₁.
-    case both
-
+extension MappingVariant {
+    /// The discrimination losses this variant maps with, in order.
     public var losses: [DiscriminationLoss] {
         switch self {
         case .feature: return [.featureMatching]
         case .reference: return [.reference]
         case .both: return [.featureMatching, .reference]
         }
-    }
-}
-
-/// How to map. Defaults are the paper's.
-public struct MappingSettings: Codable, Equatable, Sendable {
-    /// Γ, the number of Adam steps on z (paper: 500).
-    public var steps: Int
-    /// λ in L = (1−λ)·L_R + λ·L_D (paper: 0.1).
-    public var lambda: Float
-    /// Images mapped together; changes speed, not results.
-    public var batchSize: Int
-    /// Adam on z (lr 0.01, β₁ 0.9, β₂ 0.999).
-    public var adam: AdamSettings
-
-    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping) {
-        self.steps = steps
-        self.lambda = lambda
-        self.batchSize = batchSize
-        self.adam = adam
     }
 }
 
@@ -129,9 +103,18 @@ public final class LatentMapper {
         }
     }
 
-    /// z₁ for N images, uniform on [-1, 1]: image i's z depends only on the generator and i.
-    public func initialLatents(count: Int, using rng: inout SeededGenerator) -> Tensor {
-        Tensor.uniform(shape: [count, config.latentDimension], low: -1, high: 1, using: &rng)
+    /// z₁ of each image, uniform on [-1, 1]: row i is drawn from `SeededGenerator(seed:
+    /// seed, stream: ids[i])`, so an image's z₁ depends only on the seed and its id —
+    /// never on its position or on which other images are scored with it (subsets and
+    /// shards map each image exactly as the whole set does).
+    public func initialLatents(ids: [String], seed: UInt64) -> Tensor {
+        let latent = config.latentDimension
+        let z = Tensor(shape: [ids.count, latent])
+        for (i, id) in ids.enumerated() {
+            var rng = SeededGenerator(seed: seed, stream: id)
+            for j in 0..<latent { z.data[i * latent + j] = rng.uniform(-1, 1) }
+        }
+        return z
     }
 
     /// Maps every query from its row of `initialZ` with `loss`, `settings.batchSize` at a time.

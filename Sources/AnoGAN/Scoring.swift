@@ -1,10 +1,10 @@
 // Anomaly scores (paper §2.3) for a set of queries: the latent mapping with
 // the feature-matching loss (R, D, A) and/or the reference loss (R_hat,
 // D_hat, A_hat), plus P_D = σ(D(x)) and the discriminator features f(x).
-// Typed rows and results here; the run directory of contracts §7 in ScoreRunWriter.
+// Typed rows and results here; the run directory (Records' ScoreRun) in
+// ScoringResult+ScoreRun.swift.
 
 import Foundation
-import Evaluation
 import NeuralNet
 import Records
 
@@ -25,25 +25,11 @@ public struct ScoreRow: Equatable, Sendable {
     /// evaluation ranks −P_D as the anomaly score.
     public var discriminatorProbability: Double
 
-    /// Score columns of contracts §6 in order, with this row's values (NaN when absent).
+    /// Score columns of the ScoreTable in order, with this row's values (NaN when absent).
     public static let columns = ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"]
     public var values: [Double] {
         [residual, discrimination, anomaly, referenceResidual, referenceDiscrimination, referenceAnomaly,
          discriminatorProbability].map { $0 ?? .nan }
-    }
-}
-
-/// How to score. Stored in summary.json.
-public struct ScoringSettings: Codable, Equatable, Sendable {
-    public var mapping: MappingSettings
-    public var variant: MappingVariant
-    /// Seeds z₁ of every image (the same z₁ for both variants).
-    public var seed: UInt64
-
-    public init(mapping: MappingSettings = MappingSettings(), variant: MappingVariant = .feature, seed: UInt64 = 0) {
-        self.mapping = mapping
-        self.variant = variant
-        self.seed = seed
     }
 }
 
@@ -61,7 +47,7 @@ public struct ScoringResult {
     /// The mapping whose reconstructions and residuals are written: feature matching when run.
     public var primary: MappingResult { (feature ?? reference)! }
 
-    /// The score table of contracts §6 with the columns this run filled.
+    /// The ScoreTable with the columns this run filled.
     public func scoreTable() -> ScoreTable {
         var keep = ScoreRow.columns.indices.filter { c in
             switch ScoreRow.columns[c] {
@@ -95,8 +81,7 @@ public final class AnomalyScorer {
         try mapper.check(queries: queries)
         let n = queries.shape[0]
         let (probabilities, features) = discriminate(queries)
-        var rng = SeededGenerator(seed: settings.seed)
-        let z1 = mapper.initialLatents(count: n, using: &rng)
+        let z1 = mapper.initialLatents(ids: input.ids, seed: settings.seed)
         var feature: MappingResult?, reference: MappingResult?
         for loss in settings.variant.losses {
             let variant: MappingVariant = loss == .featureMatching ? .feature : .reference

@@ -9,28 +9,6 @@ import Imaging
 import NeuralNet
 import Records
 
-/// How to train. Stored in every checkpoint.
-public struct TrainingSettings: Codable, Equatable, Sendable {
-    /// Passes over the training set (paper: 20).
-    public var epochs: Int
-    /// Images per iteration (paper/DCGAN: 64). The last incomplete batch of an epoch is dropped.
-    public var batchSize: Int
-    /// Seeds weight initialisation, shuffles, noise and the sample-grid noise.
-    public var seed: UInt64
-    /// Adam for both networks (DCGAN: lr 2e-4, β₁ 0.5).
-    public var adam: AdamSettings
-    /// Images in the per-epoch sample grid.
-    public var sampleCount: Int
-
-    public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64) {
-        self.epochs = epochs
-        self.batchSize = batchSize
-        self.seed = seed
-        self.adam = adam
-        self.sampleCount = sampleCount
-    }
-}
-
 /// What the trainer reports after every iteration.
 public struct TrainingIteration {
     /// Epoch in progress, 1-based.

@@ -1,6 +1,7 @@
 // `anogan bench`: parses flags and runs AnoGAN's Benchmark (release build).
 import AnoGAN
 import ArgumentParser
+import Records
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -55,13 +55,13 @@ struct RunOptions: ParsableArguments {
     }
 
     /// `trainingParts`: metrics need only the training run's scores.
-    func load(_ parts: ScoreRunParts, trainingParts: ScoreRunParts) throws -> (runs: [ScoreRun], training: ScoreRun?) {
+    func load(_ parts: ScoreRun.Parts, trainingParts: ScoreRun.Parts) throws -> (runs: [NamedScoreRun], training: NamedScoreRun?) {
         let overrides = Dictionary(uniqueKeysWithValues: try patches.map { try Self.split($0) }.map { ($0.name, URL(fileURLWithPath: $0.path)) })
-        let loaded = try runs.map { spec -> ScoreRun in
+        let loaded = try runs.map { spec -> NamedScoreRun in
             let (name, path) = try Self.split(spec)
-            return try ScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name], parts: parts)
+            return try NamedScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name], parts: parts)
         }
-        let training = try trainScores.map { try ScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0), parts: trainingParts) }
+        let training = try trainScores.map { try NamedScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0), parts: trainingParts) }
         return (loaded, training)
     }
 }

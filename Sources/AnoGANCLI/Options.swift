@@ -17,7 +17,7 @@ struct ThreadOptions: ParsableArguments {
     }
 }
 
-/// `--image-size` and `--width`: the DCGAN's size (contracts §1).
+/// `--image-size` and `--width`: the DCGAN's size (DCGANConfig).
 struct ArchitectureOptions: ParsableArguments {
     @Option(help: "Image size S of the model (a multiple of 16; the paper: 64).")
     var imageSize: Int?

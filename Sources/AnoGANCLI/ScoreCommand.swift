@@ -1,6 +1,6 @@
 // `anogan score`: maps query images into the latent space of a trained model
-// and writes the score run directory (contracts §7). Parses flags, prints
-// progress; the work is AnoGAN.AnomalyScorer and ScoreRunWriter.
+// and writes the score run directory (Records' ScoreRun). Parses flags, prints
+// progress; the work is AnoGAN.AnomalyScorer and ScoringResult.write.
 import AnoGAN
 import ArgumentParser
 import Foundation
@@ -84,8 +84,8 @@ struct ScoreCommand: ParsableCommand {
             let done = finished + p.imagesDone + (p.step == p.steps ? p.batchCount : 0)
             progress.update(done, detail: "\(v.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss))
         }
-        try ScoreRunWriter.write(result, input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
-                           triplets: triplets, trace: trace, threads: Threads.count, to: URL(fileURLWithPath: out))
+        try result.write(input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
+                         triplets: triplets, trace: trace, threads: Threads.count, to: URL(fileURLWithPath: out))
         let rate = Double(input.count * variants) / max(result.seconds, 1e-9)
         print(String(format: "mapped %d images × %d variant(s) in %.1fs (%.2f images/s); wrote ", input.count, variants, result.seconds, rate) + out)
     }

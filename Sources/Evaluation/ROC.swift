@@ -23,7 +23,7 @@ public enum Orientation: String, Codable, Sendable {
     /// is called anomalous when P_D ≤ cut-off.
     case lowerIsAnomalous
 
-    /// The orientation anogan uses for a score column of contract §6.
+    /// The orientation anogan uses for a score column of a ScoreTable.
     public static func forColumn(_ name: String) -> Orientation {
         name == "P_D" ? .lowerIsAnomalous : .higherIsAnomalous
     }

@@ -225,8 +225,8 @@ public enum Demo {
                 let done = offset + p.imagesDone * s.mappingSteps + p.batchCount * p.step
                 progress.update(done, detail: "\(v.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss))
             }
-            try ScoreRunWriter.write(result, input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
-                                      triplets: 16, trace: true, threads: Threads.count, to: out)
+            try result.write(input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
+                             triplets: 16, trace: true, threads: Threads.count, to: out)
             log(String(format: "    %@: %d patches × %d mapping(s) in %.1f s → %@", what, input.count, passes, result.seconds, out.path))
         }
     }
@@ -243,10 +243,10 @@ public enum Demo {
     /// Evaluates the runs and writes report.html with metrics.json beside it (always redone: it is cheap).
     private static func writeReport(_ s: DemoSettings, _ layout: DemoLayout) throws -> EvaluationResult {
         let runs = [
-            try Report.ScoreRun.load(name: ScoreReference.mainRun, directory: layout.anoganScores, patches: layout.testPatches),
-            try Report.ScoreRun.load(name: ScoreReference.acaeRun, directory: layout.acaeScores, patches: layout.testPatches),
+            try NamedScoreRun.load(name: ScoreReference.mainRun, directory: layout.anoganScores, patches: layout.testPatches),
+            try NamedScoreRun.load(name: ScoreReference.acaeRun, directory: layout.acaeScores, patches: layout.testPatches),
         ]
-        let training = try Report.ScoreRun.load(name: "training", directory: layout.trainingScores, patches: layout.scoredTrainingPatches)
+        let training = try NamedScoreRun.load(name: "training", directory: layout.trainingScores, patches: layout.scoredTrainingPatches)
         var settings = ReportSettings()
         settings.evaluation.seed = s.seed
         return try HTMLReport.write(runs: runs, training: training, settings: settings, to: layout.report)
@@ -288,15 +288,6 @@ public enum Demo {
 }
 
 extension PatchSet {
-    /// The patches at `indices` (in that order), with their labels, masks and sources.
-    func selecting(_ indices: [Int]) -> PatchSet {
-        let item = images.itemCount
-        func gather(_ t: Tensor) -> Tensor {
-            let out = Tensor(shape: [indices.count] + Array(t.shape.dropFirst()))
-            for (k, i) in indices.enumerated() { (out.data + k * item).update(from: t.data + i * item, count: item) }
-            return out
-        }
-        return PatchSet(images: gather(images), labels: labels.map { l in indices.map { l[$0] } }, masks: masks.map(gather),
-                        sources: sources.map { s in indices.map { s[$0] } }, settings: settings, seed: seed)
-    }
+    /// The patches at `indices` (in that order), with their labels, masks, sources, ids and geometry.
+    func selecting(_ indices: [Int]) -> PatchSet { subset(indices) }
 }

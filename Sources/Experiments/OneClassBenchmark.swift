@@ -76,7 +76,7 @@ public struct OneClassBenchmarkResult: Codable, Sendable {
 
 public enum OneClassBenchmark {
     /// Runs the protocol, writing into `directory`: anogan/ (checkpoint, losses, samples),
-    /// scores/ (a score run, contracts §7), results.json. An existing finished checkpoint
+    /// scores/ (a ScoreRun directory), results.json. An existing finished checkpoint
     /// for the same settings is reused.
     public static func run(settings s: OneClassBenchmarkSettings, directory: URL,
                            log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws -> OneClassBenchmarkResult {
@@ -124,8 +124,8 @@ public enum OneClassBenchmark {
             if current != v { if current != nil { offset += input.count * s.steps }; current = v }
             progress.update(offset + p.imagesDone * s.steps + p.batchCount * p.step, detail: v.rawValue)
         }
-        try ScoreRunWriter.write(result, input: input, checkpoint: output.checkpoint, config: config, settings: scoring,
-                                  triplets: 16, trace: true, threads: Threads.count, to: directory.appendingPathComponent("scores"))
+        try result.write(input: input, checkpoint: output.checkpoint, config: config, settings: scoring,
+                         triplets: 16, trace: true, threads: Threads.count, to: directory.appendingPathComponent("scores"))
 
         var evaluation = EvaluationSettings()
         evaluation.seed = s.seed

@@ -2,6 +2,8 @@
 // Each layer's weights are named views into one allocation, so zeroing all
 // gradients is one fill, an optimizer step is one loop and saving is one write.
 
+import Records
+
 /// The name and shape of one parameter tensor, e.g. ("g.conv1.weight", [512, 256, 5, 5]).
 public struct ParameterSpec: Equatable, Sendable {
     public var name: String
@@ -56,25 +58,7 @@ public final class ParameterSet: @unchecked Sendable {
     public func zeroGradients() { gradients.fill(0) }
 }
 
-/// Adam's settings (Kingma & Ba 2014).
-public struct AdamSettings: Codable, Equatable, Sendable {
-    public var learningRate: Float
-    public var beta1: Float
-    public var beta2: Float
-    public var epsilon: Float
-
-    public init(learningRate: Float, beta1: Float, beta2: Float = 0.999, epsilon: Float = 1e-8) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-    }
-
-    /// DCGAN training: lr 2e-4, β₁ 0.5 (Radford et al.).
-    public static let dcgan = AdamSettings(learningRate: 2e-4, beta1: 0.5)
-    /// Latent mapping: lr 0.01, β₁ 0.9 (the inpainting code the paper adapted).
-    public static let mapping = AdamSettings(learningRate: 0.01, beta1: 0.9)
-}
+// Adam's settings (`AdamSettings`) are a record in Records/Settings: checkpoints store them.
 
 /// Adam over one flat buffer. PyTorch's update rule: bias-corrected moments,
 /// ε added to the square root of the corrected second moment.
@@ -119,6 +103,5 @@ public final class Adam: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-import Records
 import Glibc
 #endif

@@ -1,6 +1,8 @@
 // Patch sets: the images a model trains on or scores, with optional labels,
-// annotation masks and provenance, stored as a directory of .npy files plus a
-// JSON manifest (contracts §5) so any NumPy user can open them.
+// annotation masks, provenance, stable ids and the geometry that places every
+// patch pixel in its original B-scan, stored as a directory of .npy files plus
+// a JSON manifest (`PatchSet.Manifest`, file names in `PatchSet.Files`) so any
+// NumPy user can open them.
 
 import Foundation
 
@@ -16,6 +18,55 @@ public struct PatchSource: Codable, Equatable, Sendable {
         self.bscan = bscan
         self.x = x
         self.y = y
+    }
+
+    /// "volume/bscan/x/y": the id of a patch whose set stores no ids.
+    public var id: String { "\(volume)/\(bscan)/\(x)/\(y)" }
+}
+
+/// How the columns of one prepared (resampled, flattened) B-scan map back to the
+/// original B-scan: a patch at (x, y) in the prepared B-scan has its pixel (r, c)
+/// at prepared column j = x + c, prepared row i = y + r, which is
+/// original row `i + rowOffsets[j]` and original column `j · columnScale`
+/// (fractional: resampling interpolates linearly between neighbouring columns).
+public struct BScanGeometry: Codable, Equatable, Sendable {
+    public var volume: String
+    public var bscan: Int
+    /// Size of the original B-scan in pixels.
+    public var originalWidth: Int
+    public var originalHeight: Int
+    /// Original columns per prepared column: target spacing / original spacing (1 when not resampled).
+    public var columnScale: Double
+    /// Per prepared column, the whole-row shift flattening applied: original row = prepared row + offset.
+    public var rowOffsets: [Int]
+
+    public init(volume: String, bscan: Int, originalWidth: Int, originalHeight: Int, columnScale: Double, rowOffsets: [Int]) {
+        self.volume = volume
+        self.bscan = bscan
+        self.originalWidth = originalWidth
+        self.originalHeight = originalHeight
+        self.columnScale = columnScale
+        self.rowOffsets = rowOffsets
+    }
+
+    /// The original-B-scan position of prepared pixel (row, column): row exact, column fractional.
+    public func originalPosition(row: Int, column: Int) -> (row: Int, column: Double) {
+        (row + rowOffsets[column], Double(column) * columnScale)
+    }
+}
+
+/// One patch's full geometry: where it sits in its prepared B-scan and how that maps to the original.
+public struct PatchGeometry: Equatable, Sendable {
+    public var source: PatchSource
+    /// Side of the patch in pixels.
+    public var size: Int
+    public var bscan: BScanGeometry
+
+    /// The original-B-scan position of patch pixel (row, column), 0 ≤ row, column < size.
+    /// The row may lie outside 0..<originalHeight where flattening filled the patch with background.
+    public func originalPosition(row: Int, column: Int) -> (row: Int, column: Double) {
+        precondition(row >= 0 && row < size && column >= 0 && column < size, "pixel (\(row), \(column)) outside a \(size)² patch")
+        return bscan.originalPosition(row: source.y + row, column: source.x + column)
     }
 }
 
@@ -33,19 +84,48 @@ public struct PatchSet {
     public var masks: Tensor?
     /// Provenance of each patch.
     public var sources: [PatchSource]?
+    /// One stable, unique id per image, taken from its provenance (`defaultIDs`): it
+    /// names the image's row in scores.csv and, with the scoring seed, seeds its z₁.
+    public var ids: [String]
+    /// Geometry of the prepared B-scans the patches were cut from (OCT sets), one per (volume, B-scan).
+    public var bscans: [BScanGeometry]?
     /// Free-form settings of whatever made the set (recorded in the manifest).
     public var settings: [String: String]
     /// Seed of whatever made the set, when it was random.
     public var seed: UInt64?
 
+    /// `ids` nil: `defaultIDs(count:sources:)`.
     public init(images: Tensor, labels: [Int]? = nil, masks: Tensor? = nil, sources: [PatchSource]? = nil,
-                settings: [String: String] = [:], seed: UInt64? = nil) {
+                ids: [String]? = nil, bscans: [BScanGeometry]? = nil, settings: [String: String] = [:], seed: UInt64? = nil) {
         self.images = images
         self.labels = labels
         self.masks = masks
         self.sources = sources
+        self.ids = ids ?? Self.defaultIDs(count: images.shape.first ?? 0, sources: sources)
+        self.bscans = bscans
         self.settings = settings
         self.seed = seed
+    }
+
+    /// Ids of a set that stores none: each source's "volume/bscan/x/y" (a repeat of an
+    /// earlier one gets "#2", "#3", … in order, as two random patches can share a
+    /// position), or without sources the row index "0", "1", ….
+    public static func defaultIDs(count: Int, sources: [PatchSource]?) -> [String] {
+        guard let sources, sources.count == count else { return (0..<count).map { String($0) } }
+        var seen: [String: Int] = [:]
+        return sources.map { source in
+            let id = source.id
+            let n = (seen[id] ?? 0) + 1
+            seen[id] = n
+            return n == 1 ? id : "\(id)#\(n)"
+        }
+    }
+
+    /// The full geometry of patch `index`, when the set has sources and B-scan geometry.
+    public func geometry(of index: Int) -> PatchGeometry? {
+        guard let source = sources?[index],
+              let bscan = bscans?.first(where: { $0.volume == source.volume && $0.bscan == source.bscan }) else { return nil }
+        return PatchGeometry(source: source, size: size, bscan: bscan)
     }
 
     /// Number of images N.
@@ -65,22 +145,41 @@ public struct PatchSet {
             if let masks, let source = self.masks { (masks.data + j * item).update(from: source.data + i * item, count: item) }
         }
         return PatchSet(images: images, labels: labels.map { l in indices.map { l[$0] } }, masks: masks,
-                        sources: sources.map { s in indices.map { s[$0] } }, settings: settings, seed: seed)
+                        sources: sources.map { s in indices.map { s[$0] } }, ids: indices.map { ids[$0] },
+                        bscans: bscans, settings: settings, seed: seed)
     }
 
     /// Values may exceed [-1, 1] by this much (rounding in whatever wrote them).
     public static let rangeTolerance: Float = 1e-3
 
-    static let imagesFile = "images.npy", labelsFile = "labels.npy", masksFile = "masks.npy", manifestFile = "manifest.json"
+    /// The files of a patch set directory.
+    public enum Files {
+        public static let images = "images.npy", labels = "labels.npy", masks = "masks.npy", manifest = "manifest.json"
+    }
+    static let imagesFile = Files.images, labelsFile = Files.labels, masksFile = Files.masks, manifestFile = Files.manifest
 
-    struct Manifest: Codable {
-        var format: String
-        var version: Int
-        var count: Int
-        var size: Int
-        var settings: [String: String]?
-        var seed: UInt64?
-        var sources: [PatchSource]?
+    /// manifest.json. Every field but format, version, count and size is optional,
+    /// so manifests of older sets (without ids or geometry) still load.
+    public struct Manifest: Codable, Equatable, Sendable {
+        public static let currentFormat = "anogan-patchset"
+        public static let currentVersion = 1
+
+        public var format: String
+        public var version: Int
+        public var count: Int
+        public var size: Int
+        public var settings: [String: String]?
+        public var seed: UInt64?
+        public var sources: [PatchSource]?
+        /// One per image; absent in older sets (then `defaultIDs`).
+        public var ids: [String]?
+        public var bscans: [BScanGeometry]?
+    }
+
+    /// The manifest describing this set.
+    public var manifest: Manifest {
+        Manifest(format: Manifest.currentFormat, version: Manifest.currentVersion, count: count, size: size,
+                 settings: settings, seed: seed, sources: sources, ids: ids, bscans: bscans)
     }
 
     // MARK: Validation
@@ -109,8 +208,27 @@ public struct PatchSet {
             let path = directory.appendingPathComponent(Self.masksFile).path
             guard masks.shape == images.shape else { throw FileError(path, "masks have shape \(masks.shape), images \(images.shape)") }
         }
+        let manifestPath = directory.appendingPathComponent(Self.manifestFile).path
         if let sources, sources.count != count {
-            throw FileError(directory.appendingPathComponent(Self.manifestFile).path, "\(sources.count) sources for \(count) images")
+            throw FileError(manifestPath, "\(sources.count) sources for \(count) images")
+        }
+        guard ids.count == count else { throw FileError(manifestPath, "\(ids.count) ids for \(count) images") }
+        var first: [String: Int] = [:]
+        for (i, id) in ids.enumerated() {
+            if id.isEmpty || id.contains(where: \.isNewline) { throw FileError(manifestPath, "id of image \(i) is empty or holds a line break") }
+            if let j = first.updateValue(i, forKey: id) {
+                throw FileError(manifestPath, "id \"\(id)\" is shared by images \(j) and \(i); ids must be unique")
+            }
+        }
+        if let bscans, let sources {
+            for (i, source) in sources.enumerated() {
+                guard let g = bscans.first(where: { $0.volume == source.volume && $0.bscan == source.bscan }) else {
+                    throw FileError(manifestPath, "image \(i) comes from \(source.volume) B-scan \(source.bscan), which has no geometry")
+                }
+                guard source.x >= 0, source.x + size <= g.rowOffsets.count else {
+                    throw FileError(manifestPath, "image \(i) spans columns \(source.x)..<\(source.x + size), its B-scan geometry has \(g.rowOffsets.count)")
+                }
+            }
         }
     }
 
@@ -154,14 +272,18 @@ public struct PatchSet {
             } catch {
                 throw FileError(manifestURL, "not a valid patch set manifest: \(error)")
             }
-            guard manifest.format == "anogan-patchset" else { throw FileError(manifestURL, "format is \"\(manifest.format)\", expected \"anogan-patchset\"") }
-            guard manifest.version == 1 else { throw FileError(manifestURL, "unsupported patch set version \(manifest.version)") }
+            guard manifest.format == Manifest.currentFormat else {
+                throw FileError(manifestURL, "format is \"\(manifest.format)\", expected \"\(Manifest.currentFormat)\"")
+            }
+            guard manifest.version == Manifest.currentVersion else { throw FileError(manifestURL, "unsupported patch set version \(manifest.version)") }
             guard manifest.count == set.count, manifest.size == set.size else {
                 throw FileError(manifestURL, "manifest says \(manifest.count) patches of \(manifest.size)², \(imagesFile) has shape \(set.images.shape)")
             }
             set.settings = manifest.settings ?? [:]
             set.seed = manifest.seed
             set.sources = manifest.sources
+            set.ids = manifest.ids ?? defaultIDs(count: set.count, sources: manifest.sources)
+            set.bscans = manifest.bscans
             try set.validate(directory: directory)
         }
         return set
@@ -184,8 +306,6 @@ public struct PatchSet {
         } else {
             try removeIfPresent(masksURL)
         }
-        let manifest = Manifest(format: "anogan-patchset", version: 1, count: count, size: size,
-                                settings: settings, seed: seed, sources: sources)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).writeAtomically(to: directory.appendingPathComponent(Self.manifestFile))

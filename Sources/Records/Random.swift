@@ -17,6 +17,17 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// A generator for one named stream of `seed`, e.g. the z₁ of the image with id
+    /// `stream`: seeded by the FNV-1a hash of the seed's 8 little-endian bytes followed
+    /// by the stream's UTF-8 bytes. Stable across processes and platforms (Swift's
+    /// Hasher is randomised per process), so an image draws the same numbers whatever
+    /// else is drawn, in whatever order.
+    public init(seed: UInt64, stream: String) {
+        var bytes = withUnsafeBytes(of: seed.littleEndian) { Array($0) }
+        bytes += Array(stream.utf8)
+        self.init(seed: StableHash.fnv1a64(bytes))
+    }
+
     /// The generator's full state, so training can be resumed exactly.
     public var state: [UInt64] {
         get { [s.0, s.1, s.2, s.3] }
@@ -49,6 +60,19 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// An index in 0..<n.
     public mutating func index(below n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
+}
+
+/// Hashes that are the same in every process, for seeds derived from names.
+public enum StableHash {
+    /// 64-bit FNV-1a (Fowler–Noll–Vo): offset basis 0xcbf29ce484222325, prime 0x100000001b3.
+    public static func fnv1a64<Bytes: Sequence>(_ bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
 }
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-// Score tables (contract §6): one row per scored image — id, label, and every
+// Score tables (scores.csv of a ScoreRun): one row per scored image — id, label, and every
 // anomaly score — as written by `anogan score` and read by `anogan evaluate`.
 // CSV: header `id,label,<columns…>`; label empty when unknown; values in full
 // (round-trip) precision; an empty value means absent (NaN).
@@ -47,7 +47,7 @@ public struct ScoreTable: Equatable, Sendable {
         return out
     }
 
-    /// Parses contract §6 CSV. `path` names the file in errors, which also give the line.
+    /// Parses the CSV `csv()` writes. `path` names the file in errors, which also give the line.
     public static func parse(csv: String, path: String) throws -> ScoreTable {
         // Swift reads "\r\n" as one Character, so splitting on isNewline handles both endings.
         var lines = csv.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)

@@ -27,7 +27,7 @@ public enum HTMLReport {
     static let groupColours: [ScoreDistribution.Group: String] = [.trainingNormal: "#1f77b4", .testNormal: "#2ca02c", .testAnomalous: "#d62728"]
 
     /// Renders the whole report. `evaluation` is `Analysis.evaluate` of the same runs.
-    public static func render(runs: [ScoreRun], training: ScoreRun?, evaluation: EvaluationResult,
+    public static func render(runs: [NamedScoreRun], training: NamedScoreRun?, evaluation: EvaluationResult,
                               settings: ReportSettings) throws -> String {
         guard let main = Analysis.mainRun(runs) else { throw EvaluationError("no score runs for the report") }
         var notes = evaluation.notes
@@ -94,7 +94,7 @@ public enum HTMLReport {
         "<figure>\(svg)<figcaption>\(caption)</figcaption></figure>\n"
     }
 
-    static func fig4(runs: [ScoreRun], main: ScoreRun, training: ScoreRun?, evaluation e: EvaluationResult, settings: ReportSettings) -> String {
+    static func fig4(runs: [NamedScoreRun], main: NamedScoreRun, training: NamedScoreRun?, evaluation e: EvaluationResult, settings: ReportSettings) -> String {
         func curves(_ refs: [ScoreReference], colours: [String: String], key: (ScoreReference) -> String) -> [PlotSeries<ROCCurve>] {
             refs.compactMap { ref in
                 e.score(run: ref.run, column: ref.column).map {
@@ -131,10 +131,10 @@ public enum HTMLReport {
         return (0..<k).map { indices[($0 * (indices.count - 1)) / (k - 1)] }
     }
 
-    static func fig3(main: ScoreRun, training: ScoreRun?, evaluation e: EvaluationResult, settings: ReportSettings, notes: inout [String]) throws -> String {
+    static func fig3(main: NamedScoreRun, training: NamedScoreRun?, evaluation e: EvaluationResult, settings: ReportSettings, notes: inout [String]) throws -> String {
         let rCut = e.score(run: main.name, column: "R")?.youden.threshold
         let dCut = e.score(run: main.name, column: "D")?.youden.threshold
-        func columns(_ run: ScoreRun, _ rows: [Int]) -> [Figure3Column] {
+        func columns(_ run: NamedScoreRun, _ rows: [Int]) -> [Figure3Column] {
             let r = run.scores.column("R"), d = run.scores.column("D")
             return rows.map { i in
                 func called(_ v: [Double]?, _ cut: Double?) -> Bool? {
@@ -142,8 +142,8 @@ public enum HTMLReport {
                     return v[i] >= cut
                 }
                 let id = run.scores.ids[i]
-                return Figure3Column(input: ScoreRun.item(run.patches?.images, i), reconstruction: ScoreRun.item(run.reconstructions, i),
-                                     residual: ScoreRun.item(run.residuals, i), mask: ScoreRun.item(run.patches?.masks, i),
+                return Figure3Column(input: NamedScoreRun.item(run.patches?.images, i), reconstruction: NamedScoreRun.item(run.reconstructions, i),
+                                     residual: NamedScoreRun.item(run.residuals, i), mask: NamedScoreRun.item(run.patches?.masks, i),
                                      detectedByR: called(r, rCut), detectedByD: called(d, dCut),
                                      caption: id.count > 12 ? "…" + id.suffix(11) : id)
             }
@@ -168,7 +168,7 @@ public enum HTMLReport {
         return "<div class=\"wide\">\(svg)</div><p style=\"font-size:12px;color:#555\">Rows: input, G(z<sub>Γ</sub>), residual |x − G(z<sub>Γ</sub>)| as a red→yellow heat map over the input (full strength at \(String(format: "%.3g", scale)), the 99th percentile of the shown residuals), annotation (cyan). Red bar: called anomalous by R(x) ≥ \(rCut.map(cutoff) ?? "n/a"); yellow bar: by D(x) ≥ \(dCut.map(cutoff) ?? "n/a") (Youden cut-offs of run \(escape(main.name))); empty outline: not called. Columns are spread evenly over each group in file order.</p>"
     }
 
-    static func fig2b(main: ScoreRun, settings: ReportSettings, notes: inout [String]) throws -> String {
+    static func fig2b(main: NamedScoreRun, settings: ReportSettings, notes: inout [String]) throws -> String {
         guard let features = main.features else {
             notes.append("Fig. 2(b) not drawn: run \(main.name) has no features.npy")
             return "<p>Not available (no features.npy).</p>"
@@ -198,14 +198,14 @@ public enum HTMLReport {
         return figure(svg, "t-SNE embedding of D's last-convolution features f(x) of \(rows.count) labelled test images (normal blue, anomalous red); perplexity \(fmt(tsne.perplexity, 1)), \(tsne.iterations) iterations, seed \(tsne.seed).")
     }
 
-    static func settingsBlock(runs: [ScoreRun], training: ScoreRun?, settings: ReportSettings) -> String {
+    static func settingsBlock(runs: [NamedScoreRun], training: NamedScoreRun?, settings: ReportSettings) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let settingsText = (try? encoder.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         var s = "<p>Report settings (bootstrap and t-SNE seeds included):</p><pre>\(escape(settingsText))</pre>\n"
         for run in runs + (training.map { [$0] } ?? []) {
             let title = run.name + (run.patchesDirectory.map { " — patch set \($0.path)" } ?? "")
-            s += "<p>summary.json of run <b>\(escape(title))</b>:</p><pre>\(escape(run.summary ?? "(none)"))</pre>\n"
+            s += "<p>summary.json of run <b>\(escape(title))</b>:</p><pre>\(escape(run.summaryText ?? "(none)"))</pre>\n"
         }
         return s
     }
@@ -215,7 +215,7 @@ extension HTMLReport {
     /// Evaluates the runs, renders the report and writes it atomically, with
     /// metrics.json and roc.csv beside it. Returns the evaluation.
     @discardableResult
-    public static func write(runs: [ScoreRun], training: ScoreRun?, settings: ReportSettings, to url: URL) throws -> EvaluationResult {
+    public static func write(runs: [NamedScoreRun], training: NamedScoreRun?, settings: ReportSettings, to url: URL) throws -> EvaluationResult {
         let result = try Analysis.evaluate(runs: runs, training: training, settings: settings.evaluation)
         let html = try render(runs: runs, training: training, evaluation: result, settings: settings)
         try Analysis.write(result, to: url.deletingLastPathComponent())

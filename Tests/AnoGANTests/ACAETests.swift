@@ -5,7 +5,6 @@
 
 import XCTest
 import Foundation
-import Evaluation
 import NeuralNet
 import Records
 @testable import AnoGAN

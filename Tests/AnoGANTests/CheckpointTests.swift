@@ -34,9 +34,16 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(c.settings.seed, UInt64.max - 5, "a seed above 2^53 survives the JSON metadata")
         XCTAssertEqual(c.position, t.position)
         XCTAssertEqual(c.position.generatorAdamSteps, 2)
-        XCTAssertEqual(c.metadata["seed"], String(UInt64.max - 5))
+        XCTAssertEqual(c.metadata.settings.seed, UInt64.max - 5)
+        // The header keeps the keys of the first checkpoints, so they still load.
+        let header = try Safetensors.read(url).metadata
+        XCTAssertEqual(Set(header.keys), ["format", "version", "architecture", "settings", "position", "seed", "epoch",
+                                          "iteration", "dataset.count", "dataset.path"])
+        XCTAssertEqual(header["seed"], String(UInt64.max - 5))
+        XCTAssertEqual(header["format"], "anogan-checkpoint")
+        XCTAssertEqual(try CheckpointMetadata(safetensorsMetadata: header, of: url), c.metadata)
         XCTAssertEqual(c.datasetCount, 16)
-        // Names of contracts §1/§3, with values equal to the live networks.
+        // Tensor names of Checkpoint, with values equal to the live networks.
         XCTAssertEqual(c.tensors["generator.deconv1.weight"]?.shape, [32, 16, 5, 5])
         XCTAssertEqual(c.tensors["discriminator.bn4.running_var"]?.array, t.discriminator.statistics.value("bn4.running_var").array)
         XCTAssertEqual(c.tensors["optim.discriminator.v"]?.array, t.step.adamD.v.array)

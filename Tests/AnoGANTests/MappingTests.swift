@@ -1,11 +1,10 @@
 // Latent mapping and scoring: a query made by G from a known z* is mapped to a
 // near-zero residual; an image's mapping does not depend on its batch
 // companions; wrong sizes are clear errors; a score run writes the files of
-// contracts §7 with A = (1−λ)R + λD and P_D = σ(D(x)).
+// a ScoreRun with A = (1−λ)R + λD and P_D = σ(D(x)).
 
 import Foundation
 import XCTest
-import Evaluation
 import NeuralNet
 import Records
 @testable import AnoGAN
@@ -38,7 +37,7 @@ final class MappingTests: XCTestCase {
         let zStar = Tensor.uniform(shape: [4, 100], low: -0.8, high: 0.8, using: &rng)
         let queries = g.forward(zStar, training: false)
         let mapper = try LatentMapper(generator: g, discriminator: trainer.discriminator, settings: MappingSettings(steps: 500))
-        let z1 = mapper.initialLatents(count: 4, using: &rng)
+        let z1 = Tensor.uniform(shape: [4, 100], low: -1, high: 1, using: &rng)
         let result = try mapper.map(queries, initialZ: z1, loss: .featureMatching)
         // The residual at z₁, from an independent forward, against the one at z_Γ.
         let start = g.forward(z1, training: false)
@@ -97,7 +96,7 @@ final class MappingTests: XCTestCase {
         XCTAssertThrowsError(try LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0)))
     }
 
-    /// Score run end to end on an untrained model: the files of contracts §7, scores that
+    /// Score run end to end on an untrained model: the files of a ScoreRun, scores that
     /// follow their definitions, and the same z₁ for both variants.
     func testScoreRunWritesTheContractFiles() throws {
         let (g, d) = networks()
@@ -111,8 +110,8 @@ final class MappingTests: XCTestCase {
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-score-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try ScoreRunWriter.write(result, input: input, checkpoint: URL(fileURLWithPath: "/ckpt.safetensors"), config: g.config,
-                           settings: settings, triplets: 2, trace: true, threads: 1, to: dir)
+        try result.write(input: input, checkpoint: URL(fileURLWithPath: "/ckpt.safetensors"), config: g.config,
+                         settings: settings, triplets: 2, trace: true, threads: 1, to: dir)
         let table = try ScoreTable.read(dir.appendingPathComponent("scores.csv"))
         XCTAssertEqual(table.columns, ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"])
         XCTAssertEqual(table.ids, ["a", "b", "c", "d", "e"])
@@ -148,6 +147,18 @@ final class MappingTests: XCTestCase {
         XCTAssertEqual(summary["count"] as? Int, 5)
         XCTAssertEqual(summary["anomalous"] as? Int, 1)
         XCTAssertEqual(summary["unlabeled"] as? Int, 1)
+        // z₁ and z_Γ as .npy; the whole run reads back through the same type.
+        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z1.npy")).array, result.feature!.initialZ.array)
+        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z_gamma.npy")).array, result.feature!.z.array)
+        let run = try ScoreRun.read(from: dir)
+        XCTAssertEqual(run.missing, [])
+        XCTAssertEqual(run.scores, table)
+        XCTAssertEqual(run.summary?.settings, settings)
+        XCTAssertEqual(run.summary?.architecture, g.config)
+        XCTAssertEqual(run.summary?.patches, "/data/q.npy")
+        XCTAssertEqual(run.initialLatents?.shape, [5, 100])
+        XCTAssertEqual(run.latents?.array, result.feature!.z.array)
+        XCTAssertEqual(run.trace, ScoreRun.Trace(feature: result.feature!.meanLossTrace, reference: result.reference!.meanLossTrace))
 
         // Only the paper's variant: only its columns.
         let featureOnly = try AnomalyScorer(generator: g, discriminator: d,
@@ -156,6 +167,52 @@ final class MappingTests: XCTestCase {
         // Batch size does not change the scores (same seed → same z₁).
         for i in 0..<5 {
             XCTAssertEqual(featureOnly.rows[i].anomaly!, result.rows[i].anomaly!, accuracy: 1e-4 * max(1, result.rows[i].anomaly!))
+        }
+    }
+
+    /// z₁ of an image comes from (seed, id) alone: scoring [0, k) and [k, N) separately
+    /// and concatenating gives the whole set's results bit for bit, whatever the batch.
+    func testScoringShardsEqualsScoringTheWholeSetBitForBit() throws {
+        let (g, d) = networks()
+        var rng = SeededGenerator(seed: 12)
+        let images = Synthetic.concatenate(Synthetic.bars(4, using: &rng), Synthetic.blobs(3, using: &rng))
+        let input = ImageInput(images: images, labels: [0, 0, 0, 0, 1, 1, 1], ids: (0..<7).map { "vol/\($0 * 3)/5/9" },
+                               source: URL(fileURLWithPath: "/data/q.npy"))
+        let settings = ScoringSettings(mapping: MappingSettings(steps: 6, batchSize: 7), variant: .both, seed: 77)
+        let scorer = try AnomalyScorer(generator: g, discriminator: d, settings: settings)
+        let whole = try scorer.score(input)
+        for k in [1, 3, 6] {
+            let head = try scorer.score(input.subset(Array(0..<k))), tail = try scorer.score(input.subset(Array(k..<7)))
+            let rows = head.rows + tail.rows
+            // Same batching as the whole set's (one batch of all images) cannot be the reason: a shard is its own batch.
+            for i in 0..<7 {
+                XCTAssertEqual(rows[i].id, whole.rows[i].id)
+                for (a, b) in zip(rows[i].values, whole.rows[i].values) {
+                    XCTAssertEqual(a.bitPattern, b.bitPattern, "k \(k), image \(i): \(rows[i].values) vs \(whole.rows[i].values)")
+                }
+            }
+            for (part, offset) in [(head, 0), (tail, k)] {
+                let n = part.rows.count, latent = 100
+                for (mine, all) in [(part.feature!.initialZ, whole.feature!.initialZ), (part.feature!.z, whole.feature!.z),
+                                    (part.reference!.z, whole.reference!.z)] {
+                    XCTAssertEqual(mine.array, Array(all.array[(offset * latent)..<((offset + n) * latent)]), "k \(k)")
+                }
+            }
+        }
+        // z₁ is uniform on [-1, 1], differs between ids and between seeds, and is the stream (seed, id).
+        let z = scorer.mapper.initialLatents(ids: ["a", "b"], seed: 77)
+        XCTAssertTrue(z.array.allSatisfy { $0 >= -1 && $0 < 1 })
+        XCTAssertNotEqual(Array(z.array[0..<100]), Array(z.array[100..<200]))
+        XCTAssertNotEqual(z.array, scorer.mapper.initialLatents(ids: ["a", "b"], seed: 78).array)
+        var stream = SeededGenerator(seed: 77, stream: "b")
+        XCTAssertEqual(Array(z.array[100..<200]), (0..<100).map { _ in stream.uniform(-1, 1) })
+    }
+
+    /// Duplicate ids are refused, naming the source.
+    func testDuplicateIDsAreRefused() throws {
+        let input = ImageInput(images: Tensor(shape: [3, 1, 16, 16]), ids: ["x", "y", "x"], source: URL(fileURLWithPath: "/data/q.npy"))
+        XCTAssertThrowsError(try input.validate()) { error in
+            XCTAssertEqual("\(error)", "/data/q.npy: id \"x\" is shared by images 0 and 2; ids must be unique")
         }
     }
 }

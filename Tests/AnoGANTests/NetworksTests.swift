@@ -1,9 +1,9 @@
 // The DCGAN generator and discriminator against the same networks composed
 // from the plain-Swift layer references (Double), forward and backward, on a
-// tiny configuration; the parameter names and shapes of contracts §1; and
+// tiny configuration; the parameter names and shapes for a DCGANConfig; and
 // GANTrainingStep and LatentMappingStep against the same procedures written
 // out with the networks' public forward/backward, the losses and Adam (the
-// step order of contracts §2, gradient routing, per-image independence of the
+// step order of GANTrainingStep, gradient routing, per-image independence of the
 // mapping, clipping).
 
 import Records

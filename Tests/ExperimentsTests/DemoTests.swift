@@ -1,6 +1,6 @@
 // End-to-end test of the demo pipeline at its --quick size: every stage writes
 // what the next one and the report read, the score tables have the columns of
-// contracts §6, the AUCs agree with a plain pairwise count on the written
+// ScoreRow.columns, the AUCs agree with a plain pairwise count on the written
 // scores, and a second run skips every stage and reproduces the evaluation.
 
 import Evaluation

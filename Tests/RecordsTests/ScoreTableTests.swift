@@ -1,4 +1,4 @@
-// Score table CSV (contract §6): round trip, NaN as absent, and errors that
+// Score table CSV (ScoreTable): round trip, NaN as absent, and errors that
 // name the file and the line.
 
 import XCTest

@@ -25,9 +25,9 @@ final class ReportTests: XCTestCase {
         let main = try SyntheticRun.make(in: root, name: "anogan", count: 24, size: 16, seed: 1)
         let acae = try SyntheticRun.make(in: root, name: "acae", count: 24, size: 16, seed: 2)
         let train = try SyntheticRun.make(in: root, name: "train", count: 10, size: 16, seed: 3, labelled: false)
-        let runs = [try ScoreRun.load(name: "anogan", directory: main.directory),
-                    try ScoreRun.load(name: "acae", directory: acae.directory)]
-        let training = try ScoreRun.load(name: "training", directory: train.directory)
+        let runs = [try NamedScoreRun.load(name: "anogan", directory: main.directory),
+                    try NamedScoreRun.load(name: "acae", directory: acae.directory)]
+        let training = try NamedScoreRun.load(name: "training", directory: train.directory)
         XCTAssertNotNil(runs[0].patches, "summary.json names the patch set")
         var settings = ReportSettings()
         settings.evaluation.bootstrapReplicates = 50
@@ -82,19 +82,20 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(svgCount, 6, "4 panels of Fig. 4, Fig. 3, Fig. 2(b)")
     }
 
-    func testPatchSetFoundThroughNestedRelativePath() throws {
-        let root = temporaryDirectory("nested")
+    func testPatchSetFoundThroughRelativePath() throws {
+        let root = temporaryDirectory("relative")
         defer { try? FileManager.default.removeItem(at: root) }
-        let run = try SyntheticRun.make(in: root, name: "anogan", count: 4, size: 8, seed: 5, writeSummary: false)
-        // A path relative to the run directory, under a nested key.
-        let summary = "{\"seed\": 3, \"settings\": {\"patch_set\": \"../anogan-patches\"}}"
-        try Data(summary.utf8).write(to: run.directory.appendingPathComponent("summary.json"))
-        XCTAssertEqual(ScoreRun.findPatchSetPath(in: try JSONSerialization.jsonObject(with: Data(summary.utf8))), "../anogan-patches")
-        let loaded = try ScoreRun.load(name: "anogan", directory: run.directory)
+        let run = try SyntheticRun.make(in: root, name: "anogan", count: 4, size: 8, seed: 5)
+        // A path relative to the run directory (not to the working directory).
+        var written = try ScoreRun.read(from: run.directory)
+        written.summary!.patches = "../anogan-patches"
+        try written.write(to: run.directory)
+        XCTAssertEqual(try ScoreRun.read(from: run.directory, parts: []).summary?.patches, "../anogan-patches")
+        let loaded = try NamedScoreRun.load(name: "anogan", directory: run.directory)
         XCTAssertEqual(loaded.patches?.count, 4)
         XCTAssertEqual(loaded.patches?.images.array, try PatchSet.load(from: run.patchDirectory).images.array)
         // Evaluation-only loading skips the figure files.
-        let light = try ScoreRun.load(name: "anogan", directory: run.directory, parts: .evaluation)
+        let light = try NamedScoreRun.load(name: "anogan", directory: run.directory, parts: .evaluation)
         XCTAssertNil(light.features)
         XCTAssertNil(light.reconstructions)
         XCTAssertNotNil(light.residuals)
@@ -106,30 +107,30 @@ final class ReportTests: XCTestCase {
         let run = try SyntheticRun.make(in: root, name: "anogan", count: 6, size: 8, seed: 4)
         func message(_ body: () throws -> Void) -> String { do { try body(); return "no error" } catch { return "\(error)" } }
 
-        XCTAssertEqual(message { _ = try ScoreRun.load(name: "x", directory: root.appendingPathComponent("missing")) },
+        XCTAssertEqual(message { _ = try NamedScoreRun.load(name: "x", directory: root.appendingPathComponent("missing")) },
                        "\(root.appendingPathComponent("missing").path): no such score run directory")
         // Residuals for the wrong number of images.
         try NPY.write(Tensor(shape: [5, 1, 8, 8]), to: run.directory.appendingPathComponent("residuals.npy"))
-        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }
+        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }
             .hasPrefix("\(run.directory.appendingPathComponent("residuals.npy").path): shape [5, 1, 8, 8]"))
         try FileManager.default.removeItem(at: run.directory.appendingPathComponent("residuals.npy"))
         // Truncated features.
         try Data([0x93, 0x4E]).write(to: run.directory.appendingPathComponent("features.npy"))
-        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }
+        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }
             .hasPrefix(run.directory.appendingPathComponent("features.npy").path))
         try FileManager.default.removeItem(at: run.directory.appendingPathComponent("features.npy"))
         // Labels that disagree with the patch set.
         var table = run.table
         table.labels[2] = table.labels[2] == 1 ? 0 : 1
         try table.write(to: run.directory.appendingPathComponent("scores.csv"))
-        XCTAssertTrue(message { _ = try ScoreRun.load(name: "x", directory: run.directory) }.contains("label of image 2"))
+        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }.contains("label of image 2"))
         // Without summary.json the run still loads, and the report says what is missing.
         try run.table.write(to: run.directory.appendingPathComponent("scores.csv"))
         try FileManager.default.removeItem(at: run.directory.appendingPathComponent("summary.json"))
-        let loaded = try ScoreRun.load(name: "anogan", directory: run.directory)
+        let loaded = try NamedScoreRun.load(name: "anogan", directory: run.directory)
         XCTAssertNil(loaded.patches)
         XCTAssertTrue(loaded.notes.contains { $0.contains("no summary.json") })
         // …and an explicit patch set still works.
-        XCTAssertNotNil(try ScoreRun.load(name: "anogan", directory: run.directory, patches: run.patchDirectory).patches)
+        XCTAssertNotNil(try NamedScoreRun.load(name: "anogan", directory: run.directory, patches: run.patchDirectory).patches)
     }
 }

@@ -1,5 +1,5 @@
-// A tiny synthetic score run directory (contract §7) with its patch set
-// (contract §5): normal images are smooth gradients, anomalous ones carry a
+// A tiny synthetic score run directory (a ScoreRun) with its PatchSet:
+// normal images are smooth gradients, anomalous ones carry a
 // bright annotated square that the "reconstruction" leaves out.
 
 import Foundation
@@ -36,16 +36,14 @@ struct SyntheticRun {
             }
         }
         let residuals = zip(images, recon).map { abs($0 - $1) }
+        let ids = (0..<n).map { "\(name)/img\($0)" }
         let set = PatchSet(images: Tensor(shape: [n, 1, s, s], values: images), labels: labels,
-                           masks: Tensor(shape: [n, 1, s, s], values: masks.map(Float.init)),
+                           masks: Tensor(shape: [n, 1, s, s], values: masks.map(Float.init)), ids: ids,
                            settings: ["maker": "SyntheticRun"], seed: seed)
         try set.save(to: patchDir)
-        try NPY.write(Tensor(shape: [n, 1, s, s], values: recon), to: dir.appendingPathComponent("reconstructions.npy"))
-        try NPY.write(Tensor(shape: [n, 1, s, s], values: residuals), to: dir.appendingPathComponent("residuals.npy"))
         // Features: two clusters in 12-D by label, so the t-SNE has something to separate.
         var features = [Float]()
         for i in 0..<n { for d in 0..<12 { features.append(rng.normal() + (labels[i] == 1 && d < 3 ? 6 : 0)) } }
-        try NPY.write(Tensor(shape: [n, 12], values: features), to: dir.appendingPathComponent("features.npy"))
         var values = [[Double]]()
         for i in 0..<n {
             let r = Double(residuals[(i * item)..<((i + 1) * item)].reduce(0, +))
@@ -55,12 +53,15 @@ struct SyntheticRun {
             values.append([r, d, 0.9 * r + 0.1 * d, r, dHat, 0.9 * r + 0.1 * dHat, pd])
         }
         let table = ScoreTable(columns: ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"],
-                               ids: (0..<n).map { "\(name)/img\($0)" }, labels: labels.map { $0 < 0 ? nil : $0 }, values: values)
-        try table.write(to: dir.appendingPathComponent("scores.csv"))
-        if writeSummary {
-            let summary = "{\"patches\": \"\(patchDir.path)\", \"seed\": \(seed), \"settings\": {\"lambda\": 0.1, \"steps\": 5}}"
-            try Data(summary.utf8).writeAtomically(to: dir.appendingPathComponent("summary.json"))
-        }
+                               ids: ids, labels: labels.map { $0 < 0 ? nil : $0 }, values: values)
+        let summary = ScoreRun.Summary(checkpoint: "synthetic.safetensors", patches: patchDir.path,
+                                       architecture: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2),
+                                       settings: ScoringSettings(mapping: MappingSettings(steps: 5), variant: .both, seed: seed),
+                                       scores: table, seconds: 1, mappings: 2, threads: 1, reconstructionsFrom: "feature")
+        try ScoreRun(scores: table, summary: writeSummary ? summary : nil,
+                     reconstructions: Tensor(shape: [n, 1, s, s], values: recon),
+                     residuals: Tensor(shape: [n, 1, s, s], values: residuals),
+                     features: Tensor(shape: [n, 12], values: features)).write(to: dir)
         return SyntheticRun(directory: dir, patchDirectory: patchDir, table: table, residuals: residuals, masks: masks)
     }
 }

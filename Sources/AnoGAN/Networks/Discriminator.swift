@@ -14,7 +14,7 @@ public struct DiscriminatorOutput {
     public let features: Tensor
 }
 
-/// The DCGAN discriminator. Parameter names and shapes match PyTorch (contracts §1).
+/// The DCGAN discriminator. Parameter names and shapes match PyTorch (sizes from DCGANConfig).
 public final class Discriminator {
     public let config: DCGANConfig
     /// Trainable: conv1.{weight,bias}, conv{2,3,4}.weight, bn{2,3,4}.{weight,bias}, classify.{weight,bias}.

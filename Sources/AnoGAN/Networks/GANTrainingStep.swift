@@ -1,6 +1,6 @@
 // One DCGAN training step (paper Eq. 1, non-saturating generator loss), in the
 // order of PyTorch's dcgan/main.py so that one step can be compared with
-// PyTorch exactly (contracts §2).
+// PyTorch exactly (scripts/dcgan_torch.py, DCGANFixtureTests).
 
 import NeuralNet
 import Records

@@ -6,7 +6,7 @@
 import NeuralNet
 import Records
 
-/// The DCGAN generator. Parameter names and shapes match PyTorch (contracts §1).
+/// The DCGAN generator. Parameter names and shapes match PyTorch (sizes from DCGANConfig).
 public final class Generator {
     public let config: DCGANConfig
     /// Trainable: project.weight, bn{0..3}.{weight,bias}, deconv{1..4}.weight, deconv4.bias.

@@ -105,7 +105,7 @@ public enum OCTPreprocessing {
     }
 }
 
-/// Gathers patches from many B-scans into one patch set (contract §5).
+/// Gathers patches from many B-scans into one PatchSet.
 public struct OCTPatchCollector {
     public let size: Int
     public private(set) var pixels: [Float] = []

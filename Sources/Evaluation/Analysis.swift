@@ -1,27 +1,27 @@
-// The evaluate stage over run directories: image-level metrics of every run
-// (Evaluation's `evaluate`) plus the pixel-level AUROC of the AnoGAN run's
-// residual maps, and the files `anogan evaluate` writes.
+// The evaluate stage over loaded score runs (NamedScoreRun): image-level
+// metrics of every run (`evaluate(runs:training:settings:)`) plus the
+// pixel-level AUROC of the AnoGAN run's residual maps, and the files
+// `anogan evaluate` writes.
 
 import Foundation
 import Records
-import Evaluation
 
 public enum Analysis {
     /// The AnoGAN run: the one named `ScoreReference.mainRun`, else the first.
-    public static func mainRun(_ runs: [ScoreRun]) -> ScoreRun? {
+    public static func mainRun(_ runs: [NamedScoreRun]) -> NamedScoreRun? {
         runs.first { $0.name == ScoreReference.mainRun } ?? runs.first
     }
 
     /// Image-level metrics of every run, pixel AUROC of the main run when it has
     /// residual maps and the patch set has masks, and every loading note.
-    public static func evaluate(runs: [ScoreRun], training: ScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
+    public static func evaluate(runs: [NamedScoreRun], training: NamedScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
         var result: EvaluationResult
         do {
             result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
                                              training: training?.scores, settings: settings)
         } catch let error as EvaluationError {
             // Name the files the problem is in.
-            let files = runs.map { $0.directory.appendingPathComponent("scores.csv").path }.joined(separator: ", ")
+            let files = runs.map { $0.directory.appendingPathComponent(ScoreRun.Files.scores).path }.joined(separator: ", ")
             throw EvaluationError("\(files): \(error.message)")
         }
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes

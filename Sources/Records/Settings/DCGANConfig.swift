@@ -1,8 +1,6 @@
-// The DCGAN architecture's size parameters (paper: latent 100, 64×64, width 64)
-// and the DCGAN initialisation shared by the generator and discriminator.
-
-import NeuralNet
-import Records
+// The DCGAN architecture's size parameters (paper: latent 100, 64×64, width 64).
+// A plain record: checkpoints and score runs store it, the networks (AnoGAN) are
+// built from it. The DCGAN initialisation lives with the networks (AnoGAN/Networks/DCGANInitialization.swift).
 
 /// Sizes of the DCGAN generator and discriminator.
 public struct DCGANConfig: Codable, Equatable, Sendable {
@@ -40,27 +38,5 @@ public struct DCGANConfig: Codable, Equatable, Sendable {
 /// An impossible DCGAN configuration.
 public struct DCGANConfigError: Error, CustomStringConvertible {
     public let description: String
-    init(_ message: String) { description = message }
-}
-
-/// DCGAN initialisation (Radford et al.): weights of convolutions and linear layers from N(0, 0.02),
-/// BatchNorm γ from N(1, 0.02), β and biases 0. Draws in `parameters.specs` order.
-func dcganInitialize(_ parameters: ParameterSet, using rng: inout SeededGenerator) {
-    for spec in parameters.specs {
-        let t = parameters.value(spec.name)
-        if spec.name.hasPrefix("bn") && spec.name.hasSuffix(".weight") {
-            for i in 0..<t.count { t.data[i] = rng.normal(mean: 1, std: 0.02) }
-        } else if spec.name.hasSuffix(".weight") {
-            for i in 0..<t.count { t.data[i] = rng.normal(mean: 0, std: 0.02) }
-        } else {
-            t.fill(0)
-        }
-    }
-}
-
-/// running_mean 0 and running_var 1, as PyTorch's BatchNorm starts.
-func resetStatistics(_ statistics: ParameterSet) {
-    for spec in statistics.specs {
-        statistics.value(spec.name).fill(spec.name.hasSuffix("running_var") ? 1 : 0)
-    }
+    public init(_ message: String) { description = message }
 }
