@@ -45,8 +45,8 @@ let package = Package(
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Records"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Records", "TestSupport"]),
-        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records", "TestSupport"]),
+        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.

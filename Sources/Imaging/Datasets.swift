@@ -12,6 +12,7 @@ import Records
 /// Pixels map from [0, 255] to [−1, 1]; each image is centred in an
 /// `imageSize`×`imageSize` canvas filled with the background value −1 (28×28 → 32×32).
 /// `sources` record the file (`volume`) and the image's index in it (`bscan`); x and y are 0.
+/// Ids are "file/index", e.g. "t10k-images-idx3-ubyte/17".
 public enum OneClassIDX {
     /// Looks in `directory` for `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
     /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte` (each optionally `.gz`, or
@@ -44,11 +45,13 @@ public enum OneClassIDX {
         let train = PatchSet(images: try canvas(trainImages, trainIndices, size: imageSize, path: trainImagesURL.path),
                              labels: Array(repeating: 0, count: trainIndices.count),
                              sources: trainIndices.map { PatchSource(volume: trainImagesURL.lastPathComponent, bscan: $0, x: 0, y: 0) },
+                             ids: trainIndices.map { "\(trainImagesURL.lastPathComponent)/\($0)" },
                              settings: settings)
         settings["split"] = "test"
         let test = PatchSet(images: try canvas(testImages, testIndices, size: imageSize, path: testImagesURL.path),
                             labels: testIndices.map { Int(testLabels.values[$0]) == normalClass ? 0 : 1 },
                             sources: testIndices.map { PatchSource(volume: testImagesURL.lastPathComponent, bscan: $0, x: 0, y: 0) },
+                            ids: testIndices.map { "\(testImagesURL.lastPathComponent)/\($0)" },
                             settings: settings)
         return (train, test)
     }
@@ -97,6 +100,7 @@ public enum OneClassIDX {
 /// 16-bit by 65535, then mapped to [−1, 1]. Files are taken in name order
 /// (numbers compared numerically); only `*.png` files count.
 /// `sources` hold each image's file as "folder/file" in `volume`; the other fields are 0.
+/// Ids are those "folder/file" names.
 public enum ImageFolder {
     /// Label for a folder's name on the command line: normal 0, anomalous/anomaly 1, unknown −1.
     public static func label(named name: String) -> Int? {
@@ -143,6 +147,7 @@ public enum ImageFolder {
         return PatchSet(images: Tensor(shape: [files.count, 1, s, s], values: values),
                         labels: label.map { Array(repeating: $0, count: files.count) },
                         sources: files.map { PatchSource(volume: directory.lastPathComponent + "/" + $0.lastPathComponent, bscan: 0, x: 0, y: 0) },
+                        ids: files.map { directory.lastPathComponent + "/" + $0.lastPathComponent },
                         settings: ["protocol": "image-folder", "directory": directory.path])
     }
 
@@ -169,6 +174,6 @@ public enum ImageFolder {
         }
         let labels = parts.allSatisfy { $0.labels != nil } ? parts.flatMap { $0.labels! } : nil
         let sources = parts.allSatisfy { $0.sources != nil } ? parts.flatMap { $0.sources! } : nil
-        return PatchSet(images: images, labels: labels, sources: sources)
+        return PatchSet(images: images, labels: labels, sources: sources, ids: parts.flatMap(\.ids))
     }
 }

@@ -166,3 +166,66 @@ extension OCTPreprocessingTests {
         XCTAssertFalse(fluid.flat.mask!.isAnnotated)
     }
 }
+
+extension OCTPreprocessingTests {
+    /// The geometry a patch set stores (flattening shifts per column, resampling factor)
+    /// maps every patch pixel back to its original B-scan: the pixel's value is the
+    /// original's gray value at that position (normalised, interpolated along x as
+    /// resampling does), its mask label the original mask's there — read straight from
+    /// the original volume, after a save/load round trip of the set.
+    func testStoredGeometryMapsEveryPatchPixelBackToTheOriginalBScan() throws {
+        // 11.7 µm columns resampled to 22 µm: a factor of ~1.88, and a curved, tilted retina to flatten.
+        let v = OCTPhantom.generate(OCTPhantomSettings(width: 256, height: 248, bscans: 2, spacingX: 3000.0 / 256, spacingZ: 7.74,
+                                                       spacingY: 300, diseased: true), seed: 36)
+        var rng = SeededGenerator(seed: 3)
+        var collector = OCTPatchCollector(size: 32)
+        try OCTPreprocessing.addPatches(from: v.volume, mask: v.maskVolume, name: "eye.mha",
+                                        settings: OCTPreprocessingSettings(patchSize: 32, patchesPerBScan: 4),
+                                        unmaskedLabel: -1, using: &rng, into: &collector)
+        try collector.patchSet(settings: [:], seed: 3).save(to: dir)
+        let set = try PatchSet.load(from: dir)
+        XCTAssertEqual(set.bscans?.count, 2)
+        XCTAssertEqual(set.ids.first, set.sources.map { "eye.mha/0/\($0[0].x)/\($0[0].y)" })
+        let range = OCTPreprocessing.grayRange(of: v.volume)
+        var flattenedSomewhere = false, outside = 0
+        for i in 0..<set.count {
+            let g = try XCTUnwrap(set.geometry(of: i))
+            XCTAssertEqual(g.bscan.columnScale, 22 / (3000.0 / 256), accuracy: 1e-9)
+            XCTAssertEqual(g.bscan.originalWidth, 256)
+            let original = v.volume.bscan(g.source.bscan), mask = v.maskVolume.mask(g.source.bscan)
+            let gray = original.normalized(low: range.lowerBound, high: range.upperBound)
+            if Set(g.bscan.rowOffsets).count > 1 { flattenedSomewhere = true }
+            let image = set.images.items(i..<(i + 1)).array, labels = set.masks!.items(i..<(i + 1)).array
+            for r in 0..<32 {
+                for c in 0..<32 {
+                    let (row, column) = g.originalPosition(row: r, column: c)
+                    let value = image[r * 32 + c]
+                    guard row >= 0 && row < original.height else {
+                        XCTAssertEqual(value, -1, "patch \(i) pixel (\(r), \(c)) lies outside the B-scan: background")
+                        outside += 1
+                        continue
+                    }
+                    let x0 = Int(column), x1 = min(original.width - 1, x0 + 1), t = Float(column - Double(x0))
+                    let expected = (1 - t) * gray[row, x0] + t * gray[row, x1]
+                    XCTAssertEqual(value, expected, accuracy: 1e-5, "patch \(i) pixel (\(r), \(c)) → original (\(row), \(column))")
+                    XCTAssertEqual(labels[r * 32 + c] != 0, mask[row, Int(column.rounded())] != 0, "mask of patch \(i) at (\(r), \(c))")
+                }
+            }
+        }
+        XCTAssertTrue(flattenedSomewhere, "the phantom's retina is curved, so flattening shifts columns differently")
+        XCTAssertLessThan(outside, set.count * 32 * 32 / 10)
+    }
+
+    /// Patch sets refuse duplicate ids and sources whose B-scan has no geometry, naming the manifest.
+    func testPatchSetIdsMustBeUnique() throws {
+        let images = Tensor(shape: [2, 1, 4, 4])
+        let twice = PatchSet(images: images, ids: ["a", "a"])
+        assertFileError(try twice.save(to: dir), names: "manifest.json", "id \"a\" is shared by images 0 and 1")
+        // Two patches at one position (possible with random draws) get distinct default ids.
+        let same = PatchSource(volume: "v", bscan: 1, x: 2, y: 3)
+        XCTAssertEqual(PatchSet(images: images, sources: [same, same]).ids, ["v/1/2/3", "v/1/2/3#2"])
+        XCTAssertEqual(PatchSet(images: images).ids, ["0", "1"])
+        let noGeometry = PatchSet(images: images, sources: [same, same], bscans: [])
+        assertFileError(try noGeometry.save(to: dir), names: "manifest.json", "has no geometry")
+    }
+}

@@ -1,7 +1,9 @@
 // The paper's OCT preprocessing, end to end (§3): gray values to [−1, 1];
 // B-scans resampled to 22 µm columns; ILM and Bruch's membrane segmented;
 // columns flattened on Bruch and the retina cropped; K random c×c patches per
-// B-scan from inside the retina, each with provenance, mask patch and label.
+// B-scan from inside the retina, each with provenance, mask patch and label,
+// and the geometry (flattening shifts, resampling factor) that puts every
+// patch pixel back into its original B-scan (BScanGeometry).
 
 import Foundation
 import Records
@@ -33,7 +35,7 @@ public struct OCTPreprocessingSettings: Codable, Equatable, Sendable {
          "normalization": "gray range of each volume mapped to [-1, 1]",
          "segmentation": "ILM and Bruch by DP path search (min \(segmentation.minThickness) µm, max \(segmentation.maxThickness) µm)",
          "flattening": "columns shifted so Bruch is one row; retina cropped with patch_size/2 margins",
-         "patch_position": "centre uniform inside the retina; sources x,y = top-left in the flattened, resampled B-scan",
+         "patch_position": "centre uniform inside the retina; sources x,y = top-left in the flattened, resampled B-scan; bscans = the geometry back to the original B-scan",
          "label_rule": "1 if any mask pixel in the patch is annotated (nonzero), 0 otherwise",
          "annotated_classes": annotatedClasses.map { $0.map(String.init).joined(separator: ",") } ?? "all nonzero"]
     }
@@ -44,6 +46,17 @@ public struct PreparedBScan: Sendable {
     public var flat: FlattenedBScan
     /// Boundaries found in the resampled (not flattened) B-scan.
     public var boundaries: RetinalBoundaries
+    /// Original columns per prepared column (`OCTResampling.columnScale`).
+    public var columnScale: Double
+    /// Size of the original B-scan.
+    public var originalWidth: Int
+    public var originalHeight: Int
+
+    /// How prepared pixels map back to the original B-scan `bscan` of `volume`.
+    public func geometry(volume: String, bscan: Int) -> BScanGeometry {
+        BScanGeometry(volume: volume, bscan: bscan, originalWidth: originalWidth, originalHeight: originalHeight,
+                      columnScale: columnScale, rowOffsets: flat.offsets)
+    }
 }
 
 public enum OCTPreprocessing {
@@ -74,7 +87,9 @@ public enum OCTPreprocessing {
         let margin = settings.patchSize / 2
         let flat = OCTFlattening.flatten(resampled, mask: resampledMask, boundaries: boundaries,
                                          marginAbove: margin, marginBelow: margin, fill: -1)
-        return PreparedBScan(flat: flat, boundaries: boundaries)
+        return PreparedBScan(flat: flat, boundaries: boundaries,
+                             columnScale: OCTResampling.columnScale(spacing: bscan.spacingX, target: settings.targetSpacingX),
+                             originalWidth: bscan.width, originalHeight: bscan.height)
     }
 
     /// Patches from every B-scan of a volume, added to `collector`. `mask` (same
@@ -99,7 +114,8 @@ public enum OCTPreprocessing {
             }
             let patches = OCTPatchExtraction.extract(from: prepared.flat, count: settings.patchesPerBScan,
                                                      size: settings.patchSize, using: &rng)
-            collector.add(patches, volume: name, bscan: b, unmaskedLabel: unmaskedLabel)
+            collector.add(patches, volume: name, bscan: b, unmaskedLabel: unmaskedLabel,
+                          geometry: prepared.geometry(volume: name, bscan: b))
             progress(b)
         }
     }
@@ -112,13 +128,19 @@ public struct OCTPatchCollector {
     public private(set) var masks: [UInt8] = []
     public private(set) var labels: [Int] = []
     public private(set) var sources: [PatchSource] = []
+    /// Geometry of every B-scan patches came from (when given to `add`).
+    public private(set) var bscans: [BScanGeometry] = []
     private var anyMask = false
 
     public init(size: Int) { self.size = size }
 
     public var count: Int { labels.count }
 
-    public mutating func add(_ patches: [OCTPatch], volume: String, bscan: Int, unmaskedLabel: Int) {
+    public mutating func add(_ patches: [OCTPatch], volume: String, bscan: Int, unmaskedLabel: Int, geometry: BScanGeometry? = nil) {
+        if let geometry {
+            precondition(geometry.volume == volume && geometry.bscan == bscan, "geometry of \(geometry.volume) B-scan \(geometry.bscan) for \(volume) B-scan \(bscan)")
+            if !bscans.contains(where: { $0.volume == volume && $0.bscan == bscan }) { bscans.append(geometry) }
+        }
         for p in patches {
             precondition(p.size == size, "patch of \(p.size) in a set of \(size)")
             pixels += p.pixels
@@ -128,11 +150,14 @@ public struct OCTPatchCollector {
         }
     }
 
-    /// The patch set; masks are included when any input had a mask.
+    /// The patch set; masks are included when any input had a mask, B-scan geometry when
+    /// every patch's B-scan has one. Ids are the sources' "volume/bscan/x/y" (`PatchSet.defaultIDs`).
     public func patchSet(settings: [String: String], seed: UInt64) -> PatchSet {
         let n = count
         let images = Tensor(shape: [n, 1, size, size], values: pixels)
         let maskTensor = anyMask ? Tensor(shape: [n, 1, size, size], values: masks.map { $0 != 0 ? 1 : 0 }) : nil
-        return PatchSet(images: images, labels: labels, masks: maskTensor, sources: sources, settings: settings, seed: seed)
+        let complete = sources.allSatisfy { s in bscans.contains { $0.volume == s.volume && $0.bscan == s.bscan } }
+        return PatchSet(images: images, labels: labels, masks: maskTensor, sources: sources,
+                        bscans: complete && !bscans.isEmpty ? bscans : nil, settings: settings, seed: seed)
     }
 }

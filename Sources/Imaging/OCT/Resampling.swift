@@ -17,10 +17,16 @@ public enum OCTResampling {
     /// Input column (fractional) that output column `j` samples.
     @inlinable static func source(_ j: Int, spacing: Double, target: Double) -> Double { Double(j) * target / spacing }
 
+    /// Input columns per output column of `resample(_:targetSpacingX:)`: target / spacing,
+    /// or 1 when the B-scan is left unchanged (unknown spacing, or already at the target).
+    public static func columnScale(spacing: Double, target: Double) -> Double {
+        spacing > 0 && abs(spacing - target) > 1e-9 ? target / spacing : 1
+    }
+
     /// The B-scan with columns `target` µm apart, by linear interpolation along x
     /// (exact for gray values linear in x). Unknown spacing (0) returns it unchanged.
     public static func resample(_ b: BScan, targetSpacingX target: Double) -> BScan {
-        guard b.spacingX > 0, abs(b.spacingX - target) > 1e-9 else { return b }
+        guard columnScale(spacing: b.spacingX, target: target) != 1 else { return b }
         let w = columnCount(width: b.width, spacing: b.spacingX, target: target)
         var out = BScan(width: w, height: b.height, spacingX: target, spacingZ: b.spacingZ)
         for j in 0..<w {
@@ -34,7 +40,7 @@ public enum OCTResampling {
 
     /// A mask resampled like its B-scan, by nearest neighbour (labels are not averaged).
     public static func resample(_ m: BScanMask, spacingX: Double, targetSpacingX target: Double) -> BScanMask {
-        guard spacingX > 0, abs(spacingX - target) > 1e-9 else { return m }
+        guard columnScale(spacing: spacingX, target: target) != 1 else { return m }
         let w = columnCount(width: m.width, spacing: spacingX, target: target)
         var out = BScanMask(width: w, height: m.height)
         for j in 0..<w {
@@ -46,7 +52,7 @@ public enum OCTResampling {
 
     /// Boundaries (one row per column) resampled like their B-scan, linearly.
     public static func resample(_ r: RetinalBoundaries, spacingX: Double, targetSpacingX target: Double) -> RetinalBoundaries {
-        guard spacingX > 0, abs(spacingX - target) > 1e-9 else { return r }
+        guard columnScale(spacing: spacingX, target: target) != 1 else { return r }
         let w = columnCount(width: r.width, spacing: spacingX, target: target)
         func line(_ v: [Float]) -> [Float] {
             (0..<w).map { j in
