@@ -12,7 +12,8 @@ import Records
 /// Pixels map from [0, 255] to [−1, 1]; each image is centred in an
 /// `imageSize`×`imageSize` canvas filled with the background value −1 (28×28 → 32×32).
 /// `sources` record the file (`volume`) and the image's index in it (`bscan`); x and y are 0.
-/// Ids are "file/index", e.g. "t10k-images-idx3-ubyte/17".
+/// Ids are "split file/index" with the canonical file name whatever variant was found
+/// (`.gz`, `.idx`), e.g. "t10k-images-idx3-ubyte/17", so they do not change with compression.
 public enum OneClassIDX {
     /// Looks in `directory` for `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
     /// `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte` (each optionally `.gz`, or
@@ -45,13 +46,13 @@ public enum OneClassIDX {
         let train = PatchSet(images: try canvas(trainImages, trainIndices, size: imageSize, path: trainImagesURL.path),
                              labels: Array(repeating: 0, count: trainIndices.count),
                              sources: trainIndices.map { PatchSource(volume: trainImagesURL.lastPathComponent, bscan: $0, x: 0, y: 0) },
-                             ids: trainIndices.map { "\(trainImagesURL.lastPathComponent)/\($0)" },
+                             ids: trainIndices.map { "train-images-idx3-ubyte/\($0)" },
                              settings: settings)
         settings["split"] = "test"
         let test = PatchSet(images: try canvas(testImages, testIndices, size: imageSize, path: testImagesURL.path),
                             labels: testIndices.map { Int(testLabels.values[$0]) == normalClass ? 0 : 1 },
                             sources: testIndices.map { PatchSource(volume: testImagesURL.lastPathComponent, bscan: $0, x: 0, y: 0) },
-                            ids: testIndices.map { "\(testImagesURL.lastPathComponent)/\($0)" },
+                            ids: testIndices.map { "t10k-images-idx3-ubyte/\($0)" },
                             settings: settings)
         return (train, test)
     }

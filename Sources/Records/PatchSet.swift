@@ -135,16 +135,16 @@ public struct PatchSet {
 
     /// The images (and their labels, masks, sources) at `indices`, in that order.
     public func subset(_ indices: [Int]) -> PatchSet {
-        let s = size
-        let item = s * s
-        let images = Tensor(shape: [indices.count, 1, s, s])
-        let masks = self.masks.map { _ in Tensor(shape: [indices.count, 1, s, s]) }
+        let item = images.itemCount
+        let itemShape = Array(images.shape.dropFirst())
+        let picked = Tensor(shape: [indices.count] + itemShape)
+        let pickedMasks = masks.map { _ in Tensor(shape: [indices.count] + itemShape) }
         for (j, i) in indices.enumerated() {
             precondition(i >= 0 && i < count, "subset index \(i) out of 0..<\(count)")
-            (images.data + j * item).update(from: self.images.data + i * item, count: item)
-            if let masks, let source = self.masks { (masks.data + j * item).update(from: source.data + i * item, count: item) }
+            (picked.data + j * item).update(from: images.data + i * item, count: item)
+            if let pickedMasks, let masks { (pickedMasks.data + j * item).update(from: masks.data + i * item, count: item) }
         }
-        return PatchSet(images: images, labels: labels.map { l in indices.map { l[$0] } }, masks: masks,
+        return PatchSet(images: picked, labels: labels.map { l in indices.map { l[$0] } }, masks: pickedMasks,
                         sources: sources.map { s in indices.map { s[$0] } }, ids: indices.map { ids[$0] },
                         bscans: bscans, settings: settings, seed: seed)
     }

@@ -27,6 +27,8 @@ final class DatasetTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(train.images.shape, [3, 1, 4, 4])
         XCTAssertEqual(train.labels, [0, 0, 0])
         XCTAssertEqual(train.sources?.map(\.bscan), [0, 2, 4])
+        XCTAssertEqual(train.ids, ["train-images-idx3-ubyte/0", "train-images-idx3-ubyte/2", "train-images-idx3-ubyte/4"])
+        XCTAssertEqual(test.ids, ["t10k-images-idx3-ubyte/0", "t10k-images-idx3-ubyte/1", "t10k-images-idx3-ubyte/2"])
         XCTAssertEqual(test.labels, [1, 0, 1])
         XCTAssertEqual(test.count, 3)
         // Training image 1 of the set is file image 2: values 48…88 step 8, placed at rows 0…2, columns 1…2.
@@ -97,6 +99,7 @@ final class DatasetTests: TemporaryDirectoryTestCase {
         for (got, want) in zip(trainSet.images.items(2..<3).array, expected8) { XCTAssertEqual(got, want, accuracy: 1e-6) }
         XCTAssertEqual(testSet.labels, [0, 1, 1])
         XCTAssertEqual(testSet.sources?.map(\.volume), ["normal/n.png", "anomalous/a9.png", "anomalous/a10.png"])
+        XCTAssertEqual(testSet.ids, ["normal/n.png", "anomalous/a9.png", "anomalous/a10.png"])
         let n = testSet.images.items(0..<1).array
         let expected16: [Float] = [0, 65535, 13107, 32768].map { Float($0) / 65535 * 2 - 1 }
         for i in 0..<4 { XCTAssertEqual(n[i], expected16[i], accuracy: 1e-6) }

@@ -47,6 +47,13 @@ final class PatchSetTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(manifest?["format"] as? String, "anogan-patchset")
         XCTAssertEqual(manifest?["count"] as? Int, 3)
         XCTAssertEqual(manifest?["size"] as? Int, 4)
+        // Ids come from the sources and are stored; a manifest of an older set (no ids) derives the same.
+        XCTAssertEqual(back.ids, ["vol0/0/0/10", "vol1/2/1/9", "vol2/4/2/8"])
+        XCTAssertEqual(manifest?["ids"] as? [String], back.ids)
+        var old = try JSONDecoder().decode(PatchSet.Manifest.self, from: Data(contentsOf: dir.appendingPathComponent("manifest.json")))
+        old.ids = nil
+        try JSONEncoder().encode(old).write(to: dir.appendingPathComponent("manifest.json"))
+        XCTAssertEqual(try PatchSet.load(from: dir).ids, back.ids)
     }
 
     func testOptionalPartsAndStaleFiles() throws {
@@ -71,6 +78,7 @@ final class PatchSetTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(sub.images.items(0..<1).array, set.images.items(3..<4).array)
         XCTAssertEqual(sub.masks!.items(1..<2).array, set.masks!.items(1..<2).array)
         XCTAssertEqual(sub.sources, [set.sources![3], set.sources![1]])
+        XCTAssertEqual(sub.ids, [set.ids[3], set.ids[1]])
     }
 
     func testMissingDirectoryAndFiles() throws {
