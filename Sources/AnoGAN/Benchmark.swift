@@ -8,7 +8,7 @@ import NeuralNet
 import Records
 
 /// What to time.
-public struct BenchmarkSettings: Sendable {
+public struct BenchmarkSettings: Codable, Equatable, Sendable {
     public var config: DCGANConfig = .paper
     public var batch: Int = 64
     /// Timed runs per measurement (the median is reported).

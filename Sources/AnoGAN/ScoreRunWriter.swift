@@ -40,7 +40,7 @@ public enum ScoreRunWriter {
 
     /// Writes the run into `directory`. `triplets` is how many triplet PNGs to write
     /// (the first images); `trace` adds trace.csv.
-    public static func write(_ result: ScoringResult, input: ImageInput, checkpoint: URL, config: DCGANConfig,
+    public static func write(_ result: DetectionResult, input: ImageInput, checkpoint: URL, config: DCGANConfig,
                              settings: ScoringSettings, triplets: Int, trace: Bool, threads: Int,
                              to directory: URL) throws {
         let fm = FileManager.default
@@ -50,19 +50,15 @@ public enum ScoreRunWriter {
         let table = result.scoreTable()
         try table.write(to: directory.appendingPathComponent("scores.csv"))
 
-        let primary = result.primary
-        let residuals = primary.residuals(of: input.images)
-        try NPY.write(primary.reconstructions, to: directory.appendingPathComponent("reconstructions.npy"))
+        let residuals = result.residuals(of: input.images)
+        try NPY.write(result.reconstructions, to: directory.appendingPathComponent("reconstructions.npy"))
         try NPY.write(residuals, to: directory.appendingPathComponent("residuals.npy"))
         try NPY.write(result.queryFeatures, to: directory.appendingPathComponent("features.npy"))
 
-        if trace {
-            var lines = ["step" + (result.feature != nil ? ",feature" : "") + (result.reference != nil ? ",reference" : "")]
-            for s in 0..<primary.meanLossTrace.count {
-                var row = "\(s + 1)"
-                if let f = result.feature { row += ",\(f.meanLossTrace[s])" }
-                if let r = result.reference { row += ",\(r.meanLossTrace[s])" }
-                lines.append(row)
+        if trace, let steps = result.lossTraces.first?.values.count {
+            var lines = ["step" + result.lossTraces.map { "," + $0.name }.joined()]
+            for s in 0..<steps {
+                lines.append("\(s + 1)" + result.lossTraces.map { ",\($0.values[s])" }.joined())
             }
             try Data((lines.joined(separator: "\n") + "\n").utf8).writeAtomically(to: directory.appendingPathComponent("trace.csv"))
         }
@@ -70,7 +66,7 @@ public enum ScoreRunWriter {
         let size = config.imageSize
         let scale = max(1, 128 / size)
         for i in 0..<min(triplets, input.count) {
-            let picture = Pictures.triplet(query: input.images, reconstruction: primary.reconstructions, index: i, scale: scale)
+            let picture = Pictures.triplet(query: input.images, reconstruction: result.reconstructions, index: i, scale: scale)
             try PNG.write(width: picture.width, height: picture.height, channels: picture.channels, pixels8: picture.pixels,
                           to: directory.appendingPathComponent("triplets").appendingPathComponent(String(format: "%04d.png", i)))
         }
@@ -86,7 +82,7 @@ public enum ScoreRunWriter {
                               unlabeled: labels.filter { $0 == nil }.count, columns: table.columns, means: means,
                               seconds: result.seconds, imagesPerSecond: Double(input.count) / max(result.seconds, 1e-9),
                               mappingsPerSecond: Double(input.count * settings.variant.losses.count) / max(result.seconds, 1e-9),
-                              threads: threads, reconstructionsFrom: result.feature != nil ? "feature" : "reference")
+                              threads: threads, reconstructionsFrom: result.reconstructionsFrom)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(summary).writeAtomically(to: directory.appendingPathComponent("summary.json"))
