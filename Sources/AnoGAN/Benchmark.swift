@@ -1,4 +1,4 @@
-// `anogan bench`: times the paper's full-size model (or any DCGANConfig) on
+// `anogan speed`: times the paper's full-size model (or any DCGANConfig) on
 // this machine — G forward, D forward, one training step, one mapping step —
 // as the median of several runs after warm-up. The team compares these
 // numbers with scripts/bench_pytorch.py, which times the identical PyTorch model.
