@@ -19,6 +19,9 @@ public struct TrainingPosition: Codable, Equatable, Sendable {
     /// Adam update counts (bias correction depends on them).
     public var generatorAdamSteps: Int
     public var discriminatorAdamSteps: Int
+    /// The random state before the current epoch's shuffle, when the run stopped mid-epoch
+    /// (an iteration budget); nil at an epoch boundary and in older checkpoints.
+    public var epochStartRNGState: [UInt64]? = nil
 }
 
 /// A training checkpoint as read from disk.
