@@ -29,9 +29,12 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// choice (see `Trainer.validationSplit`) of at least 1 image and at most what leaves one
     /// batch to train. nil (and in checkpoints written before it existed) or 0: no hold-out.
     public var validationFraction: Double?
+    /// The recommended hold-out, 5 %. Not the init's default, so callers (CLI, demo) opt in and
+    /// runs configured before the slice existed train on the same images as before.
+    public static let defaultValidationFraction = 0.05
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
-                iterations: Int? = nil, validationFraction: Double? = 0.05) {
+                iterations: Int? = nil, validationFraction: Double? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed

@@ -20,7 +20,7 @@ final class CheckpointTests: XCTestCase {
 
     private func trainer(width: Int = 4) throws -> Trainer {
         var rng = SeededGenerator(seed: 1)
-        let settings = TrainingSettings(epochs: 1, batchSize: 8, seed: UInt64.max - 5, sampleCount: 4, validationFraction: 0)
+        let settings = TrainingSettings(epochs: 1, batchSize: 8, seed: UInt64.max - 5, sampleCount: 4)
         return try Trainer(config: Synthetic.config(width: width), settings: settings, images: Synthetic.bars(16, using: &rng))
     }
 

@@ -110,7 +110,7 @@ enum TrainedBars {
         Threads.set(1)
         var rng = SeededGenerator(seed: 7)
         let data = Synthetic.bars(512, columns: column, brightness: brightness, using: &rng)
-        var settings = TrainingSettings(epochs: 19, batchSize: 32, seed: 3, sampleCount: 64, validationFraction: 0)
+        var settings = TrainingSettings(epochs: 19, batchSize: 32, seed: 3, sampleCount: 64)
         settings.adam.learningRate = 1e-3
         let trainer = try! Trainer(config: Synthetic.config(width: 16), settings: settings, images: data)
         let before = Synthetic.statistics(trainer.samples())

@@ -53,7 +53,7 @@ final class TrainerTests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         let images = Synthetic.bars(96, using: &rng)
         let config = Synthetic.config(width: 4)
-        let settings = TrainingSettings(epochs: 2, batchSize: 16, seed: 42, sampleCount: 4, validationFraction: 0)
+        let settings = TrainingSettings(epochs: 2, batchSize: 16, seed: 42, sampleCount: 4)
 
         let straightOut = TrainingOutput(directory: directory.appendingPathComponent("straight"))
         let straight = try Trainer(config: config, settings: settings, images: images)

@@ -24,7 +24,8 @@ final class TrainingBudgetTests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         let images = Synthetic.bars(96, using: &rng)   // 5 held out (5 %), 91 left: 5 batches of 16 per epoch
         let config = Synthetic.config(width: 4)
-        let settings = TrainingSettings(epochs: 50, batchSize: 16, seed: 42, sampleCount: 4, iterations: 12)
+        let settings = TrainingSettings(epochs: 50, batchSize: 16, seed: 42, sampleCount: 4, iterations: 12,
+                                        validationFraction: TrainingSettings.defaultValidationFraction)
 
         let straightOut = TrainingOutput(directory: directory.appendingPathComponent("straight"))
         let straight = try Trainer(config: config, settings: settings, images: images)

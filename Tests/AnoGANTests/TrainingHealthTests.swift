@@ -47,7 +47,7 @@ final class TrainingHealthTests: XCTestCase {
     func testNaturallyCollapsedTinyGANIsFlagged() throws {
         var rng = SeededGenerator(seed: 17)
         let data = Synthetic.bars(512, brightness: 0.3...1, using: &rng)
-        var settings = TrainingSettings(epochs: 20, batchSize: 32, seed: 3, sampleCount: 4)
+        var settings = TrainingSettings(epochs: 20, batchSize: 32, seed: 3, sampleCount: 4, validationFraction: 0.05)
         settings.adam.learningRate = 1e-3
         let trainer = try Trainer(config: Synthetic.config(width: 16), settings: settings, images: data)
         while !trainer.isFinished { _ = try trainer.trainEpoch() }
