@@ -34,6 +34,8 @@ public struct EpochSummary {
     /// Files written for this epoch (nil when training in memory only).
     public var checkpoint: URL?
     public var samples: URL?
+    /// The health check made with this epoch's checkpoint (nil when not run).
+    public var health: TrainingHealth?
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
@@ -61,8 +63,11 @@ public final class Trainer {
     public let generator: Generator
     public let discriminator: Discriminator
     public let step: GANTrainingStep
-    /// N×C×S×S in [-1, 1].
+    /// N×C×S×S in [-1, 1]: all given images, the validation slice included.
     public let images: Tensor
+    /// Indices into `images` trained on and held out (both ascending; see `validationSplit`).
+    public let trainingIndices: [Int]
+    public let validationIndices: [Int]
     /// Recorded in checkpoints so a resume on other data is caught.
     public let datasetPath: String
     public private(set) var completedEpochs = 0
@@ -74,17 +79,22 @@ public final class Trainer {
     private let batch: Tensor
     private let noise: Tensor
     private var order: [Int]
+    /// The random state before the current epoch's shuffle while an epoch is in progress.
+    private var epochStartRNGState: [UInt64]?
 
     /// A fresh run: weights drawn from `settings.seed`.
     public convenience init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String = "") throws {
         try self.init(config: config, settings: settings, images: images, datasetPath: datasetPath, checkpoint: nil)
     }
 
-    /// Continues the run saved in `checkpoint` on the same images. `epochs` may raise
-    /// the number of epochs; every other setting is the checkpoint's.
-    public convenience init(resuming checkpoint: Checkpoint, images: Tensor, datasetPath: String = "", epochs: Int? = nil) throws {
+    /// Continues the run saved in `checkpoint` on the same images. `epochs` or `iterations` may
+    /// raise the budget (`epochs` alone replaces an iteration budget by that many epochs);
+    /// every other setting, the validation slice included, is the checkpoint's.
+    public convenience init(resuming checkpoint: Checkpoint, images: Tensor, datasetPath: String = "", epochs: Int? = nil,
+                            iterations: Int? = nil) throws {
         var settings = checkpoint.settings
-        if let epochs { settings.epochs = epochs }
+        if let epochs { settings.epochs = epochs; settings.iterations = nil }
+        if let iterations { settings.iterations = iterations }
         guard checkpoint.datasetCount == 0 || checkpoint.datasetCount == images.shape[0] else {
             throw FileError(checkpoint.url, "was trained on \(checkpoint.datasetCount) images, the given set has \(images.shape[0]); resume needs the same data")
         }
@@ -96,11 +106,16 @@ public final class Trainer {
         guard settings.batchSize >= 2 else { throw TrainingError.invalidSettings("batch size must be at least 2 (BatchNorm needs a batch), got \(settings.batchSize)") }
         guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
         guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
+        if let iterations = settings.iterations, iterations < 0 { throw TrainingError.invalidSettings("iterations must be ≥ 0, got \(iterations)") }
+        if let f = settings.validationFraction, !(f >= 0 && f < 1) {
+            throw TrainingError.invalidSettings("validation fraction must lie in [0, 1), got \(f)")
+        }
         let s = images.shape
         guard s.count == 4, s[1] == config.channels, s[2] == config.imageSize, s[3] == config.imageSize else {
             throw TrainingError.invalidSettings("training images have shape \(s), the model needs N×\(config.channels)×\(config.imageSize)×\(config.imageSize)")
         }
         guard s[0] >= settings.batchSize else { throw TrainingError.tooFewImages(count: s[0], batchSize: settings.batchSize) }
+        (trainingIndices, validationIndices) = Self.validationSplit(count: s[0], settings: settings)
         self.config = config
         self.settings = settings
         self.images = images
@@ -117,7 +132,7 @@ public final class Trainer {
         fixedNoise = Tensor.uniform(shape: [settings.sampleCount, config.latentDimension], low: -1, high: 1, using: &sampleRNG)
         batch = Tensor(shape: [settings.batchSize] + Array(s.dropFirst()))
         noise = Tensor(shape: [settings.batchSize, config.latentDimension])
-        order = Array(0..<s[0])
+        order = trainingIndices
         if let checkpoint {
             try checkpoint.load(into: generator, discriminator)
             try checkpoint.restore(step.adamG, network: "generator", steps: checkpoint.position.generatorAdamSteps)
@@ -125,32 +140,88 @@ public final class Trainer {
             rng.state = checkpoint.position.rngState
             completedEpochs = checkpoint.position.epoch
             completedIterations = checkpoint.position.iteration
+            if completedIterations > completedEpochs * iterationsPerEpoch {
+                // Stopped mid-epoch: redo that epoch's shuffle from the state before it.
+                guard let before = checkpoint.position.epochStartRNGState, before.count == 4 else {
+                    throw FileError(checkpoint.url, "checkpoint stopped mid-epoch but lacks the epoch's random state")
+                }
+                rng.state = before
+                shuffle(&order)
+                rng.state = checkpoint.position.rngState
+                epochStartRNGState = before
+            }
         }
     }
 
-    public var iterationsPerEpoch: Int { images.shape[0] / settings.batchSize }
-    public var totalIterations: Int { settings.epochs * iterationsPerEpoch }
-    public var isFinished: Bool { completedEpochs >= settings.epochs }
+    /// The validation split of `count` images under `settings`: k = round(fraction·count) images,
+    /// clamped to [1, count − batchSize] (0 when the fraction is nil or 0, or count == batchSize),
+    /// the first k of a Fisher–Yates permutation seeded by `settings.seed` on a stream of its own.
+    /// Returns both index lists ascending; determined by (count, batchSize, seed, fraction) alone.
+    public static func validationSplit(count: Int, settings: TrainingSettings) -> (training: [Int], validation: [Int]) {
+        let fraction = settings.validationFraction ?? 0
+        guard fraction > 0, count > settings.batchSize else { return (Array(0..<count), []) }
+        let k = min(max(1, Int((fraction * Double(count)).rounded())), count - settings.batchSize)
+        var rng = SeededGenerator(seed: settings.seed ^ 0x7A11_DA7E_0000_5E70)
+        var a = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            let j = Int(UInt64(i + 1).multipliedFullWidth(by: rng.next()).high)
+            a.swapAt(i, j)
+        }
+        let held = Set(a.prefix(k))
+        return ((0..<count).filter { !held.contains($0) }, a.prefix(k).sorted())
+    }
+
+    /// The held-out images (validationIndices), a new V×C×S×S tensor (V may be 0).
+    public var validationImages: Tensor { Self.gather(images, validationIndices) }
+
+    /// Up to `count` training images (never validation ones), a seeded choice; a new tensor.
+    public func trainingSample(count: Int, seed: UInt64 = 0) -> Tensor {
+        var rng = SeededGenerator(seed: seed)
+        var pick = trainingIndices
+        pick.shuffle(using: &rng)
+        return Self.gather(images, Array(pick.prefix(max(0, count))).sorted())
+    }
+
+    static func gather(_ images: Tensor, _ indices: [Int]) -> Tensor {
+        let out = Tensor(shape: [indices.count] + Array(images.shape.dropFirst()))
+        let item = images.itemCount
+        for (k, i) in indices.enumerated() { (out.data + k * item).update(from: images.data + i * item, count: item) }
+        return out
+    }
+
+    public var iterationsPerEpoch: Int { trainingIndices.count / settings.batchSize }
+    /// The run's length: `settings.iterations` when set, else `settings.epochs` full epochs.
+    public var totalIterations: Int { settings.iterations ?? settings.epochs * iterationsPerEpoch }
+    /// Epochs the run touches (the last one may be partial under an iteration budget).
+    public var totalEpochs: Int { (totalIterations + iterationsPerEpoch - 1) / iterationsPerEpoch }
+    public var isFinished: Bool { completedIterations >= totalIterations }
 
     /// Where the run stands now (what a checkpoint written now would hold).
     public var position: TrainingPosition {
         TrainingPosition(epoch: completedEpochs, iteration: completedIterations, rngState: rng.state,
-                         generatorAdamSteps: step.adamG.step, discriminatorAdamSteps: step.adamD.step)
+                         generatorAdamSteps: step.adamG.step, discriminatorAdamSteps: step.adamD.step,
+                         epochStartRNGState: epochStartRNGState)
     }
 
-    /// Trains one epoch: a seeded shuffle, then one GAN step per full batch.
+    /// Trains (the rest of) one epoch: a seeded shuffle, then one GAN step per full batch, stopping
+    /// early when the iteration budget is reached (the epoch then stays incomplete).
     /// Throws `TrainingError.diverged` as soon as a loss or, at the end, a weight is NaN/Inf;
     /// the networks are then unusable and nothing should be saved.
     public func trainEpoch(onIteration: (TrainingIteration) -> Void = { _ in }) throws -> EpochSummary {
         let start = Date()
         let epoch = completedEpochs + 1
-        // Each epoch's order is a function of the random state alone (not of the last
-        // epoch's order), so a resumed run shuffles exactly as an uninterrupted one.
-        for i in order.indices { order[i] = i }
-        shuffle(&order)
+        let first = completedIterations - completedEpochs * iterationsPerEpoch
+        if first == 0 {
+            // Each epoch's order is a function of the random state alone (not of the last
+            // epoch's order), so a resumed run shuffles exactly as an uninterrupted one.
+            epochStartRNGState = rng.state
+            order = trainingIndices
+            shuffle(&order)
+        }
+        let end = min(iterationsPerEpoch, max(first, totalIterations - completedEpochs * iterationsPerEpoch))
         let n = settings.batchSize, item = images.itemCount
         var sumD = 0.0, sumG = 0.0
-        for i in 0..<iterationsPerEpoch {
+        for i in first..<end {
             for b in 0..<n {
                 (batch.data + b * item).update(from: images.data + order[i * n + b] * item, count: item)
             }
@@ -164,17 +235,20 @@ public final class Trainer {
             }
             sumD += Double(losses.lossD)
             sumG += Double(losses.lossG)
-            onIteration(TrainingIteration(epoch: epoch, epochs: settings.epochs, iteration: i + 1,
+            onIteration(TrainingIteration(epoch: epoch, epochs: totalEpochs, iteration: i + 1,
                                           iterationsPerEpoch: iterationsPerEpoch, globalIteration: completedIterations,
                                           totalIterations: totalIterations, batchSize: n, losses: losses))
         }
         for (name, set) in [("generator", generator.parameters), ("discriminator", discriminator.parameters),
                             ("generator BatchNorm statistics", generator.statistics),
                             ("discriminator BatchNorm statistics", discriminator.statistics)] where !set.values.isFinite {
-            throw TrainingError.diverged(epoch: epoch, iteration: iterationsPerEpoch, what: "\(name) hold NaN or Inf", lastGood: nil)
+            throw TrainingError.diverged(epoch: epoch, iteration: end, what: "\(name) hold NaN or Inf", lastGood: nil)
         }
-        completedEpochs = epoch
-        let iterations = Double(max(iterationsPerEpoch, 1))
+        if end == iterationsPerEpoch {
+            completedEpochs = epoch
+            epochStartRNGState = nil
+        }
+        let iterations = Double(max(end - first, 1))
         return EpochSummary(epoch: epoch, meanLossD: sumD / iterations, meanLossG: sumG / iterations,
                             seconds: Date().timeIntervalSince(start), checkpoint: nil, samples: nil)
     }
@@ -214,6 +288,8 @@ public struct TrainingOutput {
     public var checkpoint: URL { directory.appendingPathComponent("checkpoint.safetensors") }
     /// One row per iteration: epoch, iteration, Loss_D, Loss_G, D(x), D(G(z)) before and after D's update.
     public var lossLog: URL { directory.appendingPathComponent("losses.csv") }
+    /// The health report of the latest checkpoint (TrainingHealth), replaced atomically with it.
+    public var health: URL { directory.appendingPathComponent("health.json") }
     /// Sample grid of epoch `epoch` (1-based).
     public func samples(epoch: Int) -> URL {
         directory.appendingPathComponent("samples").appendingPathComponent(String(format: "epoch-%03d.png", epoch))
@@ -223,14 +299,16 @@ public struct TrainingOutput {
 }
 
 extension Trainer {
-    /// Trains the remaining epochs, writing after each one the loss log, the sample grid
-    /// and the checkpoint into `output`. A loss log already there (from the run being
-    /// resumed) is kept up to this trainer's position. On divergence nothing of the
-    /// failed epoch is written and the previous checkpoint stays.
-    public func run(output: TrainingOutput,
+    /// Trains the remaining epochs, writing after each one (and when the iteration budget
+    /// stops the run mid-epoch) the loss log, the sample grid, the checkpoint and, unless
+    /// `health` is nil, the health report (`output.health`, also in the summary). A loss log
+    /// already there (from the run being resumed) is kept up to this trainer's position.
+    /// On divergence nothing of the failed epoch is written and the previous checkpoint stays.
+    public func run(output: TrainingOutput, health: HealthSettings? = HealthSettings(),
                     onIteration: (TrainingIteration) -> Void = { _ in },
                     onEpoch: (EpochSummary) -> Void = { _ in }) throws {
         var log = try existingLossLog(output.lossLog)
+        var history = Self.lossHistory(logRows: log.dropFirst())
         var lastGood = resumedFrom
         while !isFinished {
             var rows: [String] = []
@@ -248,6 +326,7 @@ extension Trainer {
                 throw TrainingError.diverged(epoch: epoch, iteration: iteration, what: what, lastGood: lastGood)
             }
             log += rows
+            history += Self.lossHistory(logRows: rows[...])
             try Data(log.joined(separator: "\n").appending("\n").utf8).writeAtomically(to: output.lossLog)
             let grid = Pictures.grid(samples(), columns: Int(Double(settings.sampleCount).squareRoot().rounded(.up)))
             try PNG.write(width: grid.width, height: grid.height, channels: grid.channels, pixels8: grid.pixels,
@@ -256,7 +335,31 @@ extension Trainer {
             lastGood = output.checkpoint
             summary.checkpoint = output.checkpoint
             summary.samples = output.samples(epoch: summary.epoch)
+            if let health {
+                let report = try assessHealth(lossHistory: history, settings: health)
+                try report.write(to: output.health)
+                summary.health = report
+            }
             onEpoch(summary)
+        }
+    }
+
+    /// The health check of the current G and D on this run's validation slice and a training sample.
+    public func assessHealth(lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil,
+                             settings: HealthSettings = HealthSettings()) throws -> TrainingHealth {
+        let k = max(settings.images, settings.samples)
+        return try TrainingHealth.assess(generator: generator, discriminator: discriminator,
+                                         trainingImages: trainingSample(count: k, seed: settings.seed),
+                                         validationImages: validationImages, lossHistory: lossHistory,
+                                         encoder: encoder, settings: settings)
+    }
+
+    /// Loss-log rows (without the header) as step losses.
+    static func lossHistory(logRows: ArraySlice<String>) -> [GANStepLosses] {
+        logRows.compactMap { row in
+            let f = row.split(separator: ",").compactMap { Float($0) }
+            guard f.count == 7 else { return nil }
+            return GANStepLosses(lossD: f[2], lossG: f[3], dReal: f[4], dFake: f[5], dFakeAfter: f[6])
         }
     }
 

@@ -13,13 +13,27 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     public var adam: AdamSettings
     /// Images in the per-epoch sample grid.
     public var sampleCount: Int
+    /// Total iterations of the run. When set it wins over `epochs` and the run stops as soon
+    /// as it is reached, possibly mid-epoch. nil (and in checkpoints written before it existed):
+    /// `epochs` full epochs.
+    public var iterations: Int?
+    /// Fraction of the given images held out as a validation slice, never trained on: a seeded
+    /// choice (see `Trainer.validationSplit`) of at least 1 image and at most what leaves one
+    /// batch to train. nil (and in checkpoints written before it existed) or 0: no hold-out.
+    public var validationFraction: Double?
+    /// The recommended hold-out, 5 %. Not the init's default, so callers (CLI, demo) opt in and
+    /// runs configured before the slice existed train on the same images as before.
+    public static let defaultValidationFraction = 0.05
 
-    public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64) {
+    public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
+                iterations: Int? = nil, validationFraction: Double? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
         self.adam = adam
         self.sampleCount = sampleCount
+        self.iterations = iterations
+        self.validationFraction = validationFraction
     }
 }
 
@@ -34,8 +48,13 @@ public struct TrainingPosition: Codable, Equatable, Sendable {
     /// Adam update counts (bias correction depends on them).
     public var generatorAdamSteps: Int
     public var discriminatorAdamSteps: Int
+    /// The random state before the current epoch's shuffle, when the run stopped mid-epoch
+    /// (an iteration budget); nil at an epoch boundary and in older checkpoints.
+    public var epochStartRNGState: [UInt64]? = nil
 
-    public init(epoch: Int, iteration: Int, rngState: [UInt64], generatorAdamSteps: Int, discriminatorAdamSteps: Int) {
+    public init(epoch: Int, iteration: Int, rngState: [UInt64], generatorAdamSteps: Int, discriminatorAdamSteps: Int,
+                epochStartRNGState: [UInt64]? = nil) {
+        self.epochStartRNGState = epochStartRNGState
         self.epoch = epoch
         self.iteration = iteration
         self.rngState = rngState
