@@ -76,13 +76,13 @@ public struct BenchmarkResult: Sendable {
 public enum Benchmark {
     /// Nominal forward FLOPs (multiply-adds × 2) per image of G and D.
     static func forwardFLOPs(_ c: DCGANConfig) -> (generator: Double, discriminator: Double) {
-        let w = c.width, s = c.baseSize
-        let ch = [8 * w, 4 * w, 2 * w, w, c.channels]
-        var g = 2.0 * Double(c.latentDimension * 8 * w * s * s)
+        let s = c.baseSize, top = c.ladder.last!
+        let ch = c.ladder.reversed() + [c.channels]
+        var g = 2.0 * Double(c.latentDimension * top * s * s)
         var side = s
         for i in 0..<4 { g += 2 * Double(side * side * ch[i] * ch[i + 1] * 25); side *= 2 }
-        var d = 2.0 * Double(8 * w * s * s)
-        let dch = [c.channels, w, 2 * w, 4 * w, 8 * w]
+        var d = 2.0 * Double(top * s * s)
+        let dch = [c.channels] + c.ladder
         side = c.imageSize / 2
         for i in 0..<4 { d += 2 * Double(side * side * dch[i] * dch[i + 1] * 25); side /= 2 }
         return (g, d)

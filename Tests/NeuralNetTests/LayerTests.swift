@@ -177,7 +177,7 @@ final class LayerTests: XCTestCase {
         let rm = Tensor(shape: [c]), rv = Tensor(shape: [c], value: 1), gg = Tensor(shape: [c]), bg = Tensor(shape: [c])
         let bn = BatchNorm2d(channels: c, weight: g, bias: b, runningMean: rm, runningVariance: rv, weightGradient: gg, biasGradient: bg)
         // Blocked layout, as inside the discriminator.
-        let xm = DNNLMemory(desc: DNNL.desc([4, 16, 3, 3], dnnl_aBcd16b))
+        let xm = DNNLMemory(desc: DNNL.desc([4, 16, 3, 3], dnnl_aBcd16b, type: .f32))
         xm.assign(from: xm.converting(DNNLMemory(plain: x)))
         let y = bn.forward(xm, training: true, segments: 2).plainCopy()
         let half = xd.count / 2

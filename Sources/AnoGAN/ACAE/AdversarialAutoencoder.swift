@@ -65,11 +65,14 @@ public final class AdversarialAutoencoder {
         adamDiscriminator = Adam(count: discriminator.parameters.count, settings: settings.adam)
     }
 
+    /// The three networks with their checkpoint prefixes, in initialisation order.
+    public var networks: [(prefix: String, network: any Network)] {
+        [("encoder.", encoder), ("decoder.", decoder), ("discriminator.", discriminator)]
+    }
+
     /// DCGAN initialisation of all three networks, in the order encoder, decoder, discriminator.
     public func initialize(using rng: inout SeededGenerator) {
-        encoder.initialize(using: &rng)
-        decoder.initialize(using: &rng)
-        discriminator.initialize(using: &rng)
+        for (_, network) in networks { network.initialize(using: &rng) }
         for adam in [adamEncoder, adamDecoder, adamDiscriminator] { adam.reset() }
     }
 
@@ -95,7 +98,7 @@ public final class AdversarialAutoencoder {
         decoder.forward(codes, training: true).copyPlain(into: xhat)
 
         // Discriminator: real → 1, reconstruction (detached) → 0. No input gradients needed here.
-        discriminator.parameters.zeroGradients()
+        discriminator.zeroGradients()
         var logits = discriminator.forward(inputs.wrap(x), training: true, logits: true).logits!
         let lossReal = Loss.binaryCrossEntropyWithLogits(logits.data, count: n, target: 1, gradient: gradLogits.data)
         discriminator.backward(gradLogits: logitGradients.wrap(gradLogits), gradFeatures: nil, weightGradients: true, inputGradient: false)
@@ -118,8 +121,8 @@ public final class AdversarialAutoencoder {
             squared += Double(d * d)
             gradImage.data[i] = scale * d + alpha * gradAdversarial.data[i]
         }
-        encoder.parameters.zeroGradients()
-        decoder.parameters.zeroGradients()
+        encoder.zeroGradients()
+        decoder.zeroGradients()
         let gradCodes = decoder.backward(imageGradients.wrap(gradImage), weightGradients: true)
         encoder.backward(gradCodes, weightGradients: true, inputGradient: false)
         adamDecoder.update(values: decoder.parameters.values, gradients: decoder.parameters.gradients)

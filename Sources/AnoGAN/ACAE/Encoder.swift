@@ -9,7 +9,7 @@ import Records
 
 /// The aCAE encoder. Parameter names follow the discriminator's (conv1…conv4, bn2…bn4)
 /// plus `code.{weight,bias}` [latent, 8w·s·s], [latent].
-public final class Encoder {
+public final class Encoder: Network {
     public let config: DCGANConfig
     /// Trainable: conv1.{weight,bias}, conv{2,3,4}.weight, bn{2,3,4}.{weight,bias}, code.{weight,bias}.
     public let parameters: ParameterSet
@@ -24,20 +24,14 @@ public final class Encoder {
 
     public init(config: DCGANConfig) {
         self.config = config
-        let n = ConvolutionalTrunk.featureCount(config), latent = config.latentDimension
-        let (p, st) = ConvolutionalTrunk.makeParameters(config: config, head: [
-            ParameterSpec(name: "code.weight", shape: [latent, n]), ParameterSpec(name: "code.bias", shape: [latent])])
-        parameters = p
-        statistics = st
-        trunk = ConvolutionalTrunk(config: config, parameters: p, statistics: st)
-        code = Linear(inputFeatures: n, outputFeatures: latent, weight: p.value("code.weight"), bias: p.value("code.bias"),
-                      weightGradient: p.gradient("code.weight"), biasGradient: p.gradient("code.bias"))
-    }
-
-    /// DCGAN initialisation: W ~ N(0, 0.02), BN γ ~ N(1, 0.02), β = 0, biases 0; running stats reset.
-    public func initialize(using rng: inout SeededGenerator) {
-        dcganInitialize(parameters, using: &rng)
-        resetStatistics(statistics)
+        var specs = NetworkSpecs()
+        ConvolutionalTrunk.declare(config, into: &specs)
+        let features = ConvolutionalTrunk.featureCount(config)
+        specs.parameter("code.weight", [config.latentDimension, features])
+        specs.parameter("code.bias", [config.latentDimension])
+        (parameters, statistics) = specs.makeSets()
+        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics)
+        code = Linear("code", in: parameters)
     }
 
     /// x: N×C×S×S in [-1, 1] → codes N×latentDimension in (-1, 1) (tanh), a new tensor.

@@ -6,6 +6,7 @@
 // order (conv1.{weight,bias}, then conv{i}.weight, bn{i}.{weight,bias} for
 // i = 2…4; bn{i}.{running_mean,running_var}) checkpoints and the PyTorch
 // fixtures rely on. Each network appends its own head after these specs.
+// The channels are the config's ladder (DCGANConfig+Ladder.swift).
 
 import NeuralNet
 import Records
@@ -17,44 +18,24 @@ final class ConvolutionalTrunk {
     let activations: [Activation]
 
     /// Features per image at the trunk's output: 8w·(S/16)².
-    static func featureCount(_ config: DCGANConfig) -> Int { 8 * config.width * config.baseSize * config.baseSize }
+    static func featureCount(_ config: DCGANConfig) -> Int { config.ladder.last! * config.baseSize * config.baseSize }
 
-    private static func channels(_ config: DCGANConfig) -> [Int] {
-        let w = config.width
-        return [config.channels, w, 2 * w, 4 * w, 8 * w]
-    }
-
-    /// The trunk's specs followed by `head`, as (trainable parameters, BatchNorm statistics);
-    /// the statistics start reset (mean 0, variance 1).
-    static func makeParameters(config: DCGANConfig, head: [ParameterSpec]) -> (parameters: ParameterSet, statistics: ParameterSet) {
+    /// Declares the trunk's tensors (before the owning network's head); each network appends its head after them.
+    static func declare(_ config: DCGANConfig, into specs: inout NetworkSpecs) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
-        let ch = channels(config)
-        var specs = [ParameterSpec(name: "conv1.weight", shape: [ch[1], ch[0], 5, 5]), ParameterSpec(name: "conv1.bias", shape: [ch[1]])]
-        var stats: [ParameterSpec] = []
+        let ch = [config.channels] + config.ladder
+        specs.parameter("conv1.weight", [ch[1], ch[0], 5, 5])
+        specs.parameter("conv1.bias", [ch[1]])
         for i in 2...4 {
-            specs += [ParameterSpec(name: "conv\(i).weight", shape: [ch[i], ch[i - 1], 5, 5]),
-                      ParameterSpec(name: "bn\(i).weight", shape: [ch[i]]), ParameterSpec(name: "bn\(i).bias", shape: [ch[i]])]
-            stats += [ParameterSpec(name: "bn\(i).running_mean", shape: [ch[i]]), ParameterSpec(name: "bn\(i).running_var", shape: [ch[i]])]
+            specs.parameter("conv\(i).weight", [ch[i], ch[i - 1], 5, 5])
+            specs.batchNorm("bn\(i)", channels: ch[i])
         }
-        let st = ParameterSet(stats)
-        resetStatistics(st)
-        return (ParameterSet(specs + head), st)
     }
 
-    /// Layers over views of `parameters` and `statistics` (made by `makeParameters`).
-    init(config: DCGANConfig, parameters p: ParameterSet, statistics st: ParameterSet) {
-        let ch = Self.channels(config)
-        convs = (1...4).map { i in
-            Conv2d(inputChannels: ch[i - 1], outputChannels: ch[i], kernelSize: 5, stride: 2, padding: 2,
-                   weight: p.value("conv\(i).weight"), bias: i == 1 ? p.value("conv1.bias") : nil,
-                   weightGradient: p.gradient("conv\(i).weight"), biasGradient: i == 1 ? p.gradient("conv1.bias") : nil,
-                   activation: i == 1 ? .leakyReLU(slope: 0.2) : nil)
-        }
-        norms = (2...4).map { i in
-            BatchNorm2d(channels: ch[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
-                        runningMean: st.value("bn\(i).running_mean"), runningVariance: st.value("bn\(i).running_var"),
-                        weightGradient: p.gradient("bn\(i).weight"), biasGradient: p.gradient("bn\(i).bias"))
-        }
+    /// Layers over views of `parameters` and `statistics` (declared by `declare`).
+    init(parameters p: ParameterSet, statistics st: ParameterSet) {
+        convs = (1...4).map { i in Conv2d("conv\(i)", in: p, stride: 2, padding: 2, activation: i == 1 ? .leakyReLU(slope: 0.2) : nil) }
+        norms = (2...4).map { BatchNorm2d("bn\($0)", in: p, statistics: st) }
         activations = (2...4).map { _ in Activation(.leakyReLU(slope: 0.2)) }
     }
 

@@ -15,7 +15,7 @@ public struct DiscriminatorOutput {
 }
 
 /// The DCGAN discriminator. Parameter names and shapes match PyTorch (sizes from DCGANConfig).
-public final class Discriminator {
+public final class Discriminator: Network {
     public let config: DCGANConfig
     /// Trainable: conv1.{weight,bias}, conv{2,3,4}.weight, bn{2,3,4}.{weight,bias}, classify.{weight,bias}.
     public let parameters: ParameterSet
@@ -31,20 +31,14 @@ public final class Discriminator {
 
     public init(config: DCGANConfig) {
         self.config = config
-        let n = ConvolutionalTrunk.featureCount(config)
-        let (p, st) = ConvolutionalTrunk.makeParameters(config: config, head: [
-            ParameterSpec(name: "classify.weight", shape: [1, n]), ParameterSpec(name: "classify.bias", shape: [1])])
-        parameters = p
-        statistics = st
-        trunk = ConvolutionalTrunk(config: config, parameters: p, statistics: st)
-        classify = Linear(inputFeatures: n, outputFeatures: 1, weight: p.value("classify.weight"), bias: p.value("classify.bias"),
-                          weightGradient: p.gradient("classify.weight"), biasGradient: p.gradient("classify.bias"))
-    }
-
-    /// DCGAN initialisation: W ~ N(0, 0.02), BN γ ~ N(1, 0.02), β = 0, biases 0; running stats reset.
-    public func initialize(using rng: inout SeededGenerator) {
-        dcganInitialize(parameters, using: &rng)
-        resetStatistics(statistics)
+        var specs = NetworkSpecs()
+        ConvolutionalTrunk.declare(config, into: &specs)
+        let features = ConvolutionalTrunk.featureCount(config)
+        specs.parameter("classify.weight", [1, features])
+        specs.parameter("classify.bias", [1])
+        (parameters, statistics) = specs.makeSets()
+        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics)
+        classify = Linear("classify", in: parameters)
     }
 
     /// x: N×C×S×S (plain) → logits N×1 and features f(x) N×8w×S/16×S/16 (new tensors).

@@ -32,8 +32,7 @@ final class FoldedDiscriminator {
 
     init(_ d: Discriminator) {
         source = d
-        let c = d.config, w = c.width
-        let ch = [c.channels, w, 2 * w, 4 * w, 8 * w]
+        let ch = [d.config.channels] + d.config.ladder
         weights = (1...4).map { Tensor(shape: [ch[$0], ch[$0 - 1], 5, 5]) }
         biases = (1...4).map { Tensor(shape: [ch[$0]]) }
         convs = (1...4).map { [weights, biases] i in

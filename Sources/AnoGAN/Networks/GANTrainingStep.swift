@@ -74,7 +74,7 @@ public final class GANTrainingStep {
         // and the weight gradients of the two halves add up as two backward passes would.
         pair.data.update(from: real.data, count: real.count)
         (pair.data + real.count).update(from: fake.data, count: real.count)
-        d.parameters.zeroGradients()
+        d.zeroGradients()
         let logits = d.forward(pairInputs.wrap(pair), training: true, logits: true, segments: 2).logits!
         let lossReal = Loss.binaryCrossEntropyWithLogits(logits.data, count: n, target: 1, gradient: logitGradient.data)
         let lossFake = Loss.binaryCrossEntropyWithLogits(logits.data + n, count: n, target: 0, gradient: logitGradient.data + n)
@@ -83,7 +83,7 @@ public final class GANTrainingStep {
         adamD.update(values: d.parameters.values, gradients: d.parameters.gradients)
 
         // Generator: D(G(z)) with the updated D, target 1.
-        g.parameters.zeroGradients()
+        g.zeroGradients()
         let afterLogits = d.forward(fake, training: true, logits: true).logits!
         let lossG = Loss.binaryCrossEntropyWithLogits(afterLogits.data, count: n, target: 1, gradient: generatorLogitGradient(n).data)
         let dFakeAfter = meanSigmoid(afterLogits.data, n)

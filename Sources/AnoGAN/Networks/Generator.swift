@@ -7,7 +7,7 @@ import NeuralNet
 import Records
 
 /// The DCGAN generator. Parameter names and shapes match PyTorch (sizes from DCGANConfig).
-public final class Generator {
+public final class Generator: Network {
     public let config: DCGANConfig
     /// Trainable: project.weight, bn{0..3}.{weight,bias}, deconv{1..4}.weight, deconv4.bias.
     public let parameters: ParameterSet
@@ -25,43 +25,22 @@ public final class Generator {
     public init(config: DCGANConfig) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
         self.config = config
-        let w = config.width, s = config.baseSize, c = config.channels
-        let hidden = [8 * w, 4 * w, 2 * w, w]
-        var specs = [ParameterSpec(name: "project.weight", shape: [8 * w * s * s, config.latentDimension])]
-        var stats: [ParameterSpec] = []
+        let hidden = Array(config.ladder.reversed()), s = config.baseSize
+        var specs = NetworkSpecs()
+        specs.parameter("project.weight", [hidden[0] * s * s, config.latentDimension])
         for i in 0..<4 {
-            specs += [ParameterSpec(name: "bn\(i).weight", shape: [hidden[i]]), ParameterSpec(name: "bn\(i).bias", shape: [hidden[i]])]
-            stats += [ParameterSpec(name: "bn\(i).running_mean", shape: [hidden[i]]), ParameterSpec(name: "bn\(i).running_var", shape: [hidden[i]])]
-            let out = i < 3 ? hidden[i + 1] : c
-            specs.append(ParameterSpec(name: "deconv\(i + 1).weight", shape: [hidden[i], out, 5, 5]))
-            if i == 3 { specs.append(ParameterSpec(name: "deconv4.bias", shape: [c])) }
+            specs.batchNorm("bn\(i)", channels: hidden[i])
+            specs.parameter("deconv\(i + 1).weight", [hidden[i], i < 3 ? hidden[i + 1] : config.channels, 5, 5])
         }
-        let p = ParameterSet(specs)
-        parameters = p
-        let st = ParameterSet(stats)
-        statistics = st
-        resetStatistics(st)
-        project = Linear(inputFeatures: config.latentDimension, outputFeatures: 8 * w * s * s,
-                         weight: p.value("project.weight"), weightGradient: p.gradient("project.weight"))
-        norms = (0..<4).map { i in
-            BatchNorm2d(channels: hidden[i], weight: p.value("bn\(i).weight"), bias: p.value("bn\(i).bias"),
-                        runningMean: st.value("bn\(i).running_mean"), runningVariance: st.value("bn\(i).running_var"),
-                        weightGradient: p.gradient("bn\(i).weight"), biasGradient: p.gradient("bn\(i).bias"), fusedReLU: true)
+        specs.parameter("deconv4.bias", [config.channels])
+        (parameters, statistics) = specs.makeSets()
+        let p = parameters, st = statistics
+        project = Linear("project", in: p)
+        norms = (0..<4).map { BatchNorm2d("bn\($0)", in: p, statistics: st, fusedReLU: true) }
+        deconvs = (1...4).map { i in
+            ConvTranspose2d("deconv\(i)", in: p, stride: 2, padding: 2, outputPadding: 1,
+                            activation: i == 4 ? .tanh : nil, plainOutput: i == 4)
         }
-        deconvs = (0..<4).map { i in
-            let last = i == 3
-            let name = "deconv\(i + 1)"
-            return ConvTranspose2d(inputChannels: hidden[i], outputChannels: last ? c : hidden[i + 1], kernelSize: 5, stride: 2, padding: 2,
-                                   outputPadding: 1, weight: p.value("\(name).weight"), bias: last ? p.value("deconv4.bias") : nil,
-                                   weightGradient: p.gradient("\(name).weight"), biasGradient: last ? p.gradient("deconv4.bias") : nil,
-                                   activation: last ? .tanh : nil, plainOutput: last)
-        }
-    }
-
-    /// DCGAN initialisation: W ~ N(0, 0.02), BN γ ~ N(1, 0.02), β = 0, biases 0; running stats reset.
-    public func initialize(using rng: inout SeededGenerator) {
-        dcganInitialize(parameters, using: &rng)
-        resetStatistics(statistics)
     }
 
     /// z: N×latentDimension → images N×channels×imageSize×imageSize in [-1, 1] (tanh), a new tensor.
@@ -82,8 +61,8 @@ public final class Generator {
     /// overwritten by the next forward. `weightsUnchanged` skips re-laying out weights that did not change.
     func forward(_ z: DNNLMemory, training: Bool, weightsUnchanged: Bool = false) -> DNNLMemory {
         precondition(z.dims.count == 2 && z.dims[1] == config.latentDimension, "generator input must be N×\(config.latentDimension), got \(z.dims)")
-        let n = z.dims[0], w = config.width, s = config.baseSize
-        let projected = project.forward(z, weightsUnchanged: weightsUnchanged).reinterpreted(as: [n, 8 * w, s, s])
+        let n = z.dims[0], s = config.baseSize
+        let projected = project.forward(z, weightsUnchanged: weightsUnchanged).reinterpreted(as: [n, norms[0].channels, s, s])
         var h = norms[0].forward(toBlocked.convert(projected), training: training)
         for i in 0..<3 {
             h = norms[i + 1].forward(deconvs[i].forward(h, weightsUnchanged: weightsUnchanged), training: training)

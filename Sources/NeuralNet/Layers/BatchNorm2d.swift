@@ -69,7 +69,7 @@ public final class BatchNorm2d {
             forwardPD = PrimitiveDescriptor(op, what: "bnorm fwd \(d) training=\(training)", memoryBound: true)
             input = DNNLMemory(desc: desc, wrapping: nil)
             output = external ? DNNLMemory(desc: desc, wrapping: nil) : DNNLMemory(desc: desc)
-            let cDesc = DNNL.desc([layer.channels], dnnl_a)
+            let cDesc = DNNL.desc([layer.channels], dnnl_a, type: .f32)
             if training {
                 mean = DNNLMemory(desc: cDesc); variance = DNNLMemory(desc: cDesc)
             } else {
@@ -105,7 +105,7 @@ public final class BatchNorm2d {
     final class SegmentedPlan {
         let plan: Plan
         let segments: Int
-        /// Floats per segment (the batch dimension is outermost in every layout used).
+        /// Elements per segment (the batch dimension is outermost in every layout used).
         let stride: Int
         let output: DNNLMemory, gradInput: DNNLMemory
         let gradSegment: DNNLMemory
@@ -124,7 +124,7 @@ public final class BatchNorm2d {
             output = DNNLMemory(desc: desc)
             gradInput = DNNLMemory(desc: desc)
             stride = output.physicalCount / segments
-            precondition(stride * segments == output.physicalCount && DNNL.byteSize(seg) == stride * 4, "segments are not contiguous")
+            precondition(stride * segments == output.physicalCount && DNNL.byteSize(seg) == stride * output.dataType.byteSize, "segments are not contiguous")
             gradSegment = DNNLMemory(desc: seg, wrapping: nil)
             means = Array(repeating: [Float](repeating: 0, count: layer.channels), count: segments)
             variances = means

@@ -33,7 +33,7 @@ struct ConvolutionGeometry {
 
     /// Weights as oneDNN sees them: dims O, I, k, k; PyTorch stores conv as OIHW, transposed conv as IOHW.
     var userWeightDesc: dnnl_memory_desc_t {
-        DNNL.desc([outputChannels, inputChannels, kernelSize, kernelSize], transposed ? dnnl_bacd : dnnl_abcd)
+        DNNL.desc([outputChannels, inputChannels, kernelSize, kernelSize], transposed ? dnnl_bacd : dnnl_abcd, type: .f32)
     }
 }
 
@@ -75,10 +75,10 @@ final class ConvolutionPlan {
         padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
         // Few output channels: blocked layouts pad them to 16 and the forward does 16× the work;
         // plain NCHW runs a GEMM kernel instead (the backward passes prefer blocked: see backwardDescriptor).
-        let srcAny = DNNL.desc(d, dnnl_format_tag_any)
-        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any)
-        var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any)
-        let bDesc = DNNL.desc([g.outputChannels], dnnl_a)
+        let srcAny = DNNL.desc(d, dnnl_format_tag_any, type: .f32)
+        let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any, type: .f32)
+        var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any, type: .f32)
+        let bDesc = DNNL.desc([g.outputChannels], dnnl_a, type: .f32)
         var s = srcAny, dd = dstAny
         let attr = eltwiseAttribute(activation)
         defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
@@ -109,7 +109,7 @@ final class ConvolutionPlan {
         }
         bias = biasTensor.map { DNNLMemory(desc: bDesc, wrapping: $0.data) }
         dst = DNNLMemory(desc: dstDesc)
-        let plainDst = DNNL.plainDesc([n, g.outputChannels, oh, ow])
+        let plainDst = DNNL.plainDesc([n, g.outputChannels, oh, ow], type: .f32)
         if g.plainOutput && !DNNL.equal(dstDesc, plainDst) {
             output = DNNLMemory(desc: plainDst)
             outputReorder = Reorder(from: dstDesc, to: plainDst).bind(dst, output)
@@ -177,8 +177,8 @@ final class ConvolutionPlan {
     private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
         func make(_ srcMD: dnnl_memory_desc_t, _ dstMD: dnnl_memory_desc_t) -> PrimitiveDescriptor {
             var s = srcMD, dd = dstMD
-            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any)
-            let bias = wantWeights && hasBias ? DNNL.desc([geometry.outputChannels], dnnl_a) : nil
+            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any, type: .f32)
+            let bias = wantWeights && hasBias ? DNNL.desc([geometry.outputChannels], dnnl_a, type: .f32) : nil
             let alg = geometry.transposed ? dnnl_deconvolution_direct : dnnl_convolution_direct
             let kind = (geometry.transposed ? "deconv" : "conv") + (wantWeights ? " bwd weights" : " bwd data")
             if geometry.transposed {
@@ -203,7 +203,8 @@ final class ConvolutionPlan {
         // GEMM-based weight gradients on plain layouts are ~50× slower than the blocked JIT kernels.
         let slow = forced.isReference || (wantWeights && forced.implementation.contains("gemm"))
         if !slow { return forced }
-        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any), DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any))
+        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any, type: DNNL.dataType(srcDesc)),
+                        DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any, type: DNNL.dataType(dstDesc)))
         return free.isReference ? forced : free
     }
 
@@ -277,7 +278,7 @@ final class ConvolutionPlan {
             prepare.append(Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst))
         }
         let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
-        let gb = hasBias ? DNNLMemory(desc: DNNL.desc([geometry.outputChannels], dnnl_a)) : nil
+        let gb = hasBias ? DNNLMemory(desc: DNNL.desc([geometry.outputChannels], dnnl_a, type: .f32)) : nil
         var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_WEIGHTS, gw)]
         if let gb { args.append((DNNL_ARG_DIFF_BIAS, gb)) }
         return (Execution(pd.makePrimitive(), args), gw, gb, holder, prepare)

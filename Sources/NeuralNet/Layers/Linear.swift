@@ -46,12 +46,12 @@ public final class Linear {
             srcDesc = desc
             // User weights seen with the input's item dimensions: [O, F] is byte-identical to [O, C, H, W].
             let wDims = [layer.outputFeatures] + Array(d.dropFirst())
-            userWeightDesc = DNNL.desc(wDims, DNNL.plainTag(rank: wDims.count))
+            userWeightDesc = DNNL.desc(wDims, DNNL.plainTag(rank: wDims.count), type: .f32)
             var s = desc
-            var wAny = DNNL.desc(wDims, dnnl_format_tag_any)
-            var dd = DNNL.desc([d[0], layer.outputFeatures], dnnl_ab)
+            var wAny = DNNL.desc(wDims, dnnl_format_tag_any, type: .f32)
+            var dd = DNNL.desc([d[0], layer.outputFeatures], dnnl_ab, type: .f32)
             dstDesc = dd
-            let bDesc = layer.bias == nil ? nil : DNNL.desc([layer.outputFeatures], dnnl_a)
+            let bDesc = layer.bias == nil ? nil : DNNL.desc([layer.outputFeatures], dnnl_a, type: .f32)
             var op = dnnl_inner_product_desc_t()
             DNNL.check(dnnl_inner_product_forward_desc_init(&op, dnnl_forward_training, &s, &wAny, withOptionalPointer(bDesc), &dd), "ip fwd")
             // A layer this small (D's 8192→1 classifier) is bandwidth-bound: one thread, like BatchNorm.
@@ -104,8 +104,8 @@ public final class Linear {
             guard let wg = weightGradient else { preconditionFailure("Linear has no gradient buffers") }
             if p.backwardWeights == nil {
                 var s = p.srcDesc, dd = p.dstDesc
-                var wAny = DNNL.desc(DNNL.dims(p.userWeightDesc), dnnl_format_tag_any)
-                let bDesc = bias == nil ? nil : DNNL.desc([outputFeatures], dnnl_a)
+                var wAny = DNNL.desc(DNNL.dims(p.userWeightDesc), dnnl_format_tag_any, type: DNNL.dataType(p.userWeightDesc))
+                let bDesc = bias == nil ? nil : DNNL.desc([outputFeatures], dnnl_a, type: .f32)
                 var op = dnnl_inner_product_desc_t()
                 DNNL.check(dnnl_inner_product_backward_weights_desc_init(&op, &s, &wAny, withOptionalPointer(bDesc), &dd), "ip bwd weights")
                 let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd weights", memoryBound: p.small)
@@ -129,7 +129,7 @@ public final class Linear {
         guard inputGradient else { return nil }
         if p.backwardData == nil {
             var ds = p.srcDesc, dd = p.dstDesc
-            var wAny = DNNL.desc(DNNL.dims(p.userWeightDesc), dnnl_format_tag_any)
+            var wAny = DNNL.desc(DNNL.dims(p.userWeightDesc), dnnl_format_tag_any, type: DNNL.dataType(p.userWeightDesc))
             var op = dnnl_inner_product_desc_t()
             DNNL.check(dnnl_inner_product_backward_data_desc_init(&op, &ds, &wAny, &dd), "ip bwd data")
             let pd = PrimitiveDescriptor(op, hint: p.forwardPD, what: "inner product bwd data", memoryBound: p.small)

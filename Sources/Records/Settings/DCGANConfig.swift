@@ -26,6 +26,10 @@ public struct DCGANConfig: Codable, Equatable, Sendable {
     /// Side of the smallest feature map (imageSize / 16).
     public var baseSize: Int { imageSize / 16 }
 
+    /// The channel ladder, in one place: output channels of D's four convolutions (and the aCAE
+    /// encoder's), w, 2w, 4w, 8w; G's hidden layers are the same reversed (paper: 64-128-256-512).
+    public var ladder: [Int] { [1, 2, 4, 8].map { $0 * width } }
+
     /// Throws a readable error for sizes the architecture cannot have.
     public func validate() throws {
         guard latentDimension >= 1 else { throw DCGANConfigError("latent dimension must be ≥ 1, got \(latentDimension)") }

@@ -1,0 +1,40 @@
+// The element types memories and descriptors can hold. Every byte count in
+// NeuralNet goes through `byteSize` so that a layer can switch an operand's
+// type (bf16 inside convolutions, f32 master weights) by changing the type it
+// asks for, and nothing else.
+
+import CDNNL
+
+/// The type of a memory's elements.
+public enum DataType: Sendable, CaseIterable {
+    /// IEEE single precision: what Tensors, parameters, gradients and optimizer state hold.
+    case f32
+    /// bfloat16: f32's sign and 8-bit exponent with a 7-bit mantissa (relative precision 2⁻⁸).
+    case bf16
+    /// Unsigned bytes: workspaces oneDNN asks for (BatchNorm's ReLU mask), never tensors.
+    case u8
+
+    /// Bytes per element.
+    public var byteSize: Int {
+        switch self {
+        case .f32: return 4
+        case .bf16: return 2
+        case .u8: return 1
+        }
+    }
+
+    /// oneDNN's name for the type.
+    public var dnnl: dnnl_data_type_t {
+        switch self {
+        case .f32: return dnnl_f32
+        case .bf16: return dnnl_bf16
+        case .u8: return dnnl_u8
+        }
+    }
+
+    /// The type oneDNN calls `type`; nil for types NeuralNet does not use.
+    public init?(_ type: dnnl_data_type_t) {
+        guard let t = DataType.allCases.first(where: { $0.dnnl == type }) else { return nil }
+        self = t
+    }
+}
