@@ -24,13 +24,21 @@ public struct ScoreReference: Codable, Equatable, Sendable {
     public static let mainRun = "anogan"
     /// The run name of the adversarial convolutional autoencoder's score table.
     public static let acaeRun = "acae"
+    /// The run name of AnoGAN's mapping started from the izi_f encoder, z₁ = E(x) (f-AnoGAN).
+    public static let encoderStartRun = "anogan-encoder"
+    /// The run name of the encoder score alone: G(E(x)) in one pass, no mapping steps (Γ = 0).
+    public static let encoderOnlyRun = "izif"
 
-    /// Fig. 4(a) and Table 1: aCAE (A of the aCAE run), P_D, GAN_R (Â), AnoGAN (A).
+    /// Fig. 4(a) and Table 1: aCAE (A of the aCAE run), P_D, GAN_R (Â), AnoGAN (A), and, when
+    /// those runs exist, AnoGAN started from the encoder and the encoder score alone. Rows whose
+    /// run is absent are left out.
     public static let modelComparison = [
         ScoreReference(label: "aCAE", run: acaeRun, column: "A"),
         ScoreReference(label: "P_D", run: mainRun, column: "P_D"),
         ScoreReference(label: "GAN_R", run: mainRun, column: "A_hat"),
         ScoreReference(label: "AnoGAN", run: mainRun, column: "A"),
+        ScoreReference(label: "AnoGAN (E start)", run: encoderStartRun, column: "A"),
+        ScoreReference(label: "izi_f (E only)", run: encoderOnlyRun, column: "A"),
     ]
     /// Fig. 4(b): the components R(x), D(x) and the reference D̂(x).
     public static let scoreComponents = [

@@ -22,7 +22,8 @@ public struct ReportSettings: Codable, Equatable, Sendable {
 
 public enum HTMLReport {
     // The paper's colours.
-    static let modelColours = ["aCAE": "#1f77b4", "GAN_R": "#d62728", "AnoGAN": "black", "P_D": "#2ca02c"]
+    static let modelColours = ["aCAE": "#1f77b4", "GAN_R": "#d62728", "AnoGAN": "black", "P_D": "#2ca02c",
+                               "AnoGAN (E start)": "#9467bd", "izi_f (E only)": "#ff7f0e"]
     static let componentColours = ["R": "#2ca02c", "D": "black", "D_hat": "#d62728"]
     static let groupColours: [ScoreDistribution.Group: String] = [.trainingNormal: "#1f77b4", .testNormal: "#2ca02c", .testAnomalous: "#d62728"]
 
@@ -107,7 +108,7 @@ public enum HTMLReport {
         let b = curves(components, colours: componentColours, key: \.column)
         var s = "<div class=\"grid\">\n"
         s += figure(SVGPlot.roc(title: "(a) Model comparison", curves: a),
-                    "(a) ROC of aCAE (A of run acae), GAN<sub>R</sub> (Â), AnoGAN (A) and the discriminator output P<sub>D</sub>." + (a.isEmpty ? " <i>No score available.</i>" : ""))
+                    "(a) ROC of aCAE (A of run acae), GAN<sub>R</sub> (Â), AnoGAN (A), the discriminator output P<sub>D</sub> and, when scored, AnoGAN started from the izi_f encoder and the encoder score alone." + (a.isEmpty ? " <i>No score available.</i>" : ""))
         s += figure(SVGPlot.roc(title: "(b) Anomaly score components", curves: b),
                     "(b) ROC of the residual score R(x), the discrimination score D(x) and the reference D̂(x)." + (b.isEmpty ? " <i>No score available.</i>" : ""))
         for (letter, column, name) in [("c", "R", "residual score R(x)"), ("d", "D", "discrimination score D(x)")] {
