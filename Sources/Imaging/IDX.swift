@@ -61,16 +61,17 @@ public enum IDX {
         let rank = Int(bytes[3])
         guard (1...4).contains(rank) else { throw FileError(path, "IDX rank \(rank) is not 1…4") }
         guard bytes.count >= 4 + 4 * rank else { throw FileError(path, "IDX header is truncated") }
-        var shape: [Int] = []
-        var count = 1
-        for d in 0..<rank {
+        let shape = (0..<rank).map { d in
             let p = 4 + 4 * d
-            let dim = Int(bytes[p]) << 24 | Int(bytes[p + 1]) << 16 | Int(bytes[p + 2]) << 8 | Int(bytes[p + 3])
-            shape.append(dim)
-            count *= max(dim, 1)
-            guard count <= 1 << 32 else { throw FileError(path, "IDX dimensions \(shape) are implausibly large") }
+            return Int(bytes[p]) << 24 | Int(bytes[p + 1]) << 16 | Int(bytes[p + 2]) << 8 | Int(bytes[p + 3])
         }
-        return (shape, 4 + 4 * rank + shape.reduce(1, *))
+        // Four 32-bit dimensions can multiply past Int.max: overflow-checked, then bounded.
+        guard let count = MemoryBudget.product(shape), count <= 1 << 34 else {
+            throw FileError(path, "IDX dimensions \(shape) are implausibly large")
+        }
+        // The bytes (decompressed, for gzip) and the array of values, before reading or inflating them.
+        try MemoryBudget.check(2 * count, for: path, "IDX shape \(shape)")
+        return (shape, 4 + 4 * rank + count)
     }
 
     /// Encodes an unsigned-byte IDX file (uncompressed).

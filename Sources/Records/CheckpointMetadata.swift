@@ -86,6 +86,56 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         settings = try decode(Keys.settings, TrainingSettings.self)
         position = try decode(Keys.position, TrainingPosition.self)
         dataset = CheckpointDataset(count: Int(meta[Keys.datasetCount] ?? "") ?? 0, path: meta[Keys.datasetPath] ?? "")
+        try validate(url)
+    }
+
+    /// Bounds on the counters and sizes a checkpoint may declare. Far beyond any real run,
+    /// yet small enough that the trainer's arithmetic on them (epochs × iterations per
+    /// epoch, counter + 1, batch × image) cannot overflow.
+    public enum Bounds {
+        public static let epochs = 1_000_000
+        public static let counter = 1 << 48
+        public static let batchSize = 1 << 20
+        public static let sampleCount = 1 << 16
+        public static let latentDimension = 1 << 20
+        public static let imageSize = 1 << 16
+        public static let width = 1 << 20
+        public static let channels = 1 << 10
+    }
+
+    /// Checks what a hostile or corrupt header could declare: architecture sizes, the
+    /// settings and the position counters, each within `Bounds`, Adam's constants sane.
+    /// Throws a `FileError` naming `url` and the field.
+    public func validate(_ url: URL) throws {
+        let a = architecture, s = settings, p = position
+        func within(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws {
+            guard range.contains(value) else {
+                throw FileError(url, "checkpoint \(name) is \(value), outside \(range.lowerBound)…\(range.upperBound)")
+            }
+        }
+        do { try a.validate() } catch {
+            throw FileError(url, "checkpoint declares an impossible architecture: \(error)")
+        }
+        try within(a.latentDimension, 1...Bounds.latentDimension, "architecture latentDimension")
+        try within(a.imageSize, 16...Bounds.imageSize, "architecture imageSize")
+        try within(a.width, 1...Bounds.width, "architecture width")
+        try within(a.channels, 1...Bounds.channels, "architecture channels")
+        try within(s.epochs, 0...Bounds.epochs, "settings epochs")
+        try within(s.batchSize, 1...Bounds.batchSize, "settings batchSize")
+        try within(s.sampleCount, 0...Bounds.sampleCount, "settings sampleCount")
+        let adam = s.adam
+        guard adam.learningRate.isFinite, adam.learningRate >= 0, (0..<1).contains(adam.beta1), (0..<1).contains(adam.beta2),
+              adam.epsilon.isFinite, adam.epsilon > 0 else {
+            throw FileError(url, "checkpoint Adam settings are not usable (learning rate \(adam.learningRate), β₁ \(adam.beta1), β₂ \(adam.beta2), ε \(adam.epsilon))")
+        }
+        try within(p.epoch, 0...Bounds.epochs, "position epoch")
+        try within(p.iteration, 0...Bounds.counter, "position iteration")
+        try within(p.generatorAdamSteps, 0...Bounds.counter, "position generatorAdamSteps")
+        try within(p.discriminatorAdamSteps, 0...Bounds.counter, "position discriminatorAdamSteps")
+        guard p.rngState.count == 4, p.rngState.contains(where: { $0 != 0 }) else {
+            throw FileError(url, "checkpoint random state is malformed (\(p.rngState.count) words)")
+        }
+        try within(dataset.count, 0...Bounds.counter, "dataset.count")
     }
 
     /// Compact JSON with sorted keys (the form stored under a key).
