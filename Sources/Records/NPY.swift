@@ -138,13 +138,13 @@ public enum NPY {
         try encode(array).writeAtomically(to: url)
     }
 
-    /// Reads any numeric .npy as a Float32 tensor of the same shape. With `rank`, any
-    /// other number of axes throws (a 0-d scalar where images are expected must not
-    /// reach code that indexes shape[0]).
-    public static func readTensor(_ url: URL, rank: Int? = nil) throws -> Tensor {
+    /// Reads any numeric .npy as a Float32 tensor of the same shape. Fewer axes than
+    /// `minimumRank` throw (a 0-d scalar where images are expected must not reach code
+    /// that indexes shape[0]).
+    public static func readTensor(_ url: URL, minimumRank: Int = 0) throws -> Tensor {
         let a = try read(url)
-        if let rank, a.shape.count != rank {
-            throw FileError(url, "holds a \(a.shape.count)-d array of shape \(a.shape); expected \(rank) axes")
+        guard a.shape.count >= minimumRank else {
+            throw FileError(url, "holds a \(a.shape.count)-d array (shape \(a.shape)); expected at least \(minimumRank) axes")
         }
         return Tensor(shape: a.shape, values: a.floats())
     }
