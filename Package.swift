@@ -6,10 +6,12 @@ let package = Package(
     name: "anogan",
     products: [
         .executable(name: "anogan", targets: ["AnoGANCLI"]),
-        .library(name: "AnoGANKit", targets: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments"]),
+        .library(name: "AnoGANKit", targets: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Workflows"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // YAML settings files (`--config FILE.yaml`).
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C APIs from Debian packages: libdnnl-dev (oneDNN 2.6), libpng-dev, zlib1g-dev.
@@ -30,13 +32,15 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Records"]),
         // Figures (PNG, SVG) and the self-contained HTML report; only draws.
         .target(name: "Report", dependencies: ["Records", "Evaluation", "Imaging"]),
-        // Whole experiments over every stage: the one-command demo, the one-class benchmark.
-        .target(name: "Experiments", dependencies: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
+        // The use cases every entry point calls: train-or-resume, score-and-write, input discovery for
+        // preparation, settings files; and the compositions of them: the demo, the one-class protocol.
+        .target(name: "Workflows", dependencies: ["Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report",
+                                                  .product(name: "Yams", package: "Yams")]),
         // The `anogan` command: parses flags and calls the libraries.
         .executableTarget(
             name: "AnoGANCLI",
             dependencies: [
-                "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Experiments",
+                "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report", "Workflows",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -48,7 +52,7 @@ let package = Package(
         .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
+        .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "TestSupport", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.
         .testTarget(name: "CLITests", dependencies: ["AnoGANCLI"]),
     ],

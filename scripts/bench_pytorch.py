@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times the PyTorch twin of anogan's DCGAN (same architecture, same steps as
-`anogan bench`) for a side-by-side comparison. Never run by CI.
+`anogan speed`) for a side-by-side comparison. Never run by CI.
 
     python3 scripts/bench_pytorch.py --threads 2 --batch 64 --iterations 10 [--json]
 

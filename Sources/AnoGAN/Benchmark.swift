@@ -1,4 +1,4 @@
-// `anogan bench`: times the paper's full-size model (or any DCGANConfig) on
+// `anogan speed`: times the paper's full-size model (or any DCGANConfig) on
 // this machine — G forward, D forward, one training step, one mapping step —
 // as the median of several runs after warm-up. The team compares these
 // numbers with scripts/bench_pytorch.py, which times the identical PyTorch model.
@@ -8,7 +8,7 @@ import NeuralNet
 import Records
 
 /// What to time.
-public struct BenchmarkSettings: Sendable {
+public struct BenchmarkSettings: Codable, Equatable, Sendable {
     public var config: DCGANConfig = .paper
     public var batch: Int = 64
     /// Timed runs per measurement (the median is reported).

@@ -44,7 +44,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .tooFewImages(count, batchSize):
-            return "the training set has \(count) images, fewer than one batch of \(batchSize); lower --batch-size"
+            return "the training set has \(count) images, fewer than one batch of \(batchSize); lower the batch size"
         case let .invalidSettings(message):
             return message
         case let .diverged(epoch, iteration, what, lastGood):

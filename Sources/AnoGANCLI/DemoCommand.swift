@@ -1,10 +1,15 @@
 // `anogan demo`: the whole paper on synthetic OCT in one command (phantoms,
 // preprocessing, AnoGAN and aCAE training, scoring, evaluation, HTML report).
-// Parses flags; the pipeline is Experiments.Demo.
+// Parses flags over DemoSettings (file); the pipeline is Workflows.Demo.
 import ArgumentParser
-import Experiments
 import Foundation
 import Records
+import Workflows
+
+/// The settings file of `anogan demo`.
+struct DemoConfig: Codable {
+    var demo: DemoSettings
+}
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,24 +18,31 @@ struct DemoCommand: ParsableCommand {
         discussion: """
         Writes into --out: phantoms/ (MetaImage volumes), patches/ (patch sets), anogan/ (checkpoint, losses, \
         samples), acae/, scores/ (score runs of AnoGAN, the aCAE and the training patches) and report/report.html \
-        with metrics.json. Rerunning with the same settings skips finished stages.
+        with metrics.json. Rerunning with the same settings skips finished stages. The one-class protocol on \
+        Fashion-MNIST is `anogan one-class`; timing is `anogan speed`.
+
+        --config FILE (JSON or YAML) holds any of {demo: {seed, trainingVolumes, testHealthyVolumes, \
+        testDiseasedVolumes, bscans, phantomWidth, phantomHeight, trainingPatchesPerBScan, testPatchesPerBScan, \
+        testNormalLimit, imageSize, width, batchSize, epochs, acaeEpochs, mappingSteps, trainingScoreCount}}, laid \
+        over the standard (or, with --quick, the quick) sizes; flags override it.
         """)
 
     @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String = "anogan-demo"
 
-    @Option(help: "Random seed of phantoms, patches, training and mapping.")
-    var seed: UInt64 = 1
+    @Option(help: "Random seed of phantoms, patches, training and mapping (default \(DemoSettings.standard.seed)).")
+    var seed: UInt64?
 
     @Flag(help: "A much smaller run (about a minute): 32×32 patches, narrow models, few steps.")
     var quick = false
 
+    @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
         threadOptions.apply()
-        var settings = quick ? DemoSettings.quick : DemoSettings.standard
-        settings.seed = seed
+        var settings = try configFile.load(DemoConfig(demo: quick ? .quick : .standard)).value.demo
+        if let seed { settings.seed = seed }
         _ = try Demo.run(settings: settings, directory: URL(fileURLWithPath: out))
     }
 }

@@ -22,15 +22,15 @@ struct RunOptions: ParsableArguments {
         valueName: "[name=]dir"))
     var patches: [String] = []
 
-    @Option(help: "Seed of the bootstrap resamples.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the bootstrap resamples (default \(EvaluationSettings().seed)).")
+    var seed: UInt64?
 
-    @Option(help: "Bootstrap resamples per AUC confidence interval.")
-    var bootstrap: Int = 1000
+    @Option(help: "Bootstrap resamples per AUC confidence interval (default \(EvaluationSettings().bootstrapReplicates)).")
+    var bootstrap: Int?
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one --run DIR") }
-        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+        if let bootstrap, bootstrap < 1 { throw ValidationError("--bootstrap must be at least 1") }
         let names = try runs.map { try Self.split($0).name }
         if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
             throw ValidationError("--run name \(dup) is used twice")
@@ -47,10 +47,11 @@ struct RunOptions: ParsableArguments {
         return (name, path)
     }
 
-    var evaluationSettings: EvaluationSettings {
-        var s = EvaluationSettings()
-        s.seed = seed
-        s.bootstrapReplicates = bootstrap
+    /// `base` (defaults or a settings file) with the flags given laid over it.
+    func evaluationSettings(over base: EvaluationSettings) -> EvaluationSettings {
+        var s = base
+        if let seed { s.seed = seed }
+        if let bootstrap { s.bootstrapReplicates = bootstrap }
         return s
     }
 
@@ -74,16 +75,24 @@ func printNotes(_ notes: [String]) {
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "ROC, AUC with bootstrap CI, Youden operating points and pixel AUROC of score runs → metrics.json, roc.csv.")
+        abstract: "ROC, AUC with bootstrap CI, Youden operating points and pixel AUROC of score runs → metrics.json, roc.csv.",
+        discussion: """
+        --config FILE (JSON or YAML) holds any of {evaluation: {bootstrapReplicates, confidenceLevel, seed}}; flags override it.
+        """)
+
+    /// The settings file of `anogan evaluate`.
+    struct Config: Codable { var evaluation = EvaluationSettings() }
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var configFile: ConfigOption
 
     @Option(help: ArgumentHelp("Output directory for metrics.json and roc.csv.", valueName: "dir"))
     var out: String
 
     func run() throws {
         let (runs, training) = try options.load(.evaluation, trainingParts: [])
-        let result = try Analysis.evaluate(runs: runs, training: training, settings: options.evaluationSettings)
+        let settings = options.evaluationSettings(over: try configFile.load(Config()).value.evaluation)
+        let result = try Analysis.evaluate(runs: runs, training: training, settings: settings)
         try Analysis.write(result, to: URL(fileURLWithPath: out))
         printNotes(result.notes)
         for row in result.table1 {

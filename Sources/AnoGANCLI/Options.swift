@@ -1,7 +1,11 @@
-// Flags shared by several subcommands.
+// Flags shared by several subcommands: threads, the model size, settings files,
+// and the translation of the library's setting names into this command's flags.
+import AnoGAN
 import ArgumentParser
+import Foundation
 import NeuralNet
 import Records
+import Workflows
 
 /// `--threads`: oneDNN/OpenMP threads, set before the first primitive runs.
 struct ThreadOptions: ParsableArguments {
@@ -19,10 +23,10 @@ struct ThreadOptions: ParsableArguments {
 
 /// `--image-size` and `--width`: the DCGAN's size (DCGANConfig).
 struct ArchitectureOptions: ParsableArguments {
-    @Option(help: "Image size S of the model (a multiple of 16; the paper: 64).")
+    @Option(help: "Image size S of the model (a multiple of 16; the paper: \(DCGANConfig.paper.imageSize)).")
     var imageSize: Int?
 
-    @Option(help: "Width w: channels of D's first convolution (the paper: 64, i.e. 512-256-128-64).")
+    @Option(help: "Width w: channels of D's first convolution (the paper: \(DCGANConfig.paper.width), i.e. 512-256-128-64).")
     var width: Int?
 
     func validate() throws {
@@ -33,9 +37,38 @@ struct ArchitectureOptions: ParsableArguments {
     }
 }
 
-extension Progress {
-    /// "12.3 img/s"-style rate of `units` done in `seconds`.
-    static func rate(_ units: Double, _ seconds: Double, unit: String) -> String {
-        String(format: "%.1f", seconds > 0 ? units / seconds : 0) + " \(unit)/s"
+/// `--config FILE`: settings in JSON or YAML, laid over the defaults; flags given on the
+/// command line override the file.
+struct ConfigOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Settings file (JSON or YAML); flags override it. See the discussion above for its sections.",
+                               valueName: "file"))
+    var config: String?
+
+    /// The defaults with the file (when given) laid over them.
+    func load<Value: Codable>(_ defaults: Value) throws -> LoadedSettings<Value> {
+        guard let config else { return LoadedSettings(value: defaults, keys: []) }
+        return try SettingsFile.load(URL(fileURLWithPath: config), over: defaults)
+    }
+}
+
+/// Runs `body`; errors that name settings come out naming this command's flags
+/// (`names`: setting name or dotted path → flag). SettingsError becomes a usage error.
+/// Errors about the settings file itself keep the file's names.
+@discardableResult
+func translatingSettingNames<T>(_ names: [String: String], config: ConfigOption, _ body: () throws -> T) throws -> T {
+    func translate(_ text: String) -> String {
+        var out = text
+        for (setting, flag) in names.sorted(by: { $0.key.count > $1.key.count }) {
+            let pattern = "(?<![\\w.-])" + NSRegularExpression.escapedPattern(for: setting) + "(?![\\w])"
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
+            out = regex.stringByReplacingMatches(in: out, range: NSRange(out.startIndex..., in: out),
+                                                 withTemplate: NSRegularExpression.escapedTemplate(for: flag))
+        }
+        return out
+    }
+    do { return try body() } catch let error as SettingsError {
+        throw ValidationError(translate(error.description))
+    } catch let error as FileError where error.path != config.config.map({ URL(fileURLWithPath: $0).path }) {
+        throw FileError(error.path, translate(error.problem))
     }
 }

@@ -14,7 +14,14 @@ struct PhantomCommand: ParsableCommand {
         Each volume is a different subject (seed + index). Files per volume NAME: NAME.mha (8-bit scan), \
         NAME_mask.mha (0 none, 1 intraretinal fluid, 2 subretinal fluid, 3 hyperreflective focus), \
         NAME_boundaries.npy (float32 B×2×W: ILM and Bruch rows), NAME.json (settings and seed), NAME_png/ and NAME_mask_png/.
+
+        --config FILE (JSON or YAML) holds any of {phantom: {width, height, bscans, spacingX, spacingZ, spacingY}} \
+        (spacings in µm); flags override it.
         """)
+
+    /// The settings file of `anogan phantom` (`diseased` is set per volume).
+    struct Config: Codable { var phantom = OCTPhantomSettings() }
+    private static let defaults = OCTPhantomSettings()
 
     @Option(name: .long, help: "Output directory.")
     var out: String
@@ -25,23 +32,25 @@ struct PhantomCommand: ParsableCommand {
     @Option(name: .long, help: "Number of diseased volumes (fluid and foci, with masks).")
     var diseased: Int = 1
 
-    @Option(name: .long, help: "B-scans per volume.")
-    var bscans: Int = 49
+    @Option(name: .long, help: "B-scans per volume (default \(defaults.bscans)).")
+    var bscans: Int?
 
-    @Option(name: .long, help: "Columns (A-scans) per B-scan.")
-    var width: Int = 512
+    @Option(name: .long, help: "Columns (A-scans) per B-scan (default \(defaults.width)).")
+    var width: Int?
 
-    @Option(name: .long, help: "Rows (depth) per B-scan.")
-    var height: Int = 496
+    @Option(name: .long, help: "Rows (depth) per B-scan (default \(defaults.height)).")
+    var height: Int?
 
-    @Option(name: .long, help: "Scan width in mm (x spacing = width / columns).")
-    var scanWidth: Double = 6
+    @Option(name: .long, help: "Scan width in mm; x spacing = scan width / columns (default \(defaults.spacingX * Double(defaults.width) / 1000)).")
+    var scanWidth: Double?
 
-    @Option(name: .long, help: "Axial spacing in µm per row.")
-    var spacingZ: Double = 3.87
+    @Option(name: .long, help: "Axial spacing in µm per row (default \(defaults.spacingZ)).")
+    var spacingZ: Double?
 
-    @Option(name: .long, help: "Distance between B-scans in µm.")
-    var spacingY: Double = 120
+    @Option(name: .long, help: "Distance between B-scans in µm (default \(defaults.spacingY)).")
+    var spacingY: Double?
+
+    @OptionGroup var configFile: ConfigOption
 
     @Option(name: .long, help: "Random seed (each volume uses seed + its index).")
     var seed: UInt64 = 1
@@ -51,18 +60,30 @@ struct PhantomCommand: ParsableCommand {
 
     func validate() throws {
         guard healthy >= 0, diseased >= 0, healthy + diseased > 0 else { throw ValidationError("--healthy and --diseased must be ≥ 0 and not both 0") }
-        guard bscans >= 1, width >= 32, height >= 32 else { throw ValidationError("--bscans must be ≥ 1, --width and --height ≥ 32") }
-        guard scanWidth > 0, spacingZ > 0, spacingY > 0 else { throw ValidationError("--scan-width, --spacing-z, --spacing-y must be positive") }
+        guard (bscans ?? 1) >= 1, (width ?? 32) >= 32, (height ?? 32) >= 32 else { throw ValidationError("--bscans must be ≥ 1, --width and --height ≥ 32") }
+        guard (scanWidth ?? 1) > 0, (spacingZ ?? 1) > 0, (spacingY ?? 1) > 0 else { throw ValidationError("--scan-width, --spacing-z, --spacing-y must be positive") }
     }
 
     func run() throws {
+        var base = try configFile.load(Config()).value.phantom
+        // The scan's extent stays when only the column count changes.
+        let scanMillimetres = scanWidth ?? base.spacingX * Double(base.width) / 1000
+        if let width { base.width = width }
+        if let height { base.height = height }
+        if let bscans { base.bscans = bscans }
+        if let spacingZ { base.spacingZ = spacingZ }
+        if let spacingY { base.spacingY = spacingY }
+        base.spacingX = scanMillimetres * 1000 / Double(base.width)
+        guard base.bscans >= 1, base.width >= 32, base.height >= 32, base.spacingX > 0, base.spacingZ > 0, base.spacingY > 0 else {
+            throw ValidationError("phantom bscans must be ≥ 1, width and height ≥ 32, spacings positive")
+        }
+        let (bscans, width, height) = (base.bscans, base.width, base.height)
         let directory = URL(fileURLWithPath: out)
         print("phantom: seed \(seed), \(healthy) healthy + \(diseased) diseased volumes of \(bscans)×\(height)×\(width) → \(directory.path)")
         for index in 0..<(healthy + diseased) {
             let sick = index >= healthy
-            let settings = OCTPhantomSettings(width: width, height: height, bscans: bscans,
-                                              spacingX: scanWidth * 1000 / Double(width), spacingZ: spacingZ,
-                                              spacingY: spacingY, diseased: sick)
+            var settings = base
+            settings.diseased = sick
             let name = String(format: "%@_%03d", sick ? "diseased" : "healthy", sick ? index - healthy : index)
             let start = Date()
             let volume = OCTPhantom.generate(settings, seed: seed &+ UInt64(index))

@@ -10,40 +10,51 @@ import Report
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Write the HTML report (and metrics.json beside it) for score runs.")
+        abstract: "Write the HTML report (and metrics.json beside it) for score runs.",
+        discussion: """
+        --config FILE (JSON or YAML) holds any of {report: {evaluation: {bootstrapReplicates, confidenceLevel, seed}, \
+        tsne: {perplexity, iterations, ...}, tsnePoints, figure3Columns, histogramBins}}; flags override it.
+        """)
+
+    /// The settings file of `anogan report`.
+    struct Config: Codable { var report = ReportSettings() }
+    private static let defaults = ReportSettings()
 
     @OptionGroup var options: RunOptions
+    @OptionGroup var configFile: ConfigOption
 
     @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file"))
     var out: String = "report.html"
 
-    @Option(name: .customLong("tsne-points"), help: "At most this many labelled images in the t-SNE of Fig. 2(b).")
-    var tsnePoints: Int = 2000
+    @Option(name: .customLong("tsne-points"), help: "At most this many labelled images in the t-SNE of Fig. 2(b) (default \(defaults.tsnePoints)).")
+    var tsnePoints: Int?
 
-    @Option(name: .customLong("tsne-iterations"), help: "t-SNE iterations.")
-    var tsneIterations: Int = 1000
+    @Option(name: .customLong("tsne-iterations"), help: "t-SNE iterations (default \(defaults.tsne.iterations)).")
+    var tsneIterations: Int?
 
-    @Option(name: .customLong("tsne-seed"), help: "Seed of the t-SNE initialisation and subset.")
-    var tsneSeed: UInt64 = 0
+    @Option(name: .customLong("tsne-seed"), help: "Seed of the t-SNE initialisation and subset (default \(defaults.tsne.seed)).")
+    var tsneSeed: UInt64?
 
-    @Option(name: .customLong("examples"), help: "Example images per block of Fig. 3.")
-    var examples: Int = 6
+    @Option(name: .customLong("examples"), help: "Example images per block of Fig. 3 (default \(defaults.figure3Columns)).")
+    var examples: Int?
 
     func validate() throws {
-        guard tsnePoints >= 3 else { throw ValidationError("--tsne-points must be at least 3") }
-        guard tsneIterations >= 1 else { throw ValidationError("--tsne-iterations must be at least 1") }
-        guard examples >= 1 else { throw ValidationError("--examples must be at least 1") }
+        if let tsnePoints, tsnePoints < 3 { throw ValidationError("--tsne-points must be at least 3") }
+        if let tsneIterations, tsneIterations < 1 { throw ValidationError("--tsne-iterations must be at least 1") }
+        if let examples, examples < 1 { throw ValidationError("--examples must be at least 1") }
         guard out.hasSuffix(".html") || out.hasSuffix(".htm") else { throw ValidationError("--out must name an .html file") }
     }
 
     func run() throws {
-        var settings = ReportSettings()
-        settings.evaluation = options.evaluationSettings
-        settings.tsnePoints = tsnePoints
-        settings.tsne.iterations = tsneIterations
-        settings.tsne.exaggerationIterations = min(settings.tsne.exaggerationIterations, tsneIterations / 4)
-        settings.tsne.seed = tsneSeed
-        settings.figure3Columns = examples
+        var settings = try configFile.load(Config()).value.report
+        settings.evaluation = options.evaluationSettings(over: settings.evaluation)
+        if let tsnePoints { settings.tsnePoints = tsnePoints }
+        if let tsneIterations {
+            settings.tsne.iterations = tsneIterations
+            settings.tsne.exaggerationIterations = min(settings.tsne.exaggerationIterations, tsneIterations / 4)
+        }
+        if let tsneSeed { settings.tsne.seed = tsneSeed }
+        if let examples { settings.figure3Columns = examples }
         let (runs, training) = try options.load(.all, trainingParts: .all)
         let url = URL(fileURLWithPath: out)
         let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: url)

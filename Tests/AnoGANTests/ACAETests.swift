@@ -162,7 +162,10 @@ final class ACAEScoringTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         try model.save(to: checkpoint)
         let run = dir.appendingPathComponent("run")
-        try model.writeScoreRun(result, input: input, checkpoint: checkpoint, triplets: 2, to: run)
+        let scorer = AutoencoderScorer(model: model, lambda: 0.1, batchSize: 2)
+        try result.write(input: input, checkpoint: checkpoint, config: config, settings: scorer.recordedSettings,
+                         triplets: 2, trace: true, threads: 1, to: run)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("trace.csv").path), "no search, no trace")
         for file in ["scores.csv", "summary.json", "reconstructions.npy", "residuals.npy", "features.npy", "triplets/0001.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(file).path), file)
         }

@@ -110,7 +110,7 @@ final class MappingTests: XCTestCase {
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-score-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try result.write(input: input, checkpoint: URL(fileURLWithPath: "/ckpt.safetensors"), config: g.config,
+        try DetectionResult(result).write(input: input, checkpoint: URL(fileURLWithPath: "/ckpt.safetensors"), config: g.config,
                          settings: settings, triplets: 2, trace: true, threads: 1, to: dir)
         let table = try ScoreTable.read(dir.appendingPathComponent("scores.csv"))
         XCTAssertEqual(table.columns, ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"])

@@ -9,161 +9,7 @@ import Foundation
 import Records
 import XCTest
 
-/// Result of one `anogan` run.
-struct CLIRun {
-    var status: Int32
-    var crashed: Bool
-    var stdout: String
-    var stderr: String
-
-    /// stderr without blank lines.
-    var errorLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
-}
-
-final class CLITests: XCTestCase {
-    /// Kill a run after this long and fail: the team's rule is "never a hang".
-    static let timeout: TimeInterval = 60
-
-    /// The built `anogan` next to the test bundle (Linux: Bundle.main is the
-    /// products directory's xctest runner; macOS: the bundle's parent).
-    static let binary: URL? = {
-        var candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
-        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
-            candidates += [bundle.bundleURL.deletingLastPathComponent()]
-        }
-        for dir in candidates {
-            let url = dir.appendingPathComponent("anogan")
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
-               FileManager.default.isExecutableFile(atPath: url.path) {
-                return url
-            }
-        }
-        return nil
-    }()
-
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        guard Self.binary != nil else {
-            throw XCTSkip("the anogan executable is not built next to the tests (run `swift build --build-tests`)")
-        }
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        if let dir { try? FileManager.default.removeItem(at: dir) }
-    }
-
-    // MARK: - Running the binary
-
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
-    /// Runs `anogan args…` in the temp directory; fails the test on a timeout.
-    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
-        let process = Process()
-        process.executableURL = Self.binary!
-        process.arguments = args
-        process.currentDirectoryURL = dir
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMP_NUM_THREADS"] = "1"
-        process.environment = environment
-        // Files, not pipes: a chatty child cannot block on a full pipe.
-        let id = UUID().uuidString
-        let outURL = dir.appendingPathComponent(".stdout-\(id)"), errURL = dir.appendingPathComponent(".stderr-\(id)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try process.run()
-        if done.wait(timeout: .now() + Self.timeout) == .timedOut {
-            process.terminate()
-            _ = done.wait(timeout: .now() + 5)
-            XCTFail("anogan \(args.joined(separator: " ")) did not finish within \(Int(Self.timeout)) s", file: file, line: line)
-        }
-        try out.close(); try err.close()
-        let stdout = String(decoding: try Data(contentsOf: outURL), as: UTF8.self)
-        let stderr = String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
-        return CLIRun(status: process.terminationStatus, crashed: process.terminationReason == .uncaughtSignal,
-                      stdout: stdout, stderr: stderr)
-    }
-
-    /// Runs and asserts a clean failure: no crash, exit `status` (any non-zero
-    /// when nil), the first stderr line is "Error: …" and mentions every string
-    /// in `mentions`; a runtime error (exit 1) is that one line only.
-    @discardableResult
-    func assertFails(_ args: [String], status: Int32? = nil, mentions: [String],
-                     file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
-        let result = try run(args, file: file, line: line)
-        let command = "anogan " + args.joined(separator: " ")
-        XCTAssertFalse(result.crashed, "\(command) crashed (signal \(result.status)):\n\(result.stderr)", file: file, line: line)
-        XCTAssertNotEqual(result.status, 0, "\(command) exited 0 on bad input", file: file, line: line)
-        if let status { XCTAssertEqual(result.status, status, "\(command): exit status\n\(result.stderr)", file: file, line: line) }
-        for marker in ["Fatal error", "Stack dump", "Backtrace", "Current stack trace"] {
-            XCTAssertFalse(result.stderr.contains(marker), "\(command) printed a crash report:\n\(result.stderr)", file: file, line: line)
-        }
-        let lines = result.errorLines
-        guard let first = lines.first else {
-            XCTFail("\(command): nothing on stderr", file: file, line: line)
-            return result
-        }
-        XCTAssertTrue(first.hasPrefix("Error: "), "\(command): first stderr line is not an error: \(first)", file: file, line: line)
-        for text in mentions {
-            XCTAssertTrue(first.contains(text), "\(command): error line does not mention \(text): \(first)", file: file, line: line)
-        }
-        if result.status == 1 {
-            XCTAssertEqual(lines.count, 1, "\(command): the error is not one line:\n\(result.stderr)", file: file, line: line)
-        }
-        return result
-    }
-
-    // MARK: - Fixtures, written without the library (an independent .npy writer)
-
-    /// A version-1.0 .npy of little-endian float32 with `shape`.
-    func npy(_ values: [Float], shape: [Int]) -> Data {
-        let dims = shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? "," : "")
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(dims)), }"
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = UInt16(header.utf8.count)
-        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: Array(header.utf8))
-        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
-
-    /// `count` images of size×size in [-1, 1] (a deterministic pattern).
-    func images(_ count: Int, size: Int) -> [Float] {
-        (0..<(count * size * size)).map { Float(($0 * 37) % 201) / 100 - 1 }
-    }
-
-    @discardableResult
-    func write(_ data: Data, _ name: String) throws -> String {
-        try data.write(to: dir.appendingPathComponent(name))
-        return path(name)
-    }
-
-    func randomBytes(_ count: Int) -> Data {
-        var g = SystemRandomNumberGenerator()
-        return Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &g) })
-    }
-
-    /// A real checkpoint of a tiny 16×16 model, width 2 (one epoch on 4 images).
-    func trainTinyCheckpoint() throws -> String {
-        let data = try write(npy(images(4, size: 16), shape: [4, 1, 16, 16]), "train.npy")
-        let result = try run(["train", "--data", data, "--out", path("run"), "--epochs", "1", "--width", "2", "--batch-size", "2"])
-        XCTAssertEqual(result.status, 0, "training the tiny model failed:\n\(result.stderr)")
-        let checkpoint = path("run/checkpoint.safetensors")
-        guard FileManager.default.fileExists(atPath: checkpoint) else { throw XCTSkip("no checkpoint to score with") }
-        return checkpoint
-    }
-
+final class CLITests: CLITestCase {
     // MARK: - Flags
 
     func testUnknownFlagIsAUsageError() throws {
@@ -180,8 +26,8 @@ final class CLITests: XCTestCase {
         try assertFails(["train", "--data", data, "--out", path("o"), "--epochs", "abc"], status: 64, mentions: ["--epochs", "abc"])
         try assertFails(["train", "--data", data, "--out", path("o"), "--batch-size", "1"], status: 64, mentions: ["--batch-size"])
         try assertFails(["train", "--data", data, "--out", path("o"), "--image-size", "17"], status: 64, mentions: ["--image-size", "17"])
-        try assertFails(["bench", "--threads", "0"], status: 64, mentions: ["--threads", "0"])
-        try assertFails(["bench", "--image-size", "17"], status: 64, mentions: ["17"])
+        try assertFails(["speed", "--threads", "0"], status: 64, mentions: ["--threads", "0"])
+        try assertFails(["speed", "--image-size", "17"], status: 64, mentions: ["17"])
         try assertFails(["score", "--checkpoint", path("c"), "--data", data, "--out", path("o"), "--steps", "0"],
                         status: 64, mentions: ["--steps"])
         try assertFails(["score", "--checkpoint", path("c"), "--data", data, "--out", path("o"), "--lambda", "nan"],
@@ -422,16 +268,16 @@ final class CLITests: XCTestCase {
 
     func testBenchmarkAndIDXInputsFailCleanly() throws {
         let missing = path("no-idx")
-        try assertFails(["benchmark", "mnist", "--data", missing, "--normal-class", "1", "--out", path("b")],
+        try assertFails(["one-class", "mnist", "--data", missing, "--normal-class", "1", "--out", path("b")],
                         mentions: [missing, "train-images-idx3-ubyte"])
-        try assertFails(["benchmark", "svhn", "--normal-class", "1", "--out", path("b")], status: 64, mentions: ["svhn"])
+        try assertFails(["one-class", "svhn", "--normal-class", "1", "--out", path("b")], status: 64, mentions: ["svhn"])
         let idx = dir.appendingPathComponent("idx")
         try FileManager.default.createDirectory(at: idx, withIntermediateDirectories: true)
         for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"] {
             try randomBytes(100).write(to: idx.appendingPathComponent(name))
         }
         let images = idx.appendingPathComponent("train-images-idx3-ubyte").path
-        try assertFails(["benchmark", "mnist", "--data", idx.path, "--normal-class", "1", "--out", path("b"),
+        try assertFails(["one-class", "mnist", "--data", idx.path, "--normal-class", "1", "--out", path("b"),
                          "--train-limit", "64", "--test-limit", "10", "--width", "2", "--steps", "1", "--epochs", "1"],
                         mentions: [images, "IDX"])
         try assertFails(["prepare", "--idx", idx.path, "--normal-class", "1", "--out", path("p")], mentions: [images, "IDX"])
@@ -448,5 +294,64 @@ final class CLITests: XCTestCase {
         // The message names the volume by file name (OCTPreprocessing's name), not the mask's path.
         try assertFails(["prepare", "--volume", volume, "--mask", mask, "--out", path("p"), "--patch-size", "16"],
                         mentions: ["scan.mha", "mask", "32×64×2"])
+    }
+}
+
+/// `--config FILE`: settings from JSON or YAML, flags over them, one-line errors naming the file.
+final class CLIConfigTests: CLITestCase {
+    func testYAMLConfigTrainsWithFlagsOverridingIt() throws {
+        let data = try write(npy(images(4, size: 16), shape: [4, 1, 16, 16]), "train.npy")
+        let yaml = try write(Data("""
+            # two epochs by the file; the flag below asks for one
+            architecture:
+              width: 2
+            training:
+              epochs: 2
+              batchSize: 2
+              seed: 3
+            """.utf8), "train.yaml")
+        let result = try run(["train", "--data", data, "--out", path("run"), "--config", yaml, "--epochs", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("width 2, batch 2, 1 epochs, seed 3"), result.stdout)
+        let losses = try String(contentsOfFile: path("run/losses.csv"), encoding: .utf8)
+        XCTAssertEqual(losses.split(separator: "\n").count, 1 + 2, "header + 1 epoch × 4 images / batch 2")
+    }
+
+    func testJSONConfigScoresWithItsSettings() throws {
+        let checkpoint = try trainTinyCheckpoint()
+        let query = try write(npy(images(3, size: 16), shape: [3, 1, 16, 16]), "query.npy")
+        let json = try write(Data(#"{"scoring": {"mapping": {"steps": 3}, "variant": "both"}, "output": {"triplets": 1, "trace": true}}"#.utf8),
+                             "score.json")
+        let result = try run(["score", "--checkpoint", checkpoint, "--data", query, "--out", path("s"), "--config", json, "--steps", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let header = try String(contentsOfFile: path("s/scores.csv"), encoding: .utf8).split(separator: "\n").first
+        XCTAssertEqual(header, "id,label,R,D,A,R_hat,D_hat,A_hat,P_D", "variant both from the file")
+        let trace = try String(contentsOfFile: path("s/trace.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(trace.count, 1 + 2, "the flag's 2 steps, not the file's 3")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("s/triplets/0000.png")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("s/triplets/0001.png")), "triplets: 1 from the file")
+    }
+
+    func testBadConfigsFailInOneLineNamingTheFile() throws {
+        let data = try write(npy(images(4, size: 16), shape: [4, 1, 16, 16]), "train.npy")
+        let unknown = try write(Data(#"{"training": {"epoch": 2}}"#.utf8), "unknown.json")
+        try assertFails(["train", "--data", data, "--out", path("o"), "--config", unknown], status: 1,
+                        mentions: [unknown, "training.epoch"])
+        let wrongType = try write(Data("training:\n  epochs: many\n".utf8), "type.yaml")
+        try assertFails(["train", "--data", data, "--out", path("o"), "--config", wrongType], status: 1,
+                        mentions: [wrongType, "training.epochs", "integer"])
+        let missing = path("missing.yaml")
+        try assertFails(["demo", "--config", missing, "--out", path("d")], status: 1, mentions: [missing, "no such file"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o/checkpoint.safetensors")))
+    }
+
+    func testSettingErrorsNameTheFlagsAndOldNamesStillWork() throws {
+        // OneClassBenchmarkSettings says "testLimit"; the command says its flag.
+        try assertFails(["one-class", "mnist", "--data", path("none"), "--normal-class", "1", "--test-limit", "1"],
+                        status: 64, mentions: ["--test-limit"])
+        try assertFails(["one-class", "mnist", "--data", path("none")], status: 64, mentions: ["--normal-class"])
+        try assertFails(["bench", "--threads", "0"], status: 64, mentions: ["--threads"])
+        let help = try run(["--help"])
+        XCTAssertTrue(help.stdout.contains("one-class") && help.stdout.contains("speed"), help.stdout)
     }
 }

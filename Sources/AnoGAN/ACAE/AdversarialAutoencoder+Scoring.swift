@@ -2,8 +2,9 @@
 // the encoder replaces the latent search, so x̂ = dec(enc(x)) in one pass and
 //   R = Σ|x − x̂|, D = Σ|f(x) − f(x̂)| (f = the aCAE discriminator's features),
 //   A = (1−λ)·R + λ·D, P_D = σ(D(x)).
-// The result is a ScoringResult, so the score run directory (Records' ScoreRun) is
-// written by the same ScoringResult.write as AnoGAN's and evaluate/report read both alike.
+// The result is a DetectionResult (no latent search: no mapping record, no trace),
+// so the score run directory (Records' ScoreRun) is written by the same writer as
+// AnoGAN's and evaluate/report read both alike. AutoencoderScorer is its Scorer.
 
 import Foundation
 import NeuralNet
@@ -13,7 +14,7 @@ extension AdversarialAutoencoder {
     /// Scores every image of `input` in inference mode, `batchSize` at a time.
     /// `onProgress` gets the number of images done. Columns filled: R, D, A, P_D.
     public func score(_ input: ImageInput, lambda: Float = 0.1, batchSize: Int = 64,
-                      onProgress: (Int) -> Void = { _ in }) throws -> ScoringResult {
+                      onProgress: (Int) -> Void = { _ in }) throws -> DetectionResult {
         try input.check(fits: config)
         precondition(batchSize >= 1, "batch size must be ≥ 1")
         let start = Date()
@@ -44,25 +45,46 @@ extension AdversarialAutoencoder {
             lo = range.upperBound
             onProgress(lo)
         }
-        let mapping = MappingResult(loss: .featureMatching, initialZ: codes, z: codes, reconstructions: reconstructions,
-                                    residualLoss: residual, discriminationLoss: discrimination, meanLossTrace: [])
-        let a = mapping.anomalyScores(lambda: lambda)
+        // A = (1−λ)·R + λ·D in Double, as MappingResult.anomalyScores computes AnoGAN's.
+        let l = Double(lambda)
         let rows = (0..<n).map { i in
             ScoreRow(id: input.ids[i], label: input.labels[i], residual: residual[i], discrimination: discrimination[i],
-                     anomaly: a[i], referenceResidual: nil, referenceDiscrimination: nil, referenceAnomaly: nil,
-                     discriminatorProbability: probability[i])
+                     anomaly: (1 - l) * residual[i] + l * discrimination[i], referenceResidual: nil,
+                     referenceDiscrimination: nil, referenceAnomaly: nil, discriminatorProbability: probability[i])
         }
-        return ScoringResult(rows: rows, feature: mapping, reference: nil, queryFeatures: features ?? Tensor(shape: [0, 1]),
-                             seconds: Date().timeIntervalSince(start))
+        return DetectionResult(rows: rows, columns: ["R", "D", "A", "P_D"], reconstructions: reconstructions,
+                               reconstructionsFrom: "encoder", queryFeatures: features ?? Tensor(shape: [0, 1]),
+                               latents: codes, lossTraces: [], seconds: Date().timeIntervalSince(start))
+    }
+}
+
+/// The aCAE as a detector: one encoder pass per image, no latent search.
+public final class AutoencoderScorer: Scorer {
+    public let model: AdversarialAutoencoder
+    /// λ of A = (1−λ)R + λD (the paper's 0.1).
+    public let lambda: Float
+    /// Images per forward pass (does not change the scores).
+    public let batchSize: Int
+
+    public init(model: AdversarialAutoencoder, lambda: Float = MappingSettings().lambda, batchSize: Int = MappingSettings().batchSize) {
+        precondition(batchSize >= 1, "batch size must be ≥ 1")
+        self.model = model
+        self.lambda = lambda
+        self.batchSize = batchSize
     }
 
-    /// Writes `result` as a score run directory (ScoreRun) with ScoringResult.write; summary.json
-    /// records mapping steps 0 (the encoder replaces the latent search) and `checkpoint`.
-    public func writeScoreRun(_ result: ScoringResult, input: ImageInput, checkpoint: URL, lambda: Float = 0.1,
-                              batchSize: Int = 64, triplets: Int = 16, to directory: URL) throws {
-        let settings = ScoringSettings(mapping: MappingSettings(steps: 0, lambda: lambda, batchSize: batchSize),
-                                       variant: .feature, seed: self.settings.seed)
-        try result.write(input: input, checkpoint: checkpoint, config: config, settings: settings,
-                         triplets: triplets, trace: false, threads: Threads.count, to: directory)
+    public var config: DCGANConfig { model.config }
+    /// summary.json records λ, the batch size and the training seed; 0 mapping steps says
+    /// that no latent search ran (the encoder replaces it).
+    public var recordedSettings: ScoringSettings {
+        ScoringSettings(mapping: MappingSettings(steps: 0, lambda: lambda, batchSize: batchSize), variant: .feature, seed: model.settings.seed)
+    }
+    public var workUnit: String { "img" }
+    public func work(imageCount: Int) -> Int { imageCount }
+
+    public func score(_ input: ImageInput, onProgress: (ScorerProgress) -> Void = { _ in }) throws -> DetectionResult {
+        try model.score(input, lambda: lambda, batchSize: batchSize) { done in
+            onProgress(ScorerProgress(done: done, total: input.count, detail: "encoder"))
+        }
     }
 }

@@ -4,8 +4,9 @@
 // training and aCAE training → scoring (feature-matching mapping R, D, A; the
 // reference mapping R̂, D̂, Â of GAN_R; P_D; the aCAE; normal training patches
 // for Fig. 4 c,d) → evaluation and the HTML report. Every stage calls the
-// library that owns it; a stage whose outputs exist for the same settings is
-// skipped, and an interrupted AnoGAN training resumes from its checkpoint.
+// library that owns it, training and scoring through the use cases
+// (trainOrResume, scoreAndWrite); a stage whose outputs exist for the same
+// settings is skipped, and an interrupted AnoGAN training resumes from its checkpoint.
 
 import AnoGAN
 import Evaluation
@@ -161,26 +162,10 @@ public enum Demo {
     }
 
     private static func trainAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
-        let input = try ImageInput.load(layout.trainingPatches)
         let output = layout.anoganTraining
-        let trainer: Trainer
-        if FileManager.default.fileExists(atPath: output.checkpoint.path),
-           let saved = try? Checkpoint.read(output.checkpoint), saved.config == s.architecture,
-           saved.settings.seed == s.seed, saved.settings.batchSize == s.batchSize, saved.datasetCount == input.count {
-            trainer = try Trainer(resuming: saved, images: input.images, datasetPath: layout.trainingPatches.path, epochs: s.epochs)
-            log("    resuming from \(output.checkpoint.path) at epoch \(trainer.completedEpochs)/\(s.epochs)")
-        } else {
-            trainer = try Trainer(config: s.architecture,
-                                  settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
-                                  images: input.images, datasetPath: layout.trainingPatches.path)
-        }
-        let first = trainer.completedIterations
-        let progress = Records.Progress("AnoGAN training", total: trainer.totalIterations - first, unit: "it")
-        try trainer.run(output: output, onIteration: { it in
-            let l = it.losses
-            progress.update(it.globalIteration - first, detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f D(x) %.2f D(G(z)) %.2f",
-                                                                      it.epoch, it.epochs, l.lossD, l.lossG, l.dReal, l.dFake))
-        })
+        try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
+                          settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
+                          output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }
 
@@ -208,35 +193,24 @@ public enum Demo {
 
     /// Both mappings on the test patches, then the feature mapping on the scored training patches.
     private static func scoreAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
-        let checkpointURL = layout.anoganTraining.checkpoint
-        let saved = try Checkpoint.read(checkpointURL)
-        let (generator, discriminator) = try saved.makeNetworks()
+        let checkpoint = layout.anoganTraining.checkpoint
         for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
                                               ("training", layout.scoredTrainingPatches, layout.trainingScores, .feature)] {
+            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256), variant: variant, seed: s.seed)
+            let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings)
             let input = try ImageInput.load(patches)
-            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, lambda: 0.1, batchSize: 256),
-                                           variant: variant, seed: s.seed)
-            let scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
-            let passes = variant.losses.count
-            let progress = Records.Progress("mapping \(what) patches", total: input.count * s.mappingSteps * passes, unit: "img·step")
-            var offset = 0, current: MappingVariant?
-            let result = try scorer.score(input) { v, p in
-                if current != v { if current != nil { offset += input.count * s.mappingSteps }; current = v }
-                let done = offset + p.imagesDone * s.mappingSteps + p.batchCount * p.step
-                progress.update(done, detail: "\(v.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss))
-            }
-            try result.write(input: input, checkpoint: checkpointURL, config: saved.config, settings: settings,
-                             triplets: 16, trace: true, threads: Threads.count, to: out)
-            log(String(format: "    %@: %d patches × %d mapping(s) in %.1f s → %@", what, input.count, passes, result.seconds, out.path))
+            let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,
+                                           options: ScoreRunOptions(trace: true), label: "mapping \(what) patches")
+            log(String(format: "    %@: %d patches × %d mapping(s) in %.1f s → %@", what, input.count, variant.losses.count,
+                       result.seconds, out.path))
         }
     }
 
     private static func scoreACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
-        let model = try AdversarialAutoencoder.load(from: layout.acaeCheckpoint)
+        let scorer = AutoencoderScorer(model: try AdversarialAutoencoder.load(from: layout.acaeCheckpoint))
         let input = try ImageInput.load(layout.testPatches)
-        let progress = Records.Progress("aCAE scoring", total: input.count, unit: "img")
-        let result = try model.score(input) { progress.update($0) }
-        try model.writeScoreRun(result, input: input, checkpoint: layout.acaeCheckpoint, to: layout.acaeScores)
+        let result = try scoreAndWrite(scorer, input: input, checkpoint: layout.acaeCheckpoint, to: layout.acaeScores,
+                                       label: "aCAE scoring")
         log(String(format: "    %d patches in %.1f s → %@", input.count, result.seconds, layout.acaeScores.path))
     }
 

@@ -78,18 +78,18 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     public func validate() throws {
         func need(_ ok: Bool, _ message: String) throws { if !ok { throw DemoError(message) } }
         try architecture.validate()
-        try need(trainingVolumes >= 1 && testHealthyVolumes >= 1 && testDiseasedVolumes >= 1, "need at least one volume of each kind")
-        try need(bscans >= 1 && phantomWidth >= 64 && phantomHeight >= 64, "phantom B-scans must be at least 64×64")
-        try need(trainingPatchesPerBScan >= 1 && testPatchesPerBScan >= 1, "patches per B-scan must be ≥ 1")
-        try need(batchSize >= 2, "batch size must be ≥ 2")
-        try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches than one batch")
-        try need(epochs >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "epochs and mapping steps must be ≥ 1")
-        try need(trainingScoreCount >= 1, "training score count must be ≥ 1")
-        try need(testNormalLimit >= 1, "test normal limit must be ≥ 1")
+        try need(trainingVolumes >= 1 && testHealthyVolumes >= 1 && testDiseasedVolumes >= 1, "trainingVolumes, testHealthyVolumes and testDiseasedVolumes must be ≥ 1")
+        try need(bscans >= 1 && phantomWidth >= 64 && phantomHeight >= 64, "bscans must be ≥ 1, phantomWidth and phantomHeight ≥ 64")
+        try need(trainingPatchesPerBScan >= 1 && testPatchesPerBScan >= 1, "trainingPatchesPerBScan and testPatchesPerBScan must be ≥ 1")
+        try need(batchSize >= 2, "batchSize must be ≥ 2")
+        try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches (trainingVolumes × bscans × trainingPatchesPerBScan) than one batch (batchSize)")
+        try need(epochs >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "epochs, acaeEpochs and mappingSteps must be ≥ 1")
+        try need(trainingScoreCount >= 1, "trainingScoreCount must be ≥ 1")
+        try need(testNormalLimit >= 1, "testNormalLimit must be ≥ 1")
     }
 }
 
-/// A demo or benchmark that cannot run as asked.
+/// A demo or one-class run that cannot run as asked (its settings, or the data they made).
 public struct DemoError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }

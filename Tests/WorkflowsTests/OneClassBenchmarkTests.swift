@@ -8,7 +8,7 @@ import Imaging
 import NeuralNet
 import Records
 import XCTest
-@testable import Experiments
+@testable import Workflows
 
 final class OneClassBenchmarkTests: XCTestCase {
     private var dir: URL!
@@ -90,7 +90,7 @@ final class OneClassBenchmarkTests: XCTestCase {
         }
         settings.testLimit = 1
         XCTAssertThrowsError(try OneClassBenchmark.run(settings: settings, directory: dir) { _ in }) { error in
-            XCTAssertTrue("\(error)".contains("--test-limit"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("testLimit must be ≥ 2"), "names the setting, not a flag: \(error)")
         }
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 import NeuralNet
 import Records
 import XCTest
-@testable import Experiments
+@testable import Workflows
 
 final class DemoTests: XCTestCase {
     private var dir: URL!
@@ -84,7 +84,7 @@ final class DemoTests: XCTestCase {
         s = DemoSettings.quick
         s.trainingVolumes = 0
         XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in }) { error in
-            XCTAssertTrue("\(error)".contains("volume"), "\(error)")
+            XCTAssertTrue("\(error)".contains("trainingVolumes"), "names the setting: \(error)")
         }
     }
 

@@ -2,7 +2,7 @@
 // AnoGAN on the training images of one class, score a test subset with both
 // mappings, and report the AUC of every score column (R, D, A, R_hat, D_hat,
 // A_hat, P_D), as in published one-class tables. Data: Imaging.OneClassIDX;
-// training: AnoGAN.Trainer; scoring: AnomalyScorer; AUCs: Evaluation.evaluate.
+// training: trainOrResume; scoring: scoreAndWrite with LatentMappingScorer; AUCs: Evaluation.evaluate.
 
 import AnoGAN
 import Evaluation
@@ -34,12 +34,15 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
         self.normalClass = normalClass
     }
 
+    /// Throws a SettingsError naming the setting (normalClass, epochs, …) that cannot run.
     public func validate() throws {
-        guard normalClass >= 0 else { throw DemoError("--normal-class must be ≥ 0, got \(normalClass)") }
-        guard epochs >= 1, steps >= 1 else { throw DemoError("--epochs and --steps must be ≥ 1") }
-        guard testLimit >= 2 else { throw DemoError("--test-limit must be ≥ 2 (one normal, one anomalous)") }
-        if let trainLimit, trainLimit < batchSize { throw DemoError("--train-limit \(trainLimit) is smaller than one batch of \(batchSize)") }
-        guard width >= 1, batchSize >= 2 else { throw DemoError("--width must be ≥ 1 and --batch-size ≥ 2") }
+        guard normalClass >= 0 else { throw SettingsError("normalClass must be ≥ 0, got \(normalClass)") }
+        guard epochs >= 1 else { throw SettingsError("epochs must be ≥ 1, got \(epochs)") }
+        guard steps >= 1 else { throw SettingsError("steps must be ≥ 1, got \(steps)") }
+        guard testLimit >= 2 else { throw SettingsError("testLimit must be ≥ 2 (one normal, one anomalous), got \(testLimit)") }
+        guard batchSize >= 2 else { throw SettingsError("batchSize must be ≥ 2, got \(batchSize)") }
+        if let trainLimit, trainLimit < batchSize { throw SettingsError("trainLimit \(trainLimit) is smaller than one batch of \(batchSize) (batchSize)") }
+        guard width >= 1 else { throw SettingsError("width must be ≥ 1, got \(width)") }
     }
 }
 
@@ -96,36 +99,17 @@ public enum OneClassBenchmark {
         let config = DCGANConfig(latentDimension: 100, imageSize: 32, width: s.width, channels: 1)
         let output = TrainingOutput(directory: directory.appendingPathComponent("anogan"))
         let trainStart = Date()
-        let trainer: Trainer
-        if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == s.seed,
-           saved.settings.batchSize == s.batchSize, saved.datasetCount == data.train.count {
-            trainer = try Trainer(resuming: saved, images: data.train.images, datasetPath: trainDir.path, epochs: s.epochs)
-        } else {
-            trainer = try Trainer(config: config, settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
-                                  images: data.train.images, datasetPath: trainDir.path)
-        }
-        if !trainer.isFinished {
-            let first = trainer.completedIterations
-            let progress = Records.Progress("training", total: trainer.totalIterations - first, unit: "it")
-            try trainer.run(output: output, onIteration: { it in
-                progress.update(it.globalIteration - first, detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f",
-                                                                          it.epoch, it.epochs, it.losses.lossD, it.losses.lossG))
-            })
-        }
+        let trainer = try trainOrResume(try ImageInput.load(trainDir), config: config,
+                                        settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
+                                        output: output, resume: .whenSameRun, log: log)
         let trainingSeconds = Date().timeIntervalSince(trainStart)
 
         // Scoring with both mappings from the same z₁.
-        let input = try ImageInput.load(testDir)
-        let scoring = ScoringSettings(mapping: MappingSettings(steps: s.steps, lambda: 0.1, batchSize: 256), variant: .both, seed: s.seed)
-        let scorer = try AnomalyScorer(generator: trainer.generator, discriminator: trainer.discriminator, settings: scoring)
-        let progress = Records.Progress("mapping", total: input.count * s.steps * 2, unit: "img·step")
-        var offset = 0, current: MappingVariant?
-        let result = try scorer.score(input) { v, p in
-            if current != v { if current != nil { offset += input.count * s.steps }; current = v }
-            progress.update(offset + p.imagesDone * s.steps + p.batchCount * p.step, detail: v.rawValue)
-        }
-        try result.write(input: input, checkpoint: output.checkpoint, config: config, settings: scoring,
-                         triplets: 16, trace: true, threads: Threads.count, to: directory.appendingPathComponent("scores"))
+        let scoring = ScoringSettings(mapping: MappingSettings(steps: s.steps, batchSize: 256), variant: .both, seed: s.seed)
+        let scorer = try LatentMappingScorer(generator: trainer.generator, discriminator: trainer.discriminator, settings: scoring)
+        let result = try scoreAndWrite(scorer, input: try ImageInput.load(testDir), checkpoint: output.checkpoint,
+                                       to: directory.appendingPathComponent("scores"),
+                                       options: ScoreRunOptions(trace: true), label: "mapping")
 
         var evaluation = EvaluationSettings()
         evaluation.seed = s.seed

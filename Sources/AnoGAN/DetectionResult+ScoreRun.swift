@@ -1,0 +1,43 @@
+// A detection result as a score run (Records' ScoreRun: scores.csv, summary.json,
+// reconstructions, residuals, features, z₁, z_Γ, trace), plus the query | x̂ |
+// residual triplet pictures that only this module draws. Every detector's score
+// stage makes the one call `result.write(input:checkpoint:config:settings:…, to:)`.
+
+import Foundation
+import Imaging
+import NeuralNet
+import Records
+
+extension DetectionResult {
+    /// The run record of this result; `trace` adds the mean loss per step of each latent search.
+    public func scoreRun(input: ImageInput, checkpoint: URL, config: DCGANConfig, settings: ScoringSettings,
+                         trace: Bool, threads: Int) -> ScoreRun {
+        let table = scoreTable()
+        let summary = ScoreRun.Summary(checkpoint: checkpoint.path, patches: input.source.path, architecture: config,
+                                       settings: settings, scores: table, seconds: seconds,
+                                       mappings: max(lossTraces.count, 1), threads: threads,
+                                       reconstructionsFrom: reconstructionsFrom)
+        func traced(_ name: String) -> [Double]? { lossTraces.first { $0.name == name }?.values }
+        let searched = !lossTraces.isEmpty
+        return ScoreRun(scores: table, summary: summary, reconstructions: reconstructions,
+                        residuals: residuals(of: input.images), features: queryFeatures,
+                        initialLatents: initialLatents, latents: latents,
+                        trace: trace && searched ? ScoreRun.Trace(feature: traced(MappingVariant.feature.rawValue),
+                                                                  reference: traced(MappingVariant.reference.rawValue)) : nil)
+    }
+
+    /// Writes the run into `directory` and the first `triplets` query | x̂ | residual
+    /// pictures into its `triplets` folder. Every file atomic.
+    public func write(input: ImageInput, checkpoint: URL, config: DCGANConfig, settings: ScoringSettings,
+                      triplets: Int, trace: Bool, threads: Int, to directory: URL) throws {
+        let run = scoreRun(input: input, checkpoint: checkpoint, config: config, settings: settings, trace: trace, threads: threads)
+        let scale = max(1, 128 / config.imageSize)
+        let folder = directory.appendingPathComponent(ScoreRun.Files.triplets)
+        for i in 0..<min(triplets, input.count) {
+            let picture = Pictures.triplet(query: input.images, reconstruction: reconstructions, index: i, scale: scale)
+            try PNG.write(width: picture.width, height: picture.height, channels: picture.channels, pixels8: picture.pixels,
+                          to: folder.appendingPathComponent(String(format: "%04d.png", i)))
+        }
+        try run.write(to: directory)
+    }
+}

@@ -1,0 +1,90 @@
+// Train-or-resume: the one way every entry point (`anogan train`, the demo,
+// the one-class protocol) starts or continues AnoGAN's training. A thin
+// function over Trainer's public API: pick a fresh run or a resume, report
+// progress in iterations, log a line per epoch.
+
+import AnoGAN
+import Foundation
+import NeuralNet
+import Records
+
+/// Where a training run starts.
+public enum ResumePolicy {
+    /// A fresh run; a checkpoint already in the output directory is an error (a run is never overwritten).
+    case fresh
+    /// Continue the run saved in this checkpoint with its settings; `epochs` (when given) is the new total.
+    case from(URL, epochs: Int?)
+    /// Continue the output directory's checkpoint when it is the same run (architecture, seed,
+    /// batch size and number of images), up to the requested epochs; otherwise start fresh over it.
+    case whenSameRun
+}
+
+/// Trains AnoGAN's DCGAN on `input` into `output` (checkpoint after every epoch, losses.csv,
+/// samples), starting as `resume` says. A finished run is returned without training.
+/// `log` receives one line when the run starts and one per epoch; the progress bar goes to stderr.
+@discardableResult
+public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: TrainingSettings, output: TrainingOutput,
+                          resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+    let trainer: Trainer
+    do {
+        switch resume {
+        case .fresh:
+            if FileManager.default.fileExists(atPath: output.checkpoint.path) {
+                throw FileError(output.checkpoint, "exists: resume that run, or choose another output directory")
+            }
+            try input.check(fits: config)
+            trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
+        case let .from(url, epochs):
+            let checkpoint = try Checkpoint.read(url)
+            try input.check(fits: checkpoint.config)
+            trainer = try Trainer(resuming: checkpoint, images: input.images, datasetPath: input.source.path, epochs: epochs)
+        case .whenSameRun:
+            if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
+               saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count {
+                trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.epochs)
+            } else {
+                try input.check(fits: config)
+                trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
+            }
+        }
+    } catch TrainingError.tooFewImages(let count, let batchSize) {
+        // A set smaller than one batch is a problem of the data (or of the batch size): name the data.
+        throw FileError(input.source, "holds \(count) images, fewer than one batch of \(batchSize); lower the batch size (training.batchSize)")
+    }
+    let c = trainer.config, s = trainer.settings
+    if let from = trainer.resumedFrom {
+        log("resuming \(from.path) at epoch \(trainer.completedEpochs)/\(s.epochs), iteration \(trainer.completedIterations), seed \(s.seed)")
+    } else {
+        log("training on \(input.count) images of \(c.imageSize)×\(c.imageSize), width \(c.width), batch \(s.batchSize), "
+            + "\(s.epochs) epochs, seed \(s.seed); threads \(Threads.count), \(trainer.iterationsPerEpoch) iterations per epoch")
+    }
+    if trainer.isFinished {
+        log("nothing to do: the checkpoint already has \(trainer.completedEpochs) epochs")
+        return trainer
+    }
+    let first = trainer.completedIterations
+    let progress = Records.Progress("training", total: trainer.totalIterations - first, unit: "it")
+    try trainer.run(output: output, onIteration: { it in
+        let l = it.losses
+        let images = Double((it.globalIteration - first) * it.batchSize)
+        progress.update(it.globalIteration - first,
+                        detail: String(format: "epoch %d/%d Loss_D %.3f Loss_G %.3f D(x) %.2f D(G(z)) %.2f %.1f img/s",
+                                       it.epoch, it.epochs, l.lossD, l.lossG, l.dReal, l.dFake,
+                                       progress.elapsed > 0 ? images / progress.elapsed : 0))
+    }, onEpoch: { e in
+        log(String(format: "epoch %d done in %.1f s: mean Loss_D %.4f, Loss_G %.4f; wrote ", e.epoch, e.seconds, e.meanLossD, e.meanLossG)
+            + (e.checkpoint?.path ?? "-"))
+    })
+    return trainer
+}
+
+/// `anogan train`: the same on the images of `data` (a patch set or .npy); with `fitImageSizeToData`
+/// the model's image size is the data's.
+@discardableResult
+public func trainOrResume(data: URL, config: DCGANConfig, fitImageSizeToData: Bool, settings: TrainingSettings,
+                          output: TrainingOutput, resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+    let input = try ImageInput.load(data)
+    var config = config
+    if fitImageSizeToData { config.imageSize = input.imageSize }
+    return try trainOrResume(input, config: config, settings: settings, output: output, resume: resume, log: log)
+}
