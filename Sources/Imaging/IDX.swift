@@ -28,12 +28,17 @@ public enum IDX {
     /// Wrong magic, unsupported element type, implausible dimensions and truncated
     /// or oversized data throw `FileError` naming the file.
     public static func read(_ url: URL) throws -> IDXArray {
-        let data = try readFile(url)
-        guard Gzip.isGzip(data) else { return try decode(data, path: url.path) }
-        // Read the header first, then allow only as much output as it implies.
-        let head = try Gzip.inflatePrefix(data, path: url.path, count: 4 + 4 * 4)
-        let size = try header(head, path: url.path).total
-        return try decode(Gzip.inflate(data, path: url.path, limit: size + decompressionMargin), path: url.path)
+        try decodeFile(readFile(url), path: url.path)
+    }
+
+    /// Decodes a file's bytes, plain or gzip; `path` names the file in errors.
+    public static func decodeFile(_ data: Data, path: String) throws -> IDXArray {
+        guard Gzip.isGzip(data) else { return try decode(data, path: path) }
+        // Read the header first (its size is checked against the memory budget there),
+        // then allow only as much output as it implies.
+        let head = try Gzip.inflatePrefix(data, path: path, count: 4 + 4 * 4)
+        let size = try header(head, path: path).total
+        return try decode(Gzip.inflate(data, path: path, limit: size + decompressionMargin), path: path)
     }
 
     /// Decodes uncompressed IDX bytes; `path` names the file in errors.

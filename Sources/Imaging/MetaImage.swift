@@ -43,7 +43,12 @@ public enum MetaImage {
     /// byte order, `HeaderSize` (−1: data at the end of the file) and
     /// `CompressedData` (zlib). Throws `FileError` naming the file and the problem.
     public static func read(_ url: URL) throws -> Volume {
-        let file = try readFile(url)
+        try decode(readFile(url), url: url)
+    }
+
+    /// Decodes the bytes `file` of the header at `url` (which names it in errors and
+    /// whose folder holds any separate data file).
+    public static func decode(_ file: Data, url: URL) throws -> Volume {
         let path = url.path
         var fields: [String: String] = [:]
         var dataStart: Int?

@@ -138,6 +138,79 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         try within(dataset.count, 0...Bounds.counter, "dataset.count")
     }
 
+    // MARK: Tensors
+
+    /// The tensors of G and D a checkpoint holds (PyTorch state-dict names with the
+    /// "generator." / "discriminator." prefix) for an architecture, known without building
+    /// the networks: a checkpoint is checked against this before any allocation its header
+    /// could inflate. AnoGAN's `Generator` and `Discriminator` define the same names and
+    /// shapes; CheckpointTests.testLayoutMatchesTheNetworks keeps the two in step.
+    public static func layout(for c: DCGANConfig) -> [(name: String, shape: [Int])] {
+        let w = c.width, s = c.baseSize
+        var out: [(name: String, shape: [Int])] = []
+        // G: project → 8w·s² · deconv 8w→4w→2w→w→C, BatchNorm on each hidden layer.
+        let hidden = [8 * w, 4 * w, 2 * w, w]
+        out.append(("generator.project.weight", [8 * w * s * s, c.latentDimension]))
+        for i in 0..<4 {
+            out += [("generator.bn\(i).weight", [hidden[i]]), ("generator.bn\(i).bias", [hidden[i]]),
+                    ("generator.bn\(i).running_mean", [hidden[i]]), ("generator.bn\(i).running_var", [hidden[i]]),
+                    ("generator.deconv\(i + 1).weight", [hidden[i], i < 3 ? hidden[i + 1] : c.channels, 5, 5])]
+        }
+        out.append(("generator.deconv4.bias", [c.channels]))
+        // D: conv C→w→2w→4w→8w (BatchNorm after conv2…4) → linear 8w·s² → 1.
+        let ch = [c.channels, w, 2 * w, 4 * w, 8 * w]
+        out += [("discriminator.conv1.weight", [ch[1], ch[0], 5, 5]), ("discriminator.conv1.bias", [ch[1]])]
+        for i in 2...4 {
+            out += [("discriminator.conv\(i).weight", [ch[i], ch[i - 1], 5, 5]),
+                    ("discriminator.bn\(i).weight", [ch[i]]), ("discriminator.bn\(i).bias", [ch[i]]),
+                    ("discriminator.bn\(i).running_mean", [ch[i]]), ("discriminator.bn\(i).running_var", [ch[i]])]
+        }
+        out += [("discriminator.classify.weight", [1, 8 * w * s * s]), ("discriminator.classify.bias", [1])]
+        return out
+    }
+
+    /// BatchNorm running statistics (not trained, not in the Adam state).
+    public static func isStatistic(_ name: String) -> Bool { name.hasSuffix(".running_mean") || name.hasSuffix(".running_var") }
+
+    /// Checks a checkpoint's tensors against this header before any network is built:
+    /// the declared architecture's parameters (with gradients and Adam state) within
+    /// `MemoryBudget`; every tensor of `layout(for:)` present with its shape; the Adam
+    /// moments `optim.{generator,discriminator}.{m,v}` sized to the parameters; every
+    /// value finite; BatchNorm running variances and Adam second moments ≥ 0.
+    public func validate(tensors: [String: Tensor], order: [String], of url: URL) throws {
+        let layout = Self.layout(for: architecture)
+        func count(_ prefix: String) -> Int? {
+            MemoryBudget.sum(layout.filter { $0.name.hasPrefix(prefix) && !Self.isStatistic($0.name) }.map { MemoryBudget.product($0.shape) })
+        }
+        let generatorCount = count("generator."), discriminatorCount = count("discriminator.")
+        // Values, gradients and both Adam moments of both networks: 16 bytes per parameter.
+        try MemoryBudget.check(MemoryBudget.sum([generatorCount, discriminatorCount]).flatMap { MemoryBudget.product([$0, 16]) },
+                               for: url.path, "the declared architecture (latent \(architecture.latentDimension), image \(architecture.imageSize), width \(architecture.width), \(architecture.channels) channel(s)) with its gradients and Adam state")
+        for entry in layout {
+            guard let t = tensors[entry.name] else { throw FileError(url, "checkpoint lacks tensor \(entry.name)") }
+            guard t.shape == entry.shape else {
+                throw FileError(url, "tensor \(entry.name) has shape \(t.shape), the declared architecture needs \(entry.shape)")
+            }
+        }
+        for (network, parameters) in [("generator", generatorCount!), ("discriminator", discriminatorCount!)] {
+            for moment in ["m", "v"] {
+                let key = "optim.\(network).\(moment)"
+                guard let t = tensors[key] else { throw FileError(url, "checkpoint lacks \(key)") }
+                guard t.count == parameters else {
+                    throw FileError(url, "\(key) holds \(t.count) values, the declared architecture has \(parameters) \(network) parameters")
+                }
+            }
+        }
+        for name in order {
+            guard let t = tensors[name] else { continue }
+            guard t.isFinite else { throw FileError(url, "tensor \(name) holds NaN or Inf") }
+            let isVariance = name.hasSuffix(".running_var") || (name.hasPrefix("optim.") && name.hasSuffix(".v"))
+            if isVariance, let i = t.buffer.firstIndex(where: { $0 < 0 }) {
+                throw FileError(url, "tensor \(name) holds the negative variance \(t.buffer[i]) at index \(i)")
+            }
+        }
+    }
+
     /// Compact JSON with sorted keys (the form stored under a key).
     public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
