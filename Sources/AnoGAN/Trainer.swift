@@ -96,6 +96,7 @@ public final class Trainer {
         guard settings.batchSize >= 2 else { throw TrainingError.invalidSettings("batch size must be at least 2 (BatchNorm needs a batch), got \(settings.batchSize)") }
         guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
         guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
+        do { try config.validate() } catch { throw TrainingError.invalidSettings("\(error)") }  // before Generator's precondition
         let s = images.shape
         guard s.count == 4, s[1] == config.channels, s[2] == config.imageSize, s[3] == config.imageSize else {
             throw TrainingError.invalidSettings("training images have shape \(s), the model needs N×\(config.channels)×\(config.imageSize)×\(config.imageSize)")

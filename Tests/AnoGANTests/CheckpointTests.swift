@@ -173,4 +173,15 @@ final class CheckpointTests: XCTestCase {
         try mangle { _, meta in meta["architecture"] = try jsonString(DCGANConfig(width: Int.max / 8)) }
         assertRefused("architecture width is \(Int.max / 8), outside")
     }
+
+    /// Not a checkpoint, but the same class of trap (issue 10): images of side 20 used to
+    /// reach Generator's precondition when the image size was taken from the data.
+    func testTrainingOnImagesWhoseSideIsNotAMultipleOf16IsAnError() {
+        var rng = SeededGenerator(seed: 1)
+        let images = Tensor.uniform(shape: [8, 1, 20, 20], low: -1, high: 1, using: &rng)
+        XCTAssertThrowsError(try Trainer(config: Synthetic.config(width: 4, imageSize: 20), settings: TrainingSettings(epochs: 1, batchSize: 4),
+                                         images: images)) { error in
+            XCTAssertTrue("\(error)".contains("image size must be a positive multiple of 16, got 20"), "\(error)")
+        }
+    }
 }
