@@ -51,21 +51,18 @@ public struct Checkpoint {
 
     // MARK: Reading
 
-    /// Reads and checks a checkpoint: format, metadata and every tensor's shape
-    /// against the architecture it declares.
+    /// Reads and checks a checkpoint before any network is built: format, metadata
+    /// (sizes, settings, counters within bounds), the declared architecture's memory
+    /// against `MemoryBudget`, every tensor's shape, finite values, variances ≥ 0
+    /// (`CheckpointMetadata.validate(tensors:order:of:)`).
     public static func read(_ url: URL) throws -> Checkpoint {
         let file = try Safetensors.read(url)
         let meta = try CheckpointMetadata(safetensorsMetadata: file.metadata, of: url)
         let config = meta.architecture
-        guard config.imageSize > 0, config.imageSize % 16 == 0, config.width > 0, config.channels > 0,
-              config.latentDimension > 0 else {
-            throw FileError(url, "checkpoint declares an impossible architecture \(describe(config))")
-        }
-        let checkpoint = Checkpoint(url: url, config: config, settings: meta.settings, position: meta.position,
-                                    datasetCount: meta.dataset.count, datasetPath: meta.dataset.path,
-                                    tensors: file.tensors, metadata: meta)
-        guard checkpoint.position.rngState.count == 4 else { throw FileError(url, "checkpoint random state is malformed") }
-        return checkpoint
+        try meta.validate(tensors: file.tensors, order: file.order, of: url)
+        return Checkpoint(url: url, config: config, settings: meta.settings, position: meta.position,
+                          datasetCount: meta.dataset.count, datasetPath: meta.dataset.path,
+                          tensors: file.tensors, metadata: meta)
     }
 
     /// Throws when the checkpoint's architecture differs from `requested` in any field.

@@ -51,7 +51,7 @@ public struct ImageInput {
             let labels: [Int?]? = set.labels.map { $0.map { $0 < 0 ? nil : $0 } }
             input = ImageInput(images: set.images, labels: labels, ids: set.ids, source: url)
         } else {
-            input = ImageInput(images: try NPY.readTensor(url), source: url)
+            input = ImageInput(images: try NPY.readTensor(url, minimumRank: 1), source: url)
         }
         try input.validate()
         return input

@@ -110,6 +110,7 @@ public final class Trainer {
         if let f = settings.validationFraction, !(f >= 0 && f < 1) {
             throw TrainingError.invalidSettings("validation fraction must lie in [0, 1), got \(f)")
         }
+        do { try config.validate() } catch { throw TrainingError.invalidSettings("\(error)") }  // before Generator's precondition
         let s = images.shape
         guard s.count == 4, s[1] == config.channels, s[2] == config.imageSize, s[3] == config.imageSize else {
             throw TrainingError.invalidSettings("training images have shape \(s), the model needs N×\(config.channels)×\(config.imageSize)×\(config.imageSize)")

@@ -28,12 +28,17 @@ public enum IDX {
     /// Wrong magic, unsupported element type, implausible dimensions and truncated
     /// or oversized data throw `FileError` naming the file.
     public static func read(_ url: URL) throws -> IDXArray {
-        let data = try readFile(url)
-        guard Gzip.isGzip(data) else { return try decode(data, path: url.path) }
-        // Read the header first, then allow only as much output as it implies.
-        let head = try Gzip.inflatePrefix(data, path: url.path, count: 4 + 4 * 4)
-        let size = try header(head, path: url.path).total
-        return try decode(Gzip.inflate(data, path: url.path, limit: size + decompressionMargin), path: url.path)
+        try decodeFile(readFile(url), path: url.path)
+    }
+
+    /// Decodes a file's bytes, plain or gzip; `path` names the file in errors.
+    public static func decodeFile(_ data: Data, path: String) throws -> IDXArray {
+        guard Gzip.isGzip(data) else { return try decode(data, path: path) }
+        // Read the header first (its size is checked against the memory budget there),
+        // then allow only as much output as it implies.
+        let head = try Gzip.inflatePrefix(data, path: path, count: 4 + 4 * 4)
+        let size = try header(head, path: path).total
+        return try decode(Gzip.inflate(data, path: path, limit: size + decompressionMargin), path: path)
     }
 
     /// Decodes uncompressed IDX bytes; `path` names the file in errors.
@@ -61,16 +66,17 @@ public enum IDX {
         let rank = Int(bytes[3])
         guard (1...4).contains(rank) else { throw FileError(path, "IDX rank \(rank) is not 1…4") }
         guard bytes.count >= 4 + 4 * rank else { throw FileError(path, "IDX header is truncated") }
-        var shape: [Int] = []
-        var count = 1
-        for d in 0..<rank {
+        let shape = (0..<rank).map { d in
             let p = 4 + 4 * d
-            let dim = Int(bytes[p]) << 24 | Int(bytes[p + 1]) << 16 | Int(bytes[p + 2]) << 8 | Int(bytes[p + 3])
-            shape.append(dim)
-            count *= max(dim, 1)
-            guard count <= 1 << 32 else { throw FileError(path, "IDX dimensions \(shape) are implausibly large") }
+            return Int(bytes[p]) << 24 | Int(bytes[p + 1]) << 16 | Int(bytes[p + 2]) << 8 | Int(bytes[p + 3])
         }
-        return (shape, 4 + 4 * rank + shape.reduce(1, *))
+        // Four 32-bit dimensions can multiply past Int.max: overflow-checked, then bounded.
+        guard let count = MemoryBudget.product(shape), count <= 1 << 34 else {
+            throw FileError(path, "IDX dimensions \(shape) are implausibly large")
+        }
+        // The bytes (decompressed, for gzip) and the array of values, before reading or inflating them.
+        try MemoryBudget.check(2 * count, for: path, "IDX shape \(shape)")
+        return (shape, 4 + 4 * rank + count)
     }
 
     /// Encodes an unsigned-byte IDX file (uncompressed).

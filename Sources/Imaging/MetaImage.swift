@@ -43,7 +43,12 @@ public enum MetaImage {
     /// byte order, `HeaderSize` (−1: data at the end of the file) and
     /// `CompressedData` (zlib). Throws `FileError` naming the file and the problem.
     public static func read(_ url: URL) throws -> Volume {
-        let file = try readFile(url)
+        try decode(readFile(url), url: url)
+    }
+
+    /// Decodes the bytes `file` of the header at `url` (which names it in errors and
+    /// whose folder holds any separate data file).
+    public static func decode(_ file: Data, url: URL) throws -> Volume {
         let path = url.path
         var fields: [String: String] = [:]
         var dataStart: Int?
@@ -85,7 +90,9 @@ public enum MetaImage {
             throw FileError(path, "NDims \(ndims) does not match DimSize \"\(dimText)\"")
         }
         let (width, height, depth) = (dims[0], dims[1], dims.count == 3 ? dims[2] : 1)
-        guard Double(width) * Double(height) * Double(depth) <= Double(maxVoxels) else { throw FileError(path, "DimSize \(dimText) is implausibly large") }
+        guard let voxelCount = MemoryBudget.product([width, height, depth]), voxelCount <= maxVoxels else {
+            throw FileError(path, "DimSize \(dimText) is implausibly large")
+        }
 
         var spacing = SIMD3<Double>(1, 1, 1)
         if let text = fields["ElementSpacing"] ?? fields["ElementSize"] {
@@ -102,8 +109,10 @@ public enum MetaImage {
         }
         let msb = isTrue(fields["BinaryDataByteOrderMSB"] ?? fields["ElementByteOrderMSB"] ?? "False")
         let compressed = isTrue(fields["CompressedData"] ?? "False")
-        let count = width * height * depth
+        let count = voxelCount
         let needed = count * type.size
+        // The stored (or decompressed) bytes plus the Float32 voxels, before reading or inflating any of them.
+        try MemoryBudget.check(count * (type.size + 4), for: path, "DimSize \(dimText) of \(typeName)")
 
         // The data bytes: inline after the header, or in a separate file.
         var dataPath = path
@@ -114,12 +123,8 @@ public enum MetaImage {
             guard !dataFile.contains("%"), !dataFile.hasPrefix("LIST") else {
                 throw FileError(path, "multi-file ElementDataFile \"\(dataFile)\" is not supported")
             }
-            let dataURL = dataFile.hasPrefix("/") ? URL(fileURLWithPath: dataFile)
-                : url.deletingLastPathComponent().appendingPathComponent(dataFile)
+            let dataURL = try containedDataFile(dataFile, header: url)
             dataPath = dataURL.path
-            guard FileManager.default.fileExists(atPath: dataPath) else {
-                throw FileError(path, "data file \(dataFile) named by ElementDataFile does not exist")
-            }
             payload = try readFile(dataURL)
         }
         if compressed {
@@ -184,6 +189,30 @@ public enum MetaImage {
             try payload.writeAtomically(to: url.deletingLastPathComponent().appendingPathComponent(rawName))
             try Data(header.utf8).writeAtomically(to: url)
         }
+    }
+
+    /// The data file `name` of the header at `header`, resolved (symlinks, `..`) and
+    /// required to lie in the header's folder or below: a header must not make us
+    /// read `/etc/passwd` or `../../secret` (the header may come from anywhere).
+    static func containedDataFile(_ name: String, header: URL) throws -> URL {
+        let folder = header.deletingLastPathComponent()
+        let candidate = name.hasPrefix("/") ? URL(fileURLWithPath: name) : folder.appendingPathComponent(name)
+        guard let root = realPath(folder.path) else { throw FileError(header, "cannot resolve the header's folder") }
+        guard let resolved = realPath(candidate.path) else {
+            throw FileError(header, "data file \(name) named by ElementDataFile does not exist")
+        }
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        guard resolved.hasPrefix(prefix) else {
+            throw FileError(header, "ElementDataFile \(name) resolves to \(resolved), outside the header's folder \(root); data files must lie in the header's folder or below")
+        }
+        return URL(fileURLWithPath: resolved)
+    }
+
+    /// The canonical absolute path (symlinks and `..` resolved), nil when it does not exist.
+    private static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
     }
 
     private static func isTrue(_ text: String) -> Bool { ["true", "1", "yes"].contains(text.lowercased()) }

@@ -52,6 +52,7 @@ public enum PNG {
     /// Decodes a PNG file held in memory. `path` names the file in errors.
     /// Corrupt, truncated or non-PNG data throws `FileError`.
     public static func decode(_ data: Data, path: String) throws -> PNGImage {
+        try checkDeclaredSize(data, path: path)
         var result = anogan_png_decoded()
         let status = data.withUnsafeBytes { raw -> Int32 in
             guard let base = raw.bindMemory(to: UInt8.self).baseAddress else {
@@ -68,6 +69,21 @@ public enum PNG {
         let samples = Array(UnsafeBufferPointer(start: result.samples, count: count))
         return PNGImage(width: Int(result.width), height: Int(result.height), channels: Int(result.channels),
                         bitDepth: Int(result.bit_depth), samples: samples)
+    }
+
+    /// Refuses, before libpng allocates anything, an image whose IHDR size exceeds
+    /// `MemoryBudget`: decoding holds the rows (1 or 2 bytes a sample), the samples
+    /// (2 bytes) in C and again in Swift, and callers make Float grey values (4 bytes a pixel).
+    /// Files without a leading IHDR are left to libpng to reject.
+    static func checkDeclaredSize(_ data: Data, path: String) throws {
+        let b = [UInt8](data.prefix(26))
+        guard b.count == 26, b[12...15].elementsEqual("IHDR".utf8) else { return }
+        func word(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
+        let width = word(16), height = word(20), depth = Int(b[24]), colourType = b[25]
+        // Channels after expansion: grey 1, grey+alpha 2, RGB 3, palette (with tRNS) and RGBA 4.
+        let channels = [0: 1, 4: 2, 2: 3][colourType] ?? 4
+        let bytesPerPixel = channels * ((depth == 16 ? 2 : 1) + 2 + 2) + 4
+        try MemoryBudget.check(MemoryBudget.product([width, height, bytesPerPixel]), for: path, "decoding the \(width)×\(height) PNG")
     }
 
     /// Reads and decodes a PNG file.

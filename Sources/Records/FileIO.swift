@@ -40,8 +40,21 @@ extension Data {
     }
 }
 
-/// Reads a whole file, turning Foundation's errors into a `FileError`.
+/// Reads a whole file, turning Foundation's errors into a `FileError`. Only regular
+/// files are read (a FIFO would block, a device never end), and only up to the
+/// memory limit (`MemoryBudget`).
 public func readFile(_ url: URL) throws -> Data {
-    guard FileManager.default.fileExists(atPath: url.path) else { throw FileError(url, "no such file") }
+    var info = stat()
+    guard stat(url.path, &info) == 0 else {
+        throw FileError(url, errno == ENOENT || errno == ENOTDIR ? "no such file" : "cannot read: \(String(cString: strerror(errno)))")
+    }
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw FileError(url, "is a directory, not a file")
+    case S_IFIFO: throw FileError(url, "is a FIFO (named pipe), not a regular file")
+    case S_IFCHR, S_IFBLK: throw FileError(url, "is a device, not a regular file")
+    default: throw FileError(url, "is not a regular file")
+    }
+    try MemoryBudget.check(Int(info.st_size), for: url.path, "reading the file")
     do { return try Data(contentsOf: url) } catch { throw FileError(url, "cannot read: \(error.localizedDescription)") }
 }

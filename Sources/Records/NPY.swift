@@ -103,12 +103,11 @@ public enum NPY {
             guard let d = Int(s), d >= 0 else { throw FileError(path, "bad .npy shape \(shapeText)") }
             shape.append(d)
         }
-        let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-            return (p, acc.1 || o)
+        guard let elements = MemoryBudget.product(shape), let expected = MemoryBudget.product([elements, type.size]) else {
+            throw FileError(path, "bad .npy shape \(shapeText) (its size overflows)")
         }
-        let (expected, tooLarge) = elements.multipliedReportingOverflow(by: type.size)
-        guard !overflow, !tooLarge else { throw FileError(path, "bad .npy shape \(shapeText)") }
+        // Readers convert to Float32 (a copy of 4 bytes per element beside the payload).
+        try MemoryBudget.check(MemoryBudget.product([elements, 4]), for: path, ".npy shape \(shape) as float32")
         let start = headerStart + headerLength
         guard bytes.count - start == expected else {
             throw FileError(path, "payload is \(bytes.count - start) bytes, shape \(shape) of \(type.rawValue) needs \(expected)"
@@ -139,9 +138,14 @@ public enum NPY {
         try encode(array).writeAtomically(to: url)
     }
 
-    /// Reads any numeric .npy as a Float32 tensor of the same shape.
-    public static func readTensor(_ url: URL) throws -> Tensor {
+    /// Reads any numeric .npy as a Float32 tensor of the same shape. Fewer axes than
+    /// `minimumRank` throw (a 0-d scalar where images are expected must not reach code
+    /// that indexes shape[0]).
+    public static func readTensor(_ url: URL, minimumRank: Int = 0) throws -> Tensor {
         let a = try read(url)
+        guard a.shape.count >= minimumRank else {
+            throw FileError(url, "holds a \(a.shape.count)-d array (shape \(a.shape)); expected at least \(minimumRank) axes")
+        }
         return Tensor(shape: a.shape, values: a.floats())
     }
 

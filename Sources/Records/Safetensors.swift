@@ -173,6 +173,10 @@ public enum Safetensors {
             throw FileError(path, "\(dataLength - position) bytes after the last tensor")
         }
 
+        // Every tensor becomes Float32: up to 4× the stored bytes of an 8- or 16-bit tensor.
+        let floatBytes = MemoryBudget.sum(entries.map { MemoryBudget.product($0.shape + [4]) })
+        try MemoryBudget.check(floatBytes, for: path, "\(entries.count) tensors as float32")
+
         var tensors: [String: Tensor] = [:]
         let dataStart = 8 + headerLength
         bytes.withUnsafeBytes { raw in

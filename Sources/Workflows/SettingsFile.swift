@@ -37,7 +37,7 @@ public enum SettingsFile {
                 throw FileError(url, "not valid JSON")
             }
         } else {
-            do { tree = try Yams.load(yaml: text) } catch {
+            do { tree = try yamlTree(text) } catch {
                 throw FileError(url, "not valid YAML or JSON: \(oneLine("\(error)"))")
             }
         }

@@ -71,8 +71,8 @@ final class CheckpointTests: XCTestCase {
         var meta = file.metadata
         meta["architecture"] = try jsonString(Synthetic.config(width: 8))
         try Safetensors.write(file.order.map { ($0, file.tensors[$0]!) }, metadata: meta, to: url)
-        let c = try Checkpoint.read(url)
-        XCTAssertThrowsError(try c.makeNetworks()) { error in
+        // Refused by read, before any network of the declared architecture is built.
+        XCTAssertThrowsError(try Checkpoint.read(url)) { error in
             XCTAssertTrue(error is FileError)
             XCTAssertTrue("\(error)".contains("generator.project.weight has shape [32, 100], the declared architecture needs [64, 100]"), "\(error)")
         }
@@ -85,5 +85,103 @@ final class CheckpointTests: XCTestCase {
         }
         try Data("garbage".utf8).write(to: url)
         XCTAssertThrowsError(try Checkpoint.read(url)) { XCTAssertTrue($0 is FileError, "\($0)") }
+    }
+
+    // MARK: Hostile checkpoints (issue 10): refused by read, before any network is built
+
+    /// Rewrites the checkpoint at `url` with `edit` applied to its tensors and header.
+    private func mangle(_ edit: (inout [String: Tensor], inout [String: String]) throws -> Void) throws {
+        let file = try Safetensors.read(url)
+        var tensors = file.tensors, meta = file.metadata
+        try edit(&tensors, &meta)
+        try Safetensors.write(file.order.map { ($0, tensors[$0]!) }, metadata: meta, to: url)
+    }
+
+    private func assertRefused(_ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Checkpoint.read(url), file: file, line: line) { error in
+            XCTAssertTrue(error is FileError, "\(error)", file: file, line: line)
+            XCTAssertTrue("\(error)".contains(fragment), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testLayoutMatchesTheNetworks() {
+        for config in [Synthetic.config(width: 4), DCGANConfig.paper, DCGANConfig(latentDimension: 7, imageSize: 32, width: 3, channels: 3)] {
+            let g = Generator(config: config), d = Discriminator(config: config)
+            var built: [String: [Int]] = [:]
+            for spec in g.parameters.specs + g.statistics.specs { built["generator." + spec.name] = spec.shape }
+            for spec in d.parameters.specs + d.statistics.specs { built["discriminator." + spec.name] = spec.shape }
+            let layout = CheckpointMetadata.layout(for: config)
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: layout.map { ($0.name, $0.shape) }), built, "\(config)")
+            XCTAssertEqual(layout.count, built.count)
+        }
+    }
+
+    func testNegativeBatchNormVarianceIsRefused() throws {
+        try trainer().saveCheckpoint(to: url)
+        XCTAssertNoThrow(try Checkpoint.read(url))
+        try mangle { t, _ in t["generator.bn2.running_var"]!.data[1] = -0.5 }
+        assertRefused("generator.bn2.running_var holds the negative variance -0.5 at index 1")
+    }
+
+    func testNegativeAdamSecondMomentAndNonFiniteValuesAreRefused() throws {
+        try trainer().saveCheckpoint(to: url)
+        try mangle { t, _ in t["optim.discriminator.v"]!.data[0] = -1 }
+        assertRefused("optim.discriminator.v holds the negative variance")
+        try trainer().saveCheckpoint(to: url)
+        try mangle { t, _ in t["optim.generator.m"]!.data[3] = .infinity }
+        assertRefused("optim.generator.m holds NaN or Inf")
+    }
+
+    func testCountersNearIntMaxAreRefused() throws {
+        for (key, field) in [("iteration", "position iteration"), ("generatorAdamSteps", "position generatorAdamSteps"),
+                             ("epoch", "position epoch")] {
+            try trainer().saveCheckpoint(to: url)
+            try mangle { _, meta in
+                var position = try JSONSerialization.jsonObject(with: Data(meta["position"]!.utf8)) as! [String: Any]
+                position[key] = Int.max
+                meta["position"] = String(decoding: try JSONSerialization.data(withJSONObject: position), as: UTF8.self)
+            }
+            assertRefused("checkpoint \(field) is \(Int.max), outside")
+        }
+        try trainer().saveCheckpoint(to: url)
+        try mangle { _, meta in
+            var settings = try JSONSerialization.jsonObject(with: Data(meta["settings"]!.utf8)) as! [String: Any]
+            settings["epochs"] = Int.max
+            meta["settings"] = String(decoding: try JSONSerialization.data(withJSONObject: settings), as: UTF8.self)
+        }
+        assertRefused("checkpoint settings epochs is \(Int.max)")
+    }
+
+    func testHugeDeclaredWidthIsRefusedBeforeAnyAllocation() throws {
+        try trainer().saveCheckpoint(to: url)
+        // A small file declaring a network of ~10¹³ parameters: the budget refuses it,
+        // whatever the machine (no network of that width could be built to check shapes).
+        try mangle { _, meta in meta["architecture"] = try jsonString(DCGANConfig(latentDimension: 100, imageSize: 64, width: 1 << 20)) }
+        try MemoryBudget.$override.withValue(16 << 30) {
+            assertRefused("the declared architecture")
+            assertRefused(MemoryBudget.environmentVariable)
+        }
+        // Within the bounds but beyond a small budget: the message names the setting.
+        try trainer(width: 4).saveCheckpoint(to: url)
+        try MemoryBudget.$override.withValue(1000) {
+            XCTAssertThrowsError(try Checkpoint.read(url)) { XCTAssertTrue("\($0)".contains("raise it with the setting ANOGAN_MEMORY_LIMIT"), "\($0)") }
+        }
+    }
+
+    func testWidthBeyondTheBoundsIsRefused() throws {
+        try trainer().saveCheckpoint(to: url)
+        try mangle { _, meta in meta["architecture"] = try jsonString(DCGANConfig(width: Int.max / 8)) }
+        assertRefused("architecture width is \(Int.max / 8), outside")
+    }
+
+    /// Not a checkpoint, but the same class of trap (issue 10): images of side 20 used to
+    /// reach Generator's precondition when the image size was taken from the data.
+    func testTrainingOnImagesWhoseSideIsNotAMultipleOf16IsAnError() {
+        var rng = SeededGenerator(seed: 1)
+        let images = Tensor.uniform(shape: [8, 1, 20, 20], low: -1, high: 1, using: &rng)
+        XCTAssertThrowsError(try Trainer(config: Synthetic.config(width: 4, imageSize: 20), settings: TrainingSettings(epochs: 1, batchSize: 4),
+                                         images: images)) { error in
+            XCTAssertTrue("\(error)".contains("image size must be a positive multiple of 16, got 20"), "\(error)")
+        }
     }
 }

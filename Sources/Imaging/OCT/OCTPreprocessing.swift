@@ -92,6 +92,40 @@ public enum OCTPreprocessing {
                              originalWidth: bscan.width, originalHeight: bscan.height)
     }
 
+    /// Smallest B-scan height the segmentation works on (its gradients are central differences).
+    public static let minimumHeight = 3
+    /// B-scan spacings (µm) taken at face value; outside, a header is wrong (often mm vs µm twice over).
+    public static let plausibleSpacing = 1e-3...1e5
+
+    /// Throws a `FileError` naming `name` for a volume the preprocessing cannot handle, before
+    /// anything is allocated for it: too few rows, an implausible spacing (extreme
+    /// `ElementSpacing`), or a resampled B-scan whose working images exceed `MemoryBudget`.
+    public static func check(_ volume: Volume, name: String, settings: OCTPreprocessingSettings) throws {
+        guard settings.targetSpacingX.isFinite, plausibleSpacing.contains(settings.targetSpacingX) else {
+            throw FileError(name, "setting targetSpacingX \(settings.targetSpacingX) µm is outside \(plausibleSpacing.lowerBound)…\(plausibleSpacing.upperBound) µm")
+        }
+        guard settings.patchSize >= 1, settings.patchesPerBScan >= 0 else {
+            throw FileError(name, "settings patchSize \(settings.patchSize) and patchesPerBScan \(settings.patchesPerBScan) must be positive")
+        }
+        guard volume.depth >= 1, volume.width >= 1 else { throw FileError(name, "volume is empty (\(volume.width)×\(volume.height)×\(volume.depth))") }
+        guard volume.height >= minimumHeight else {
+            throw FileError(name, "B-scans are \(volume.height) row(s) high; layer segmentation needs at least \(minimumHeight)")
+        }
+        let probe = volume.bscan(0)
+        for (axis, spacing) in [("x", probe.spacingX), ("depth", probe.spacingZ)] where spacing != 0 {
+            guard spacing.isFinite, plausibleSpacing.contains(spacing) else {
+                throw FileError(name, "B-scan spacing along \(axis) is \(spacing) µm, outside \(plausibleSpacing.lowerBound)…\(plausibleSpacing.upperBound) µm (ElementSpacing is in mm)")
+            }
+        }
+        // Resampled columns, in Double first: an extreme ratio must not reach Int(_:).
+        let columns = OCTResampling.columnScale(spacing: probe.spacingX, target: settings.targetSpacingX) == 1 ? Double(volume.width)
+            : (Double(volume.width - 1) * probe.spacingX / settings.targetSpacingX).rounded(.down) + 1
+        // Segmentation and flattening keep about a dozen Float images of the resampled size.
+        let bytes = columns * Double(volume.height) * 4 * 12
+        try MemoryBudget.check(bytes < 0x1p62 ? Int(bytes) : nil, for: name,
+                               "resampling \(volume.width)-column B-scans from \(probe.spacingX) µm to \(settings.targetSpacingX) µm (\(columns) columns × \(volume.height) rows)")
+    }
+
     /// Patches from every B-scan of a volume, added to `collector`. `mask` (same
     /// size as `volume`) gives labels; without it patches get `unmaskedLabel`.
     /// `grayRange` overrides `grayRange(of:)` (e.g. 0…65535 for 16-bit files).
@@ -106,6 +140,7 @@ public enum OCTPreprocessing {
         if let bad = volume.voxels.firstIndex(where: { !$0.isFinite }) {
             throw FileError(name, "voxel \(bad) is \(volume.voxels[bad]) (not finite)")
         }
+        try check(volume, name: name, settings: settings)
         let range = fixedRange ?? grayRange(of: volume)
         for b in 0..<volume.depth {
             let prepared = prepare(volume.bscan(b), mask: mask?.mask(b), grayRange: range, settings: settings)
