@@ -44,14 +44,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        // Test plumbing shared by the test targets (a temporary directory per test, FileError assertions).
+        // Test plumbing shared by the test targets (a temporary directory per test, FileError assertions,
+        // the pairwise AUC oracle, a synthetic score run on disk).
         .target(name: "TestSupport", dependencies: ["Records"], path: "Tests/TestSupport"),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Records", "CDNNL"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Records", "TestSupport"]),
-        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging"]),
+        .testTarget(name: "AnoGANTests", dependencies: ["AnoGAN", "NeuralNet", "Records", "Imaging", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Records", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "TestSupport", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.
         .testTarget(name: "CLITests", dependencies: ["AnoGANCLI", "Records"]),

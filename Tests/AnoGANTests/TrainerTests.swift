@@ -1,4 +1,4 @@
-// Training: a tiny GAN learns the bar images; a resumed run equals an
+// Trainer.swift: a tiny GAN learns the bar images; a resumed run equals an
 // uninterrupted one bit for bit; divergence stops the run and keeps the last
 // good checkpoint.
 
@@ -6,18 +6,16 @@ import Foundation
 import XCTest
 import NeuralNet
 import Records
+import TestSupport
 @testable import AnoGAN
 
-final class TrainerTests: XCTestCase {
-    private var directory: URL!
+final class TrainerTests: TemporaryDirectoryTestCase {
+    private var directory: URL { dir }
 
     override func setUpWithError() throws {
         Threads.set(1)  // tiny shapes: one thread avoids OpenMP spinning on a shared machine
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-trainer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try super.setUpWithError()
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// End to end on the bar images: after ~300 steps G's samples look more like the data
     /// than at initialisation, and mapping ranks blobs above held-out bars.

@@ -3,6 +3,7 @@
 
 import XCTest
 import Records
+import TestSupport
 @testable import Evaluation
 
 final class BootstrapTests: XCTestCase {

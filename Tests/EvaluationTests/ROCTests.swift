@@ -1,21 +1,11 @@
-// ROC, AUC and Youden's index on hand-computed examples (with ties) and
-// against plain O(n²) / brute-force references on random data.
+// ROC.swift: ROC curves and their AUC on hand-computed examples (with ties)
+// and against plain O(n²) / brute-force references on random data (the
+// Youden point read off each curve included).
 
 import XCTest
 import Records
+import TestSupport
 @testable import Evaluation
-
-/// The definition: over all (anomalous, normal) pairs, 1 if the anomalous ranks higher, ½ on a tie.
-func pairwiseAUC(_ scores: [Double], _ labels: [Bool]) -> Double {
-    var sum = 0.0, pairs = 0.0
-    for i in scores.indices where labels[i] {
-        for j in scores.indices where !labels[j] {
-            sum += scores[i] > scores[j] ? 1 : (scores[i] == scores[j] ? 0.5 : 0)
-            pairs += 1
-        }
-    }
-    return sum / pairs
-}
 
 /// Youden's J by trying every cut-off directly.
 func bruteForceYouden(_ scores: [Double], _ labels: [Bool]) -> Double {
@@ -87,19 +77,6 @@ final class ROCTests: XCTestCase {
         XCTAssertNil(roc.youden.precision, "nothing is called anomalous at the infinite cut-off")
     }
 
-    func testUniqueYoudenWithPrecision() throws {
-        // Anomalous 0.9, 0.6, 0.3; normal 0.8, 0.2, 0.1.
-        // Cut 0.3: TP 3, FP 1 → sens 1, spec 2/3, J 2/3, precision 3/4 (the unique maximum).
-        let roc = try ROCCurve(scores: [0.9, 0.8, 0.6, 0.3, 0.2, 0.1], labels: [true, false, true, true, false, false])
-        let y = roc.youden
-        XCTAssertEqual(y.threshold, 0.3)
-        XCTAssertEqual(y.sensitivity, 1)
-        XCTAssertEqual(y.specificity, 2.0 / 3.0, accuracy: 1e-15)
-        XCTAssertEqual(y.precision!, 0.75, accuracy: 1e-15)
-        // 0.9 beats 3 normals, 0.6 beats 2, 0.3 beats 2 → 7 of 9.
-        XCTAssertEqual(roc.auc, 7.0 / 9.0, accuracy: 1e-15)
-    }
-
     func testLowerIsAnomalousRanksNegatedScores() throws {
         // P_D: anomalous images get low discriminator outputs.
         let pd: [Double] = [0.9, 0.8, 0.6, 0.3, 0.2, 0.1]
@@ -143,29 +120,5 @@ final class ROCTests: XCTestCase {
         XCTAssertThrowsError(try ROCCurve(scores: [1, 2], labels: [true, true]))
         XCTAssertThrowsError(try ROCCurve(scores: [1, 2, 3], labels: [true, false]))
         XCTAssertThrowsError(try ROCCurve(scores: [], labels: []))
-    }
-
-    func testPixelAUROCMatchesPairwiseReference() throws {
-        var rng = SeededGenerator(seed: 3)
-        var residuals = [Float](), masks = [Float]()
-        for _ in 0..<600 {
-            let annotated = rng.uniform() < 0.3
-            masks.append(annotated ? 255 : 0)
-            // Quantised residuals: many exact ties across the classes.
-            residuals.append(Float(rng.index(below: 8) + (annotated ? 2 : 0)) * 0.125)
-        }
-        let auc = try AUC.pixels(residuals: residuals, masks: masks)
-        XCTAssertEqual(auc, pairwiseAUC(residuals.map(Double.init), masks.map { $0 != 0 }), accuracy: 1e-12)
-        // Image by image gives the same as all at once.
-        var perImage = PixelAUROC()
-        for start in stride(from: 0, to: 600, by: 100) {
-            try residuals[start..<(start + 100)].withUnsafeBufferPointer { r in
-                try masks[start..<(start + 100)].withUnsafeBufferPointer { m in try perImage.add(residual: r, mask: m) }
-            }
-        }
-        XCTAssertEqual(try perImage.auroc(), auc)
-        XCTAssertThrowsError(try AUC.pixels(residuals: [1, 2], masks: [0, 0]))
-        XCTAssertThrowsError(try AUC.pixels(residuals: [1, .nan], masks: [0, 1]))
-        XCTAssertThrowsError(try AUC.pixels(residuals: [1, 2, 3], masks: [0, 1]))
     }
 }

@@ -1,5 +1,5 @@
-// Plot primitives: tick positions, histogram densities, coordinate mapping,
-// escaping, and Fig. 3's pixel colours.
+// SVGPlot.swift: tick positions, histogram densities, coordinate mapping and
+// escaping.
 
 import Records
 import XCTest
@@ -29,17 +29,6 @@ final class SVGPlotTests: XCTestCase {
         XCTAssertTrue(svg.contains("AnoGAN (AUC 1.000)"))
         // (0,0) → bottom-left of the plot area, (0,1) → top-left, (1,1) → top-right.
         XCTAssertTrue(svg.contains("points=\"58.00,312.00 58.00,30.00 406.00,30.00\""), svg)
-    }
-
-    func testOverlayColours() {
-        // Zero residual leaves the grey input; a residual at full scale is yellow.
-        let o = Figure3.overlay(input: [0, 0], residual: [0, 1], scale: 1)
-        XCTAssertEqual(Array(o[0..<3]), [128, 128, 128])
-        XCTAssertEqual(o[3], 242)   // 0.5·0.1 + 1·0.9 → 0.95
-        XCTAssertEqual(o[4], 242)
-        XCTAssertEqual(o[5], 13)    // blue fades to 0.1 of grey
-        XCTAssertEqual(Figure3.grey([-1, 1]), [0, 0, 0, 255, 255, 255])
-        XCTAssertEqual(HTMLReport.spread([10, 11, 12, 13, 14, 15, 16], 3), [10, 13, 16])
     }
 }
 

@@ -3,7 +3,6 @@
 
 import Foundation
 import Records
-import TestSupport
 import XCTest
 
 open class TemporaryDirectoryTestCase: XCTestCase {

@@ -1,11 +1,11 @@
-// The evaluation stage end to end on small tables: Table 1 rows, NaN rows
+// EvaluationResult.swift: the evaluation stage (`evaluate`) end to end on small tables: Table 1 rows, NaN rows
 // reported, distributions, JSON round trip.
 
 import XCTest
 import Records
 @testable import Evaluation
 
-final class EvaluateTests: XCTestCase {
+final class EvaluationResultTests: XCTestCase {
     func mainTable() -> ScoreTable {
         // 4 normal (0), 3 anomalous (1), one unlabelled, one NaN in D.
         let labels: [Int?] = [0, 0, 0, 0, 1, 1, 1, nil]

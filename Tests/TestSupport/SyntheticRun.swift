@@ -1,21 +1,20 @@
 // A tiny synthetic score run directory (a ScoreRun) with its PatchSet:
 // normal images are smooth gradients, anomalous ones carry a
-// bright annotated square that the "reconstruction" leaves out.
+// bright annotated square that the "reconstruction" leaves out. Shared by the
+// Evaluation tests (loading runs) and the Report tests (drawing them).
 
 import Foundation
 import Records
-import Imaging
-import Evaluation
 
-struct SyntheticRun {
-    let directory: URL
-    let patchDirectory: URL
-    let table: ScoreTable
-    let residuals: [Float]
-    let masks: [UInt8]
+public struct SyntheticRun {
+    public let directory: URL
+    public let patchDirectory: URL
+    public let table: ScoreTable
+    public let residuals: [Float]
+    public let masks: [UInt8]
 
     /// - Parameters: n images (alternating normal / anomalous when `labelled`), side `size`.
-    static func make(in root: URL, name: String, count n: Int, size s: Int, seed: UInt64, labelled: Bool = true,
+    public static func make(in root: URL, name: String, count n: Int, size s: Int, seed: UInt64, labelled: Bool = true,
                      writeSummary: Bool = true) throws -> SyntheticRun {
         var rng = SeededGenerator(seed: seed)
         let dir = root.appendingPathComponent(name), patchDir = root.appendingPathComponent(name + "-patches")
@@ -64,10 +63,4 @@ struct SyntheticRun {
                      features: Tensor(shape: [n, 12], values: features)).write(to: dir)
         return SyntheticRun(directory: dir, patchDirectory: patchDir, table: table, residuals: residuals, masks: masks)
     }
-}
-
-func temporaryDirectory(_ name: String) -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

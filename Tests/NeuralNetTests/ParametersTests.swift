@@ -1,4 +1,4 @@
-// Adam against torch.optim.Adam: three steps of fixed gradients on three values.
+// Parameters.swift: Adam against torch.optim.Adam: three steps of fixed gradients on three values.
 // The literals are printed by `python3 scripts/make_fixtures.py` (print_adam_reference,
 // float64 torch.optim.Adam); step 1 is also derived by hand below.
 
@@ -6,7 +6,7 @@ import Records
 import XCTest
 @testable import NeuralNet
 
-final class AdamTests: XCTestCase {
+final class ParametersTests: XCTestCase {
     private let gradients: [[Float]] = [[0.1, -0.2, 0.0], [0.3, 0.1, -0.05], [-0.2, 0.4, 0.5]]
 
     private func run(_ settings: AdamSettings) -> [[Float]] {

@@ -1,27 +1,21 @@
-// End to end on a tiny synthetic run: the report and metrics.json are written,
-// contain every figure and Table 1, the numbers agree with independent
-// computations, every SVG is well-formed XML; bad run directories fail with a
-// message naming the file.
+// HTMLReport.swift end to end on a tiny synthetic run (TestSupport's
+// SyntheticRun): the report and metrics.json are written, contain every figure
+// and Table 1, the numbers agree with independent computations (the pairwise
+// AUC), every SVG is well-formed XML.
 
 import XCTest
 import Records
 import Imaging
 import Evaluation
+import TestSupport
 @testable import Report
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
 
-final class ReportTests: XCTestCase {
-    func pairwiseAUC(_ s: [Double], _ l: [Bool]) -> Double {
-        var sum = 0.0, pairs = 0.0
-        for i in s.indices where l[i] { for j in s.indices where !l[j] { sum += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0; pairs += 1 } }
-        return sum / pairs
-    }
-
+final class HTMLReportTests: TemporaryDirectoryTestCase {
     func testEndToEndReport() throws {
-        let root = temporaryDirectory("report")
-        defer { try? FileManager.default.removeItem(at: root) }
+        let root: URL = dir
         let main = try SyntheticRun.make(in: root, name: "anogan", count: 24, size: 16, seed: 1)
         let acae = try SyntheticRun.make(in: root, name: "acae", count: 24, size: 16, seed: 2)
         let train = try SyntheticRun.make(in: root, name: "train", count: 10, size: 16, seed: 3, labelled: false)
@@ -82,55 +76,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(svgCount, 6, "4 panels of Fig. 4, Fig. 3, Fig. 2(b)")
     }
 
-    func testPatchSetFoundThroughRelativePath() throws {
-        let root = temporaryDirectory("relative")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let run = try SyntheticRun.make(in: root, name: "anogan", count: 4, size: 8, seed: 5)
-        // A path relative to the run directory (not to the working directory).
-        var written = try ScoreRun.read(from: run.directory)
-        written.summary!.patches = "../anogan-patches"
-        try written.write(to: run.directory)
-        XCTAssertEqual(try ScoreRun.read(from: run.directory, parts: []).summary?.patches, "../anogan-patches")
-        let loaded = try NamedScoreRun.load(name: "anogan", directory: run.directory)
-        XCTAssertEqual(loaded.patches?.count, 4)
-        XCTAssertEqual(loaded.patches?.images.array, try PatchSet.load(from: run.patchDirectory).images.array)
-        // Evaluation-only loading skips the figure files.
-        let light = try NamedScoreRun.load(name: "anogan", directory: run.directory, parts: .evaluation)
-        XCTAssertNil(light.features)
-        XCTAssertNil(light.reconstructions)
-        XCTAssertNotNil(light.residuals)
-    }
-
-    func testBadRunDirectoriesNameTheFile() throws {
-        let root = temporaryDirectory("badrun")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let run = try SyntheticRun.make(in: root, name: "anogan", count: 6, size: 8, seed: 4)
-        func message(_ body: () throws -> Void) -> String { do { try body(); return "no error" } catch { return "\(error)" } }
-
-        XCTAssertEqual(message { _ = try NamedScoreRun.load(name: "x", directory: root.appendingPathComponent("missing")) },
-                       "\(root.appendingPathComponent("missing").path): no such score run directory")
-        // Residuals for the wrong number of images.
-        try NPY.write(Tensor(shape: [5, 1, 8, 8]), to: run.directory.appendingPathComponent("residuals.npy"))
-        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }
-            .hasPrefix("\(run.directory.appendingPathComponent("residuals.npy").path): shape [5, 1, 8, 8]"))
-        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("residuals.npy"))
-        // Truncated features.
-        try Data([0x93, 0x4E]).write(to: run.directory.appendingPathComponent("features.npy"))
-        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }
-            .hasPrefix(run.directory.appendingPathComponent("features.npy").path))
-        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("features.npy"))
-        // Labels that disagree with the patch set.
-        var table = run.table
-        table.labels[2] = table.labels[2] == 1 ? 0 : 1
-        try table.write(to: run.directory.appendingPathComponent("scores.csv"))
-        XCTAssertTrue(message { _ = try NamedScoreRun.load(name: "x", directory: run.directory) }.contains("label of image 2"))
-        // Without summary.json the run still loads, and the report says what is missing.
-        try run.table.write(to: run.directory.appendingPathComponent("scores.csv"))
-        try FileManager.default.removeItem(at: run.directory.appendingPathComponent("summary.json"))
-        let loaded = try NamedScoreRun.load(name: "anogan", directory: run.directory)
-        XCTAssertNil(loaded.patches)
-        XCTAssertTrue(loaded.notes.contains { $0.contains("no summary.json") })
-        // …and an explicit patch set still works.
-        XCTAssertNotNil(try NamedScoreRun.load(name: "anogan", directory: run.directory, patches: run.patchDirectory).patches)
+    func testSpreadPicksEvenlySpacedItems() {
+        XCTAssertEqual(HTMLReport.spread([10, 11, 12, 13, 14, 15, 16], 3), [10, 13, 16])
     }
 }
