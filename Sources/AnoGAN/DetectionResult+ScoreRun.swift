@@ -10,13 +10,14 @@ import Records
 
 extension DetectionResult {
     /// The run record of this result; `trace` adds the mean loss per step of each latent search.
-    public func scoreRun(input: ImageInput, checkpoint: URL, config: DCGANConfig, settings: ScoringSettings,
-                         trace: Bool, threads: Int) -> ScoreRun {
+    /// `encoderCheckpoint` names the encoder behind z₁ = E(x) (with `settings.start` `.encoder`).
+    public func scoreRun(input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, config: DCGANConfig,
+                         settings: ScoringSettings, trace: Bool, threads: Int) -> ScoreRun {
         let table = scoreTable()
         let summary = ScoreRun.Summary(checkpoint: checkpoint.path, patches: input.source.path, architecture: config,
                                        settings: settings, scores: table, seconds: seconds,
-                                       mappings: max(lossTraces.count, 1), threads: threads,
-                                       reconstructionsFrom: reconstructionsFrom)
+                                       mappings: settings.variant.losses.count, threads: threads,
+                                       reconstructionsFrom: reconstructionsFrom, encoderCheckpoint: encoderCheckpoint?.path)
         func traced(_ name: String) -> [Double]? { lossTraces.first { $0.name == name }?.values }
         let searched = !lossTraces.isEmpty
         return ScoreRun(scores: table, summary: summary, reconstructions: reconstructions,
@@ -28,9 +29,10 @@ extension DetectionResult {
 
     /// Writes the run into `directory` and the first `triplets` query | x̂ | residual
     /// pictures into its `triplets` folder. Every file atomic.
-    public func write(input: ImageInput, checkpoint: URL, config: DCGANConfig, settings: ScoringSettings,
+    public func write(input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, config: DCGANConfig, settings: ScoringSettings,
                       triplets: Int, trace: Bool, threads: Int, to directory: URL) throws {
-        let run = scoreRun(input: input, checkpoint: checkpoint, config: config, settings: settings, trace: trace, threads: threads)
+        let run = scoreRun(input: input, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint, config: config,
+                           settings: settings, trace: trace, threads: threads)
         let scale = max(1, 128 / config.imageSize)
         let folder = directory.appendingPathComponent(ScoreRun.Files.triplets)
         for i in 0..<min(triplets, input.count) {

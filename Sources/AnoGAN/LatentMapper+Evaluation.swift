@@ -10,7 +10,9 @@ extension LatentMapper {
     /// R, D (and through `anomalyScores(lambda:)` A) of every query at its row of `z` (N×latent),
     /// one forward pass of G and D per batch of `settings.batchSize`, no update: the mapping's
     /// result for Γ = 0. `initialZ` and `z` of the result are `z`; `meanLossTrace` is empty.
-    public func evaluate(_ queries: Tensor, at z: Tensor, loss: DiscriminationLoss) throws -> MappingResult {
+    /// `onProgress` gets each batch when it is done (step 0 of 0, its mean total loss).
+    public func evaluate(_ queries: Tensor, at z: Tensor, loss: DiscriminationLoss,
+                         onProgress: (MappingProgress) -> Void = { _ in }) throws -> MappingResult {
         try check(queries: queries)
         let n = queries.shape[0], latent = config.latentDimension
         guard z.shape == [n, latent] else {
@@ -47,6 +49,9 @@ extension LatentMapper {
                     discrimination[start + k] = Double(Loss.binaryCrossEntropyWithLogits(logits.data + k, count: 1, target: 1))
                 }
             }
+            var total = 0.0
+            for k in range { total += (1 - Double(settings.lambda)) * residual[k] + Double(settings.lambda) * discrimination[k] }
+            onProgress(MappingProgress(imagesDone: start, batchCount: range.count, step: 0, steps: 0, meanLoss: total / Double(range.count)))
             start = range.upperBound
         }
         return MappingResult(loss: loss, initialZ: z.copy(), z: z.copy(), reconstructions: reconstructions,

@@ -55,7 +55,7 @@ public struct MappingProgress: Sendable {
     /// Images of this call finished before the current batch.
     public var imagesDone: Int
     public var batchCount: Int
-    /// Step within the current batch, 1…Γ.
+    /// Step within the current batch, 1…Γ (0 when Γ = 0: the batch was evaluated once).
     public var step: Int
     public var steps: Int
     /// Mean total loss of the batch at this step.
@@ -84,7 +84,8 @@ public final class LatentMapper {
     private var steppers: [String: LatentMappingStep] = [:]
 
     public init(generator: Generator, discriminator: Discriminator, settings: MappingSettings = MappingSettings()) throws {
-        guard settings.steps >= 1 else { throw MappingError.invalidSettings("mapping needs at least 1 step, got \(settings.steps)") }
+        // Γ = 0 is the evaluation at z₁ (only meaningful from an encoder's z₁: AnomalyScorer refuses it from the prior).
+        guard settings.steps >= 0 else { throw MappingError.invalidSettings("mapping steps (Γ) must be ≥ 0, got \(settings.steps)") }
         guard settings.batchSize >= 1 else { throw MappingError.invalidSettings("mapping batch size must be ≥ 1, got \(settings.batchSize)") }
         guard settings.lambda >= 0 && settings.lambda <= 1 else { throw MappingError.invalidSettings("λ must lie in [0, 1], got \(settings.lambda)") }
         self.generator = generator
@@ -118,8 +119,10 @@ public final class LatentMapper {
     }
 
     /// Maps every query from its row of `initialZ` with `loss`, `settings.batchSize` at a time.
+    /// With Γ = 0 no step is taken: the result is `evaluate(queries, at: initialZ, loss:)`.
     public func map(_ queries: Tensor, initialZ: Tensor, loss: DiscriminationLoss,
                     onProgress: (MappingProgress) -> Void = { _ in }) throws -> MappingResult {
+        if settings.steps == 0 { return try evaluate(queries, at: initialZ, loss: loss, onProgress: onProgress) }
         try check(queries: queries)
         let n = queries.shape[0], latent = config.latentDimension
         guard initialZ.shape == [n, latent] else {

@@ -49,8 +49,9 @@ public struct DetectionResult {
     public init(_ scoring: ScoringResult) {
         let primary = scoring.primary
         var traces: [(name: String, values: [Double])] = []
-        if let f = scoring.feature { traces.append(("feature", f.meanLossTrace)) }
-        if let r = scoring.reference { traces.append(("reference", r.meanLossTrace)) }
+        // Γ = 0 searched nothing: no trace.
+        if let f = scoring.feature, !f.meanLossTrace.isEmpty { traces.append(("feature", f.meanLossTrace)) }
+        if let r = scoring.reference, !r.meanLossTrace.isEmpty { traces.append(("reference", r.meanLossTrace)) }
         self.init(rows: scoring.rows, columns: scoring.scoreTable().columns, reconstructions: primary.reconstructions,
                   reconstructionsFrom: scoring.feature != nil ? "feature" : "reference", queryFeatures: scoring.queryFeatures,
                   initialLatents: primary.initialZ, latents: primary.z, lossTraces: traces, seconds: scoring.seconds)
@@ -100,7 +101,17 @@ public protocol Scorer: AnyObject {
 public enum InitialLatents {
     /// z₁ ~ U[−1, 1]^latent, the prior G was trained on, drawn from the scoring seed (the paper).
     case prior
-    // An encoder start (f-AnoGAN's izi_f, z₁ = E(x)) joins here as `case encoder(...)`.
+    /// z₁ = E(x), f-AnoGAN's izi_f encoder in inference mode (batch-independent). With Γ = 0
+    /// the scores are those of G(E(x)) in one forward pass (the encoder score).
+    case encoder(LatentEncoder)
+
+    /// The record of this start in ScoringSettings.
+    public var start: LatentStart {
+        switch self {
+        case .prior: return .prior
+        case .encoder: return .encoder
+        }
+    }
 }
 
 /// AnoGAN's detector: maps every query into the latent space by Γ Adam steps on z
@@ -109,31 +120,44 @@ public final class LatentMappingScorer: Scorer {
     public let scorer: AnomalyScorer
     public let initialLatents: InitialLatents
 
+    /// `settings.start` must name `initialLatents`' start (it is what summary.json records);
+    /// an encoder must belong to a model of `generator`'s architecture.
     public init(generator: Generator, discriminator: Discriminator, settings: ScoringSettings,
                 initialLatents: InitialLatents = .prior) throws {
+        guard settings.start == initialLatents.start else {
+            throw MappingError.invalidSettings("start is \(settings.start.rawValue) but the scorer was given the \(initialLatents.start.rawValue) start")
+        }
+        if case .encoder(let e) = initialLatents, e.config != generator.config {
+            throw MappingError.invalidSettings("the encoder was trained for another architecture than the generator's")
+        }
         scorer = try AnomalyScorer(generator: generator, discriminator: discriminator, settings: settings)
         self.initialLatents = initialLatents
     }
 
     public var config: DCGANConfig { scorer.mapper.config }
     public var recordedSettings: ScoringSettings { scorer.settings }
-    public var workUnit: String { "img·step" }
+    /// Image·steps; images when Γ = 0 (one evaluation per image and variant).
+    public var workUnit: String { scorer.settings.mapping.steps == 0 ? "img" : "img·step" }
 
-    /// Γ steps per image per variant.
-    public func work(imageCount: Int) -> Int { imageCount * scorer.settings.mapping.steps * scorer.settings.variant.losses.count }
+    /// max(Γ, 1) units per image per variant.
+    public func work(imageCount: Int) -> Int { imageCount * max(scorer.settings.mapping.steps, 1) * scorer.settings.variant.losses.count }
 
     public func score(_ input: ImageInput, onProgress: (ScorerProgress) -> Void = { _ in }) throws -> DetectionResult {
-        let steps = scorer.settings.mapping.steps, total = work(imageCount: input.count)
+        let perImage = max(scorer.settings.mapping.steps, 1), total = work(imageCount: input.count)
         var finishedVariants = 0, current: MappingVariant?
-        let result: ScoringResult
+        let z1: Tensor?
         switch initialLatents {
-        case .prior:
-            result = try scorer.score(input) { variant, p in
-                if current != variant { if current != nil { finishedVariants += 1 }; current = variant }
-                let done = finishedVariants * input.count * steps + p.imagesDone * steps + p.batchCount * p.step
-                onProgress(ScorerProgress(done: done, total: total,
-                                          detail: "\(variant.rawValue) step \(p.step)/\(p.steps) loss " + String(format: "%.4g", p.meanLoss)))
-            }
+        case .prior: z1 = nil
+        case .encoder(let e):
+            try scorer.mapper.check(queries: input.images)
+            onProgress(ScorerProgress(done: 0, total: total, detail: "encoding"))
+            z1 = e.encode(input.images, batchSize: scorer.settings.mapping.batchSize)
+        }
+        let result = try scorer.score(input, initialLatents: z1) { variant, p in
+            if current != variant { if current != nil { finishedVariants += 1 }; current = variant }
+            let done = (finishedVariants * input.count + p.imagesDone) * perImage + p.batchCount * max(p.step, 1)
+            let position = p.steps == 0 ? "\(variant.rawValue) at E(x)" : "\(variant.rawValue) step \(p.step)/\(p.steps)"
+            onProgress(ScorerProgress(done: done, total: total, detail: position + " loss " + String(format: "%.4g", p.meanLoss)))
         }
         return DetectionResult(result)
     }

@@ -68,20 +68,30 @@ public final class AnomalyScorer {
     public let mapper: LatentMapper
     public let settings: ScoringSettings
 
+    /// Throws when the settings cannot score: Γ = 0 from the prior start would score a
+    /// random G(z₁), so it is refused (it is the encoder score when z₁ = E(x)).
     public init(generator: Generator, discriminator: Discriminator, settings: ScoringSettings) throws {
+        if settings.start == .prior, settings.mapping.steps == 0 {
+            throw MappingError.invalidSettings("mapping.steps (Γ) must be ≥ 1 with the prior start: Γ = 0 scores G of a random z₁; it needs the encoder start (start: encoder)")
+        }
         mapper = try LatentMapper(generator: generator, discriminator: discriminator, settings: settings.mapping)
         self.settings = settings
     }
 
-    /// Maps and scores `input`'s images. `onProgress` gets the variant being run and
-    /// the mapper's progress within it.
-    public func score(_ input: ImageInput, onProgress: (MappingVariant, MappingProgress) -> Void = { _, _ in }) throws -> ScoringResult {
+    /// Maps and scores `input`'s images. Every mapping starts from `initialLatents` (N×latent,
+    /// e.g. E(x)) when given, else from the prior draw of (settings.seed, image id).
+    /// `onProgress` gets the variant being run and the mapper's progress within it.
+    public func score(_ input: ImageInput, initialLatents: Tensor? = nil,
+                      onProgress: (MappingVariant, MappingProgress) -> Void = { _, _ in }) throws -> ScoringResult {
         let start = Date()
         let queries = input.images
         try mapper.check(queries: queries)
         let n = queries.shape[0]
+        if let initialLatents, initialLatents.shape != [n, mapper.config.latentDimension] {
+            throw MappingError.invalidSettings("initial latents have shape \(initialLatents.shape), expected [\(n), \(mapper.config.latentDimension)]")
+        }
         let (probabilities, features) = discriminate(queries)
-        let z1 = mapper.initialLatents(ids: input.ids, seed: settings.seed)
+        let z1 = initialLatents ?? mapper.initialLatents(ids: input.ids, seed: settings.seed)
         var feature: MappingResult?, reference: MappingResult?
         for loss in settings.variant.losses {
             let variant: MappingVariant = loss == .featureMatching ? .feature : .reference

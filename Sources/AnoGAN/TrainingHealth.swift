@@ -4,7 +4,7 @@
 // memorised its training images, one that does not fit the data at all, and a
 // discriminator that has won. A pure function of (G, D, a training sample, the
 // validation slice, the loss history), so it can be called from anywhere; the
-// result is a Codable record (health.json) with one-line warnings that name
+// result is Records' TrainingHealth (health.json), whose one-line warnings name
 // the likely cause and the fix.
 
 import Foundation
@@ -33,65 +33,7 @@ public struct HealthSettings: Codable, Equatable, Sendable {
     }
 }
 
-/// What the health check found. Written as health.json; `description` prints it.
-public struct TrainingHealth: Codable, Equatable, Sendable {
-    /// Mean |x − G(z)| per pixel after a short mapping.
-    public struct Reconstruction: Codable, Equatable, Sendable {
-        /// "prior" (z₁ ~ U[-1,1]) or "encoder" (z₁ = E(x)).
-        public var start: String
-        public var steps: Int
-        /// Over the validation slice (nil when there is none) and a same-size training sample.
-        public var validation: Double?
-        public var training: Double
-        /// validation / training (nil without a validation slice): ≫ 1 means memorisation.
-        public var ratio: Double?
-        /// Mean |x − mean training image| per pixel: what "reconstructing" by one fixed image achieves.
-        public var meanImage: Double
-    }
-
-    /// Mean pairwise L1 distance per pixel, among G(z) samples and among training images.
-    public struct Diversity: Codable, Equatable, Sendable {
-        public var samples: Double
-        public var data: Double
-        /// samples / data: ≪ 1 means mode collapse.
-        public var ratio: Double
-    }
-
-    /// Mean σ(D(·)) over the last part of training and its least-squares slope per 1000 iterations.
-    public struct Trend: Codable, Equatable, Sendable {
-        public var iterations: Int
-        public var dReal: Double
-        public var dRealSlope: Double
-        public var dFake: Double
-        public var dFakeSlope: Double
-    }
-
-    public enum Issue: String, Codable, Sendable {
-        case collapsed, memorised, poorFit, discriminatorWins
-    }
-
-    public struct Warning: Codable, Equatable, Sendable {
-        public var issue: Issue
-        /// One line: what is wrong, its likely cause and the fix.
-        public var message: String
-    }
-
-    /// Iterations of training behind this report (the loss history's length).
-    public var iteration: Int
-    public var reconstruction: Reconstruction
-    public var diversity: Diversity
-    /// nil when the loss history is empty.
-    public var trend: Trend?
-    public var warnings: [Warning]
-
-    public var isHealthy: Bool { warnings.isEmpty }
-
-    /// Thresholds of the verdicts.
-    public static let collapseRatio = 0.5
-    public static let memorisationRatio = 1.5
-    public static let poorFitRatio = 0.9
-    public static let discriminatorWinsReal = 0.9, discriminatorWinsFake = 0.1
-
+extension TrainingHealth {
     // MARK: Assessment
 
     /// Checks a GAN. `trainingImages` and `validationImages` are N×C×S×S in [-1, 1] (the validation
@@ -142,31 +84,6 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         return health
     }
 
-    /// The warnings a report's numbers call for.
-    static func verdicts(_ h: TrainingHealth) -> [Warning] {
-        var out: [Warning] = []
-        func percent(_ x: Double) -> String { String(format: "%.0f %%", 100 * x) }
-        func number(_ x: Double) -> String { String(format: "%.3g", x) }
-        if h.diversity.ratio < collapseRatio {
-            out.append(Warning(issue: .collapsed, message:
-                "generator collapsed: samples are \(percent(h.diversity.ratio)) as diverse as the data (mean pairwise |Δ| \(number(h.diversity.samples)) vs \(number(h.diversity.data))); anomaly scores will be meaningless or inverted — train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"))
-        }
-        if let ratio = h.reconstruction.ratio, ratio > memorisationRatio {
-            out.append(Warning(issue: .memorised, message:
-                "generator memorised its training images: held-out normal images reconstruct \(String(format: "%.1f", ratio))× worse than training images (\(number(h.reconstruction.validation!)) vs \(number(h.reconstruction.training)) per pixel); normal test images will look anomalous — train fewer iterations or on more images"))
-        }
-        let fit = h.reconstruction.validation ?? h.reconstruction.training
-        if fit > poorFitRatio * h.reconstruction.meanImage {
-            out.append(Warning(issue: .poorFit, message:
-                "generator does not fit the data: reconstructions (\(number(fit)) per pixel) are barely better than the mean training image (\(number(h.reconstruction.meanImage))); train longer, or check the images' range ([-1, 1]) and size"))
-        }
-        if let t = h.trend, t.dReal > discriminatorWinsReal, t.dFake < discriminatorWinsFake {
-            out.append(Warning(issue: .discriminatorWins, message:
-                "discriminator wins: over the last \(t.iterations) iterations D(x) ≈ \(String(format: "%.2f", t.dReal)) and D(G(z)) ≈ \(String(format: "%.2f", t.dFake)), so G learns little and collapse tends to follow; train fewer iterations or lower D's learning rate"))
-        }
-        return out
-    }
-
     /// Mean and slope of D(x) and D(G(z)) (before D's update) over the last `tailFraction` of the history.
     static func trend(_ history: [GANStepLosses], tailFraction: Double) -> Trend? {
         guard !history.isEmpty else { return nil }
@@ -207,35 +124,4 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         return Trainer.gather(images, Array(pick.prefix(count)).sorted())
     }
 
-    // MARK: Output
-
-    /// Writes the report as pretty JSON, atomically.
-    public func write(to url: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).writeAtomically(to: url)
-    }
-
-    /// Reads a report written by `write`.
-    public static func read(_ url: URL) throws -> TrainingHealth {
-        do { return try JSONDecoder().decode(TrainingHealth.self, from: readFile(url)) } catch let e as FileError { throw e } catch {
-            throw FileError(url, "not a training health report: \(error)")
-        }
-    }
-}
-
-extension TrainingHealth: CustomStringConvertible {
-    /// A few lines: the numbers, then "OK" or one "WARNING: …" line per issue.
-    public var description: String {
-        func f(_ x: Double) -> String { String(format: "%.4g", x) }
-        let r = reconstruction, d = diversity
-        var lines = ["health after \(iteration) iterations:"]
-        lines.append("  reconstruction (\(r.steps) mapping steps from the \(r.start)): validation \(r.validation.map(f) ?? "–"), training \(f(r.training)), ratio \(r.ratio.map(f) ?? "–"), mean-image baseline \(f(r.meanImage))")
-        lines.append("  diversity: samples \(f(d.samples)), data \(f(d.data)), ratio \(f(d.ratio))")
-        if let t = trend {
-            lines.append("  last \(t.iterations) iterations: D(x) \(f(t.dReal)) (slope \(f(t.dRealSlope))/1000 it), D(G(z)) \(f(t.dFake)) (slope \(f(t.dFakeSlope))/1000 it)")
-        }
-        lines += warnings.isEmpty ? ["  OK"] : warnings.map { "  WARNING: \($0.message)" }
-        return lines.joined(separator: "\n")
-    }
 }

@@ -1,5 +1,6 @@
 // `anogan report`: evaluate score runs and write the self-contained HTML
-// report (Table 1, Fig. 4 a–d, Fig. 3, Fig. 2 b) with metrics.json beside it.
+// report (Table 1, Fig. 4 a–d, Fig. 3, Fig. 2 b, the models' training health
+// from health.json beside their checkpoints) with metrics.json beside it.
 
 import ArgumentParser
 import Foundation
@@ -59,6 +60,15 @@ struct ReportCommand: ParsableCommand {
         let url = URL(fileURLWithPath: out)
         let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: url)
         printNotes(result.notes)
+        // The models' training health, as `train` printed it: warnings where they cannot be missed.
+        var ignored: [String] = []
+        for h in RunHealth.find(for: runs, notes: &ignored) {
+            if h.health.warnings.isEmpty {
+                print("training health of run \(h.run) (\(h.file.path)): OK")
+            } else {
+                for w in h.health.warnings { print("WARNING: training health of run \(h.run) (\(h.file.path)): \(w.message)") }
+            }
+        }
         print("wrote \(url.path) and \(url.deletingLastPathComponent().appendingPathComponent("metrics.json").path)")
     }
 }

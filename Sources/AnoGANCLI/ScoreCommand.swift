@@ -1,6 +1,7 @@
 // `anogan score`: maps query images into the latent space of a trained model
-// and writes the score run directory (Records' ScoreRun). Parses flags over the
-// settings (file) and calls Workflows.scoreWithCheckpoint.
+// (from the prior or from an izi_f encoder's E(x)), or encodes them with an
+// aCAE checkpoint, and writes the score run directory (Records' ScoreRun).
+// Parses flags over the settings (file) and calls Workflows.scoreWithCheckpoint.
 import AnoGAN
 import ArgumentParser
 import Foundation
@@ -8,6 +9,7 @@ import Records
 import Workflows
 
 extension MappingVariant: ExpressibleByArgument {}
+extension LatentStart: ExpressibleByArgument {}
 
 /// The settings file of `anogan score`.
 struct ScoreConfig: Codable {
@@ -18,19 +20,27 @@ struct ScoreConfig: Codable {
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Score query images by latent mapping (paper §2.2–2.3).",
+        abstract: "Score query images by latent mapping (paper §2.2–2.3), or with an aCAE checkpoint.",
         discussion: """
-        Writes into --out: scores.csv (R, D, A; R_hat, D_hat, A_hat with the reference variant; P_D = σ(D(x)), \
-        where LOW values mean anomalous), summary.json, reconstructions.npy, residuals.npy, features.npy, \
-        triplets/NNNN.png and, with --trace, trace.csv.
+        Writes into --out: scores.csv (R, D, A; R_hat, D_hat, A_hat with --variant reference or both (GAN_R); \
+        P_D = σ(D(x)) always, where LOW values mean anomalous), summary.json (settings, start, Γ), \
+        reconstructions.npy, residuals.npy, features.npy, z1.npy, z_gamma.npy, triplets/NNNN.png and, with --trace, trace.csv.
+
+        Starts: --start prior (the paper: z₁ ~ U[-1,1], Γ = \(LatentStart.prior.defaultSteps) steps by default) or \
+        --start encoder (z₁ = E(x) of the izi_f encoder made by `anogan train-encoder`; Γ = \(LatentStart.encoder.defaultSteps) \
+        by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
+        --encoder defaults to encoder.safetensors in the checkpoint's folder, where train-encoder writes it by default.
+
+        A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
+        R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
         --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}}, \
-        variant, seed}, output: {triplets, trace}}; flags override it.
+        variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
 
     private static let defaults = ScoreConfig()
 
-    @Option(help: "Checkpoint written by `anogan train`.")
+    @Option(help: "Checkpoint written by `anogan train` (or by `anogan train-acae`).")
     var checkpoint: String
 
     @Option(help: "Query images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -42,7 +52,14 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Mapping loss: feature (the paper), reference (Yeh et al., GAN_R) or both (default \(defaults.scoring.variant.rawValue)).")
     var variant: MappingVariant?
 
-    @Option(help: "Γ, Adam steps on z per image (default \(defaults.scoring.mapping.steps)).")
+    @Option(help: "Where each mapping starts: prior (z₁ ~ U[-1,1], the paper) or encoder (z₁ = E(x)) (default \(defaults.scoring.start.rawValue)).")
+    var start: LatentStart?
+
+    @Option(help: ArgumentHelp("Encoder checkpoint for --start encoder (default: encoder.safetensors in the folder of --checkpoint).",
+                               valueName: "file"))
+    var encoder: String?
+
+    @Option(help: "Γ, Adam steps on z per image (default \(LatentStart.prior.defaultSteps) from the prior, \(LatentStart.encoder.defaultSteps) from the encoder; 0 only with --start encoder).")
     var steps: Int?
 
     @Option(help: "λ, weight of the discrimination loss (default \(defaults.scoring.mapping.lambda)).")
@@ -65,7 +82,10 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let steps, steps < 0 { throw ValidationError("--steps must be ≥ 0, got \(steps)") }
+        if steps == 0, start != .encoder, start != nil {
+            throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
+        }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let lambda, !(lambda >= 0 && lambda <= 1) { throw ValidationError("--lambda must lie in [0, 1], got \(lambda)") }
         if let triplets, triplets < 0 { throw ValidationError("--triplets must be ≥ 0, got \(triplets)") }
@@ -73,16 +93,42 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        var config = try configFile.load(Self.defaults).value
+        let loaded = try configFile.load(Self.defaults)
+        var config = loaded.value
+        if let start { config.scoring.start = start }
         if let variant { config.scoring.variant = variant }
-        if let steps { config.scoring.mapping.steps = steps }
+        if let steps { config.scoring.mapping.steps = steps } else if !loaded.sets("scoring.mapping.steps") {
+            config.scoring.mapping.steps = config.scoring.start.defaultSteps
+        }
         if let lambda { config.scoring.mapping.lambda = lambda }
         if let batchSize { config.scoring.mapping.batchSize = batchSize }
         if let seed { config.scoring.seed = seed }
         if let triplets { config.output.triplets = triplets }
         if let trace { config.output.trace = trace }
-        try scoreWithCheckpoint(URL(fileURLWithPath: checkpoint), data: URL(fileURLWithPath: data), settings: config.scoring,
+        let checkpointURL = URL(fileURLWithPath: checkpoint)
+        var encoderURL: URL?
+        if ModelCheckpointKind.of(checkpointURL) == .acae {
+            guard config.scoring.variant == .feature, config.scoring.start == .prior, encoder == nil else {
+                throw ValidationError("\(checkpoint) is an aCAE checkpoint: it encodes in one pass, so --variant, --start and --encoder do not apply")
+            }
+        } else if config.scoring.start == .encoder {
+            let url = encoder.map { URL(fileURLWithPath: $0) }
+                ?? checkpointURL.deletingLastPathComponent().appendingPathComponent(Self.encoderFile)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw FileError(url, "no encoder checkpoint; make one with `anogan train-encoder --checkpoint \(checkpoint) --data TRAINING-IMAGES`")
+            }
+            encoderURL = url
+        } else {
+            if encoder != nil { throw ValidationError("--encoder needs --start encoder") }
+            if config.scoring.mapping.steps == 0 {
+                throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
+            }
+        }
+        try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
                                 imageSize: architecture.imageSize, width: architecture.width, to: URL(fileURLWithPath: out),
                                 options: config.output, log: { print($0) })
     }
+
+    /// The encoder's file name that `train-encoder` writes and `score --start encoder` looks for.
+    static let encoderFile = EncoderTrainingOutput.fileName
 }

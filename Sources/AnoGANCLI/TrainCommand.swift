@@ -9,7 +9,8 @@ import Workflows
 /// The settings file of `anogan train`.
 struct TrainConfig: Codable {
     var architecture = DCGANConfig.paper
-    var training = TrainingSettings()
+    /// The CLI holds out the recommended validation slice unless told otherwise.
+    var training = TrainingSettings(validationFraction: TrainingSettings.defaultValidationFraction)
 }
 
 struct TrainCommand: ParsableCommand {
@@ -17,12 +18,17 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the DCGAN on normal images (paper §2.1).",
         discussion: """
-        Writes into --out: checkpoint.safetensors (after every epoch), losses.csv (one row per \
+        Writes into --out: checkpoint.safetensors and health.json (after every epoch), losses.csv (one row per \
         iteration) and samples/epoch-NNN.png (G of fixed noise). --resume continues a run exactly.
 
+        A seeded validation slice (--validation-fraction, default \(TrainingSettings.defaultValidationFraction)) is never \
+        trained on; the health check after every epoch compares its reconstruction with training images', sample \
+        diversity with the data's and the trends of D(x) and D(G(z)), prints one line or a WARNING per issue, and \
+        writes health.json (shown by `anogan report`). With too few images for a slice beside one batch it is skipped, with a note.
+
         --config FILE (JSON or YAML) holds any of {architecture: {latentDimension, imageSize, width, channels}, \
-        training: {epochs, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount}}; \
-        flags override it. Without an image size in flags or file, the model takes the data's.
+        training: {epochs, iterations, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount, \
+        validationFraction}}; flags override it. Without an image size in flags or file, the model takes the data's.
         """)
 
     @Option(help: "Training images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -33,6 +39,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Epochs (default \(TrainingSettings().epochs), the paper's). With --resume, the new total.")
     var epochs: Int?
+
+    @Option(help: "Iterations in all; wins over --epochs (the last epoch may be partial). With --resume, the new total.")
+    var iterations: Int?
+
+    @Option(help: "Fraction of the images held out for the health check, never trained on; 0 disables (default \(TrainingSettings.defaultValidationFraction)).")
+    var validationFraction: Double?
 
     @Option(help: "Batch size (default \(TrainingSettings().batchSize)).")
     var batchSize: Int?
@@ -49,26 +61,37 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+        if let validationFraction, !(validationFraction >= 0 && validationFraction < 1) {
+            throw ValidationError("--validation-fraction must lie in [0, 1), got \(validationFraction)")
+        }
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
-        if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil {
-            throw ValidationError("--resume continues with the checkpoint's settings; only --epochs may change")
+        if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
+            || validationFraction != nil {
+            throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")
         }
     }
 
     func run() throws {
         threadOptions.apply()
         let loaded = try configFile.load(TrainConfig())
-        if resume != nil, !loaded.keys.subtracting(["training", "training.epochs"]).isEmpty {
-            throw ValidationError("--resume continues with the checkpoint's settings; only training.epochs may be set in --config")
+        if resume != nil, !loaded.keys.subtracting(["training", "training.epochs", "training.iterations"]).isEmpty {
+            throw ValidationError("--resume continues with the checkpoint's settings; only training.epochs or training.iterations may be set in --config")
         }
         var config = loaded.value.architecture, settings = loaded.value.training
         if let imageSize = architecture.imageSize { config.imageSize = imageSize }
         if let width = architecture.width { config.width = width }
-        if let epochs { settings.epochs = epochs }
+        if let epochs { settings.epochs = epochs; if iterations == nil { settings.iterations = nil } }
+        if let iterations { settings.iterations = iterations }
+        if let validationFraction { settings.validationFraction = validationFraction }
         if let batchSize { settings.batchSize = batchSize }
         if let seed { settings.seed = seed }
-        let policy: ResumePolicy = resume.map { .from(URL(fileURLWithPath: $0), epochs: epochs ?? (loaded.sets("training.epochs") ? settings.epochs : nil)) } ?? .fresh
-        try translatingSettingNames(["training.batchSize": "--batch-size", "resume that run": "continue it with --resume"], config: configFile) {
+        let policy: ResumePolicy = resume.map {
+            .from(URL(fileURLWithPath: $0), epochs: epochs ?? (loaded.sets("training.epochs") ? settings.epochs : nil),
+                  iterations: iterations ?? (loaded.sets("training.iterations") ? settings.iterations : nil))
+        } ?? .fresh
+        try translatingSettingNames(["training.batchSize": "--batch-size", "resume that run": "continue it with --resume",
+                                     "validation fraction": "--validation-fraction"], config: configFile) {
             try trainOrResume(data: URL(fileURLWithPath: data), config: config,
                               fitImageSizeToData: architecture.imageSize == nil && !loaded.sets("architecture.imageSize"),
                               settings: settings, output: TrainingOutput(directory: URL(fileURLWithPath: out)), resume: policy,

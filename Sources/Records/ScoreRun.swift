@@ -57,9 +57,13 @@ public struct ScoreRun {
         public var threads: Int
         /// Which mapping ("feature" or "reference") the reconstructions, residuals and z_Γ come from.
         public var reconstructionsFrom: String
+        /// The encoder checkpoint behind z₁ = E(x), as given, when `settings.start` is `.encoder`
+        /// (nil otherwise, and in summaries written before the encoder start existed).
+        public var encoderCheckpoint: String?
 
         public init(checkpoint: String, patches: String, architecture: DCGANConfig, settings: ScoringSettings,
-                    scores: ScoreTable, seconds: Double, mappings: Int, threads: Int, reconstructionsFrom: String) {
+                    scores: ScoreTable, seconds: Double, mappings: Int, threads: Int, reconstructionsFrom: String,
+                    encoderCheckpoint: String? = nil) {
             self.checkpoint = checkpoint
             self.patches = patches
             self.architecture = architecture
@@ -80,6 +84,7 @@ public struct ScoreRun {
             mappingsPerSecond = Double(scores.count * mappings) / max(seconds, 1e-9)
             self.threads = threads
             self.reconstructionsFrom = reconstructionsFrom
+            self.encoderCheckpoint = encoderCheckpoint
         }
 
         /// Pretty-printed JSON with sorted keys, as written.

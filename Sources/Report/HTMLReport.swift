@@ -20,6 +20,40 @@ public struct ReportSettings: Codable, Equatable, Sendable {
     public init() {}
 }
 
+/// A training health report (health.json, written by `anogan train` beside its checkpoint)
+/// found for a score run.
+public struct RunHealth: Equatable, Sendable {
+    public var run: String
+    public var file: URL
+    public var health: TrainingHealth
+
+    public init(run: String, file: URL, health: TrainingHealth) {
+        self.run = run
+        self.file = file
+        self.health = health
+    }
+
+    /// health.json in the folder of each run's checkpoint (the path in summary.json as given,
+    /// then relative to the run directory), for runs that have one. Unreadable ones become notes.
+    public static func find(for runs: [NamedScoreRun], notes: inout [String]) -> [RunHealth] {
+        var found: [RunHealth] = []
+        for run in runs {
+            guard let checkpoint = run.run.summary?.checkpoint, !checkpoint.isEmpty else { continue }
+            let given = URL(fileURLWithPath: checkpoint)
+            let candidates = [given] + (checkpoint.hasPrefix("/") ? [] : [run.directory.appendingPathComponent(checkpoint)])
+            for c in candidates {
+                let file = c.deletingLastPathComponent().appendingPathComponent("health.json")
+                guard FileManager.default.fileExists(atPath: file.path) else { continue }
+                do { found.append(RunHealth(run: run.name, file: file, health: try TrainingHealth.read(file))) } catch {
+                    notes.append("run \(run.name): \(error)")
+                }
+                break
+            }
+        }
+        return found
+    }
+}
+
 public enum HTMLReport {
     // The paper's colours.
     static let modelColours = ["aCAE": "#1f77b4", "GAN_R": "#d62728", "AnoGAN": "black", "P_D": "#2ca02c",
@@ -28,8 +62,9 @@ public enum HTMLReport {
     static let groupColours: [ScoreDistribution.Group: String] = [.trainingNormal: "#1f77b4", .testNormal: "#2ca02c", .testAnomalous: "#d62728"]
 
     /// Renders the whole report. `evaluation` is `Analysis.evaluate` of the same runs.
+    /// `health`: the training health of the runs' models (`RunHealth.find`), shown first.
     public static func render(runs: [NamedScoreRun], training: NamedScoreRun?, evaluation: EvaluationResult,
-                              settings: ReportSettings) throws -> String {
+                              settings: ReportSettings, health: [RunHealth] = []) throws -> String {
         guard let main = Analysis.mainRun(runs) else { throw EvaluationError("no score runs for the report") }
         var notes = evaluation.notes
         var html = """
@@ -44,12 +79,15 @@ public enum HTMLReport {
         .grid { display: flex; flex-wrap: wrap; gap: 16px; } figure { margin: 0; } figcaption { font-size: 12px; color: #555; max-width: 420px; }
         .wide { overflow-x: auto; } pre { background: #f6f6f6; padding: 8px; font-size: 11px; overflow-x: auto; max-height: 320px; }
         .notes li { color: #8a5300; font-size: 13px; }
+        .warning { background: #fdecea; border: 2px solid #c62828; color: #8e0000; padding: 8px 12px; margin: 8px 0; font-size: 14px; }
+        .healthy { background: #edf7ed; border: 1px solid #2e7d32; color: #1b5e20; padding: 6px 12px; margin: 8px 0; font-size: 13px; }
         </style></head><body>
         <h1>AnoGAN evaluation report</h1>
-        <p>Runs: \(runs.map { "<b>\(escape($0.name))</b> (\(escape($0.directory.path)))" }.joined(separator: ", "))\(training.map { "; training scores: \(escape($0.directory.path))" } ?? "").
+        <p>Runs: \(runs.map { "<b>\(escape($0.name))</b> (\(escape($0.directory.path)); \(escape(howScored($0))))" }.joined(separator: ", "))\(training.map { "; training scores: \(escape($0.directory.path))" } ?? "").
         Label 1 = anomalous = positive. Scores R, D, A, R̂, D̂, Â: higher is more anomalous; P_D = σ(D(x)): lower is more anomalous (ranked by −P_D).</p>
 
         """
+        html += healthSection(health)
         html += section("Table 1 — performance at Youden's index", table1(evaluation))
         html += section("Fig. 4 — image-level detection", fig4(runs: runs, main: main, training: training, evaluation: evaluation, settings: settings))
         html += section("Fig. 3 — pixel-level identification", try fig3(main: main, training: training, evaluation: evaluation, settings: settings, notes: &notes))
@@ -63,6 +101,43 @@ public enum HTMLReport {
         }
         html += section("Settings and seeds", settingsBlock(runs: runs, training: training, settings: settings))
         return html + "</body></html>\n"
+    }
+
+    /// How a run scored: its start and Γ, or one encoder pass.
+    static func howScored(_ run: NamedScoreRun) -> String {
+        guard let summary = run.run.summary else { return "no summary.json" }
+        let st = summary.settings
+        if summary.reconstructionsFrom == "encoder" { return "one encoder pass (aCAE), λ = \(st.mapping.lambda)" }
+        let start = st.start == .encoder
+            ? "start encoder (z₁ = E(x)\(summary.encoderCheckpoint.map { " of " + $0 } ?? ""))"
+            : "start prior (seed \(st.seed))"
+        return "\(start), Γ = \(st.mapping.steps)\(st.mapping.steps == 0 ? " (the encoder score alone)" : ""), variant \(st.variant.rawValue), λ = \(st.mapping.lambda)"
+    }
+
+    /// The models' training health: warnings first and loud, then the numbers.
+    static func healthSection(_ health: [RunHealth]) -> String {
+        guard !health.isEmpty else { return "" }
+        var body = ""
+        for h in health {
+            let r = h.health
+            if r.warnings.isEmpty {
+                body += "<div class=\"healthy\">Run <b>\(escape(h.run))</b>: the model's training health check found no problem (after \(r.iteration) iterations).</div>\n"
+            } else {
+                body += "<div class=\"warning\"><b>⚠ Run \(escape(h.run)): the model may be unfit — its scores may be meaningless or inverted.</b><ul>"
+                    + r.warnings.map { "<li>\(escape($0.message))</li>" }.joined() + "</ul></div>\n"
+            }
+            let rec = r.reconstruction, d = r.diversity
+            body += "<table><tr><th>\(escape(h.run)) (\(escape(h.file.path)))</th><th>value</th></tr>"
+                + "<tr><td>iterations trained</td><td>\(r.iteration)</td></tr>"
+                + "<tr><td>reconstruction |x − G(z)| per pixel, validation (\(rec.steps) steps from the \(escape(rec.start)))</td><td>\(fmt(rec.validation, 4))</td></tr>"
+                + "<tr><td>reconstruction, training sample</td><td>\(fmt(rec.training, 4))</td></tr>"
+                + "<tr><td>validation / training</td><td>\(fmt(rec.ratio, 3))</td></tr>"
+                + "<tr><td>mean-image baseline</td><td>\(fmt(rec.meanImage, 4))</td></tr>"
+                + "<tr><td>sample diversity / data diversity</td><td>\(fmt(d.ratio, 3))</td></tr>"
+                + (r.trend.map { "<tr><td>D(x), D(G(z)) over the last \($0.iterations) iterations</td><td>\(fmt($0.dReal, 3)), \(fmt($0.dFake, 3))</td></tr>" } ?? "")
+                + "</table>\n"
+        }
+        return section("Training health", body)
     }
 
     static func section(_ title: String, _ body: String) -> String { "<h2>\(escape(title))</h2>\n\(body)\n" }
@@ -215,10 +290,13 @@ public enum HTMLReport {
 extension HTMLReport {
     /// Evaluates the runs, renders the report and writes it atomically, with
     /// metrics.json and roc.csv beside it. Returns the evaluation.
+    /// `health` nil: `RunHealth.find` for the runs (a health.json that cannot be read becomes a note).
     @discardableResult
-    public static func write(runs: [NamedScoreRun], training: NamedScoreRun?, settings: ReportSettings, to url: URL) throws -> EvaluationResult {
-        let result = try Analysis.evaluate(runs: runs, training: training, settings: settings.evaluation)
-        let html = try render(runs: runs, training: training, evaluation: result, settings: settings)
+    public static func write(runs: [NamedScoreRun], training: NamedScoreRun?, settings: ReportSettings, health: [RunHealth]? = nil,
+                             to url: URL) throws -> EvaluationResult {
+        var result = try Analysis.evaluate(runs: runs, training: training, settings: settings.evaluation)
+        let health = health ?? RunHealth.find(for: runs, notes: &result.notes)
+        let html = try render(runs: runs, training: training, evaluation: result, settings: settings, health: health)
         try Analysis.write(result, to: url.deletingLastPathComponent())
         try Data(html.utf8).writeAtomically(to: url)
         return result

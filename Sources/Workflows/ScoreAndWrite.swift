@@ -21,48 +21,105 @@ public struct ScoreRunOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// Scores `input` with `scorer` and writes the run into `directory`. `checkpoint` is recorded
-/// in summary.json; `label` names the progress bar. Returns what the scorer computed.
+/// Scores `input` with `scorer` and writes the run into `directory`. `checkpoint` (and the
+/// encoder behind an encoder start, when given) is recorded in summary.json; `label` names the
+/// progress bar. Returns what the scorer computed.
 @discardableResult
-public func scoreAndWrite(_ scorer: Scorer, input: ImageInput, checkpoint: URL, to directory: URL,
+public func scoreAndWrite(_ scorer: Scorer, input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, to directory: URL,
                           options: ScoreRunOptions = ScoreRunOptions(), label: String = "scoring") throws -> DetectionResult {
     try input.check(fits: scorer.config)
     let progress = Records.Progress(label, total: scorer.work(imageCount: input.count), unit: scorer.workUnit)
     let result = try scorer.score(input) { progress.update($0.done, detail: $0.detail) }
-    try result.write(input: input, checkpoint: checkpoint, config: scorer.config, settings: scorer.recordedSettings,
-                     triplets: options.triplets, trace: options.trace, threads: Threads.count, to: directory)
+    try result.write(input: input, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint, config: scorer.config,
+                     settings: scorer.recordedSettings, triplets: options.triplets, trace: options.trace, threads: Threads.count,
+                     to: directory)
     return result
 }
 
 /// AnoGAN's detector from a checkpoint of `anogan train`. `imageSize` and `width`, when given,
-/// must be the checkpoint's, so that a wrong model is caught before any work.
-public func latentMappingScorer(checkpoint url: URL, settings: ScoringSettings, imageSize: Int? = nil, width: Int? = nil,
-                                initialLatents: InitialLatents = .prior) throws -> (scorer: LatentMappingScorer, checkpoint: Checkpoint) {
+/// must be the checkpoint's, so that a wrong model is caught before any work. With
+/// `settings.start` `.encoder`, `encoder` is the checkpoint of `trainEncoder` for this GAN
+/// (its weight fingerprint must match).
+public func latentMappingScorer(checkpoint url: URL, settings: ScoringSettings, encoder: URL? = nil, imageSize: Int? = nil,
+                                width: Int? = nil) throws -> (scorer: LatentMappingScorer, checkpoint: Checkpoint) {
     let saved = try Checkpoint.read(url)
     var expected = saved.config
     if let imageSize { expected.imageSize = imageSize }
     if let width { expected.width = width }
     try saved.check(matches: expected)
     let (generator, discriminator) = try saved.makeNetworks()
-    let scorer = try LatentMappingScorer(generator: generator, discriminator: discriminator, settings: settings,
-                                         initialLatents: initialLatents)
+    let start: InitialLatents
+    switch settings.start {
+    case .prior: start = .prior
+    case .encoder:
+        guard let encoder else { throw SettingsError("start encoder needs an encoder checkpoint (encoder)") }
+        start = .encoder(try LatentEncoder(resuming: encoder, generator: generator, discriminator: discriminator))
+    }
+    let scorer = try LatentMappingScorer(generator: generator, discriminator: discriminator, settings: settings, initialLatents: start)
     return (scorer, saved)
 }
 
-/// `anogan score`: AnoGAN's checkpoint maps the images of `data` (a patch set or .npy) and the
-/// run is written into `directory`. `log` gets a line before and after.
+/// The kinds of model checkpoint `anogan score` takes, told apart by the "format" in their metadata.
+public enum ModelCheckpointKind: Equatable, Sendable {
+    /// `anogan train`'s DCGAN (scored by latent mapping).
+    case anogan
+    /// `anogan train-acae`'s adversarial autoencoder (scored in one encoder pass).
+    case acae
+
+    /// The kind of `url`, from its safetensors metadata alone (the tensors are not read).
+    /// Anything else, unreadable files included, is `.anogan`, whose reader gives the precise error.
+    public static func of(_ url: URL) -> ModelCheckpointKind {
+        guard let handle = try? FileHandle(forReadingFrom: url) else { return .anogan }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 8), head.count == 8 else { return .anogan }
+        let length = head.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard length <= 100_000_000, let header = try? handle.read(upToCount: Int(length)),
+              let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any],
+              let metadata = json["__metadata__"] as? [String: Any] else { return .anogan }
+        return metadata["format"] as? String == AdversarialAutoencoder.checkpointFormat ? .acae : .anogan
+    }
+}
+
+/// `anogan score`: the checkpoint's model scores the images of `data` (a patch set or .npy) and
+/// the run is written into `directory`. An AnoGAN checkpoint maps by `settings` (from the prior,
+/// or from E(x) of the encoder checkpoint `encoder`); an aCAE checkpoint (ModelCheckpointKind)
+/// encodes in one pass with `settings.mapping`'s λ and batch size. `log` gets a line before and after.
 @discardableResult
-public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringSettings, imageSize: Int? = nil, width: Int? = nil,
-                                to directory: URL, options: ScoreRunOptions = ScoreRunOptions(),
-                                log: (String) -> Void) throws -> DetectionResult {
-    let (scorer, saved) = try latentMappingScorer(checkpoint: checkpoint, settings: settings, imageSize: imageSize, width: width)
+public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringSettings, encoder: URL? = nil,
+                                imageSize: Int? = nil, width: Int? = nil, to directory: URL,
+                                options: ScoreRunOptions = ScoreRunOptions(), log: (String) -> Void) throws -> DetectionResult {
+    if ModelCheckpointKind.of(checkpoint) == .acae {
+        guard settings.variant == .feature, settings.start == .prior else {
+            throw SettingsError("\(checkpoint.path) is an aCAE checkpoint: it encodes instead of mapping, so variant (\(settings.variant.rawValue)) and start (\(settings.start.rawValue)) do not apply")
+        }
+        let model = try AdversarialAutoencoder.load(from: checkpoint)
+        var expected = model.config
+        if let imageSize { expected.imageSize = imageSize }
+        if let width { expected.width = width }
+        guard expected == model.config else {
+            throw FileError(checkpoint, "aCAE checkpoint holds a model with image size \(model.config.imageSize), width \(model.config.width), but image size \(expected.imageSize), width \(expected.width) was requested")
+        }
+        let scorer = AutoencoderScorer(model: model, lambda: settings.mapping.lambda, batchSize: settings.mapping.batchSize)
+        let input = try ImageInput.load(data)
+        try input.check(fits: model.config)
+        log("scoring \(input.count) images with the aCAE \(checkpoint.path) (epoch \(model.completedEpochs)), one encoder pass, "
+            + "λ = \(settings.mapping.lambda), threads \(Threads.count)")
+        let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: directory, options: options, label: "score")
+        log(String(format: "encoded %d images in %.1f s (%.2f images/s); wrote %@", input.count, result.seconds,
+                   Double(input.count) / max(result.seconds, 1e-9), directory.path))
+        return result
+    }
+    let (scorer, saved) = try latentMappingScorer(checkpoint: checkpoint, settings: settings, encoder: encoder,
+                                                  imageSize: imageSize, width: width)
     let input = try ImageInput.load(data)
     try input.check(fits: saved.config)
+    let from = settings.start == .encoder ? "from E(x) of \((encoder ?? checkpoint).path)" : "from the prior, seed \(settings.seed)"
     log("scoring \(input.count) images with \(checkpoint.path) (epoch \(saved.position.epoch)), variant \(settings.variant.rawValue), "
-        + "Γ = \(settings.mapping.steps) steps, λ = \(settings.mapping.lambda), seed \(settings.seed), threads \(Threads.count)")
-    let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: directory, options: options, label: "score")
+        + "Γ = \(settings.mapping.steps) steps \(from), λ = \(settings.mapping.lambda), threads \(Threads.count)")
+    let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, encoderCheckpoint: settings.start == .encoder ? encoder : nil,
+                                   to: directory, options: options, label: "score")
     let mappings = input.count * settings.variant.losses.count
-    log(String(format: "mapped %d images × %d variant(s) in %.1f s (%.2f images/s); wrote %@", input.count,
+    log(String(format: "scored %d images × %d variant(s) in %.1f s (%.2f images/s); wrote %@", input.count,
                settings.variant.losses.count, result.seconds, Double(mappings) / max(result.seconds, 1e-9), directory.path))
     return result
 }

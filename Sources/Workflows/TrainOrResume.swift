@@ -12,8 +12,9 @@ import Records
 public enum ResumePolicy {
     /// A fresh run; a checkpoint already in the output directory is an error (a run is never overwritten).
     case fresh
-    /// Continue the run saved in this checkpoint with its settings; `epochs` (when given) is the new total.
-    case from(URL, epochs: Int?)
+    /// Continue the run saved in this checkpoint with its settings; `epochs` or `iterations`
+    /// (when given) is the new total (`epochs` alone replaces an iteration budget).
+    case from(URL, epochs: Int?, iterations: Int? = nil)
     /// Continue the output directory's checkpoint when it is the same run (architecture, seed,
     /// batch size and number of images), up to the requested epochs; otherwise start fresh over it.
     case whenSameRun
@@ -34,10 +35,11 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
             }
             try input.check(fits: config)
             trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
-        case let .from(url, epochs):
+        case let .from(url, epochs, iterations):
             let checkpoint = try Checkpoint.read(url)
             try input.check(fits: checkpoint.config)
-            trainer = try Trainer(resuming: checkpoint, images: input.images, datasetPath: input.source.path, epochs: epochs)
+            trainer = try Trainer(resuming: checkpoint, images: input.images, datasetPath: input.source.path, epochs: epochs,
+                                  iterations: iterations)
         case .whenSameRun:
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
                saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count {
@@ -52,14 +54,16 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
         throw FileError(input.source, "holds \(count) images, fewer than one batch of \(batchSize); lower the batch size (training.batchSize)")
     }
     let c = trainer.config, s = trainer.settings
+    let budget = s.iterations.map { "\($0) iterations" } ?? "\(s.epochs) epochs"
     if let from = trainer.resumedFrom {
-        log("resuming \(from.path) at epoch \(trainer.completedEpochs)/\(s.epochs), iteration \(trainer.completedIterations), seed \(s.seed)")
+        log("resuming \(from.path) at epoch \(trainer.completedEpochs), iteration \(trainer.completedIterations)/\(trainer.totalIterations), seed \(s.seed)")
     } else {
-        log("training on \(input.count) images of \(c.imageSize)×\(c.imageSize), width \(c.width), batch \(s.batchSize), "
-            + "\(s.epochs) epochs, seed \(s.seed); threads \(Threads.count), \(trainer.iterationsPerEpoch) iterations per epoch")
+        log("training on \(trainer.trainingIndices.count) images of \(c.imageSize)×\(c.imageSize), width \(c.width), batch \(s.batchSize), "
+            + "\(budget), seed \(s.seed); threads \(Threads.count), \(trainer.iterationsPerEpoch) iterations per epoch")
     }
+    if let note = validationNote(trainer) { log(note) }
     if trainer.isFinished {
-        log("nothing to do: the checkpoint already has \(trainer.completedEpochs) epochs")
+        log("nothing to do: the checkpoint already has \(trainer.completedIterations) iterations (\(trainer.completedEpochs) epochs)")
         return trainer
     }
     let first = trainer.completedIterations
@@ -74,8 +78,32 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
     }, onEpoch: { e in
         log(String(format: "epoch %d done in %.1f s: mean Loss_D %.4f, Loss_G %.4f; wrote ", e.epoch, e.seconds, e.meanLossD, e.meanLossG)
             + (e.checkpoint?.path ?? "-"))
+        if let health = e.health { log(healthLine(health)) }
     })
     return trainer
+}
+
+/// What the run holds out, or why it holds nothing out although asked to.
+func validationNote(_ trainer: Trainer) -> String? {
+    let s = trainer.settings, held = trainer.validationIndices.count, all = trainer.images.shape[0]
+    guard let fraction = s.validationFraction, fraction > 0 else { return nil }
+    if held == 0 {
+        return "note: no validation slice: \(all) images leave nothing to hold out beside one batch of \(s.batchSize); "
+            + "training on all of them, and the health check has no held-out images"
+    }
+    return String(format: "holding out %d of %d images (%.1f %%) as the validation slice of the health check", held, all,
+                  100 * Double(held) / Double(all))
+}
+
+/// One line when the health check found nothing, else one WARNING line per issue.
+func healthLine(_ h: TrainingHealth) -> String {
+    if h.warnings.isEmpty {
+        let r = h.reconstruction
+        return "health OK: reconstruction \(String(format: "%.3g", r.validation ?? r.training)) per pixel"
+            + (r.ratio.map { String(format: " (validation/training %.2f)", $0) } ?? "")
+            + String(format: " vs mean image %.3g, sample diversity %.2f of the data's", r.meanImage, h.diversity.ratio)
+    }
+    return h.warnings.map { "WARNING: " + $0.message }.joined(separator: "\n")
 }
 
 /// `anogan train`: the same on the images of `data` (a patch set or .npy); with `fitImageSizeToData`

@@ -93,7 +93,7 @@ final class MappingTests: XCTestCase {
         XCTAssertThrowsError(try input.check(fits: g.config)) { error in
             XCTAssertEqual("\(error)", "/data/q.npy: images are 32×32 but the model takes 16×16")
         }
-        XCTAssertThrowsError(try LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0)))
+        XCTAssertThrowsError(try LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: -1)))
     }
 
     /// Score run end to end on an untrained model: the files of a ScoreRun, scores that

@@ -209,10 +209,13 @@ final class CLITests: CLITestCase {
         let headerLength = Int(queryImages[8]) | Int(queryImages[9]) << 8
         XCTAssertEqual(queryImages.count - 10 - headerLength, 8 * 16 * 16 * 4)
 
-        _ = try ok(["train", "--data", path("normal"), "--out", path("train"), "--epochs", "1", "--width", "2", "--batch-size", "4"])
+        let train = try ok(["train", "--data", path("normal"), "--out", path("train"), "--epochs", "1", "--width", "2", "--batch-size", "4"])
         XCTAssertTrue(fm.fileExists(atPath: path("train/checkpoint.safetensors")))
+        XCTAssertTrue(fm.fileExists(atPath: path("train/health.json")))
+        XCTAssertTrue(train.stdout.contains("holding out 1 of 8 images"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("health OK") || train.stdout.contains("WARNING: "), train.stdout)
         let losses = try String(contentsOfFile: path("train/losses.csv"), encoding: .utf8)
-        XCTAssertEqual(losses.split(separator: "\n").count, 1 + 2, "header + 8 images / batch 4 iterations")
+        XCTAssertEqual(losses.split(separator: "\n").count, 1 + 1, "header + 7 training images (one held out) / batch 4 iterations")
 
         _ = try ok(["score", "--checkpoint", path("train/checkpoint.safetensors"), "--data", path("query"),
                     "--out", path("scores"), "--steps", "2", "--triplets", "2"])
@@ -244,6 +247,7 @@ final class CLITests: CLITestCase {
                     "--tsne-iterations", "20"])
         let html = try String(contentsOfFile: path("report/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<html") && html.contains("</html>"), "report.html is a whole HTML page")
+        XCTAssertTrue(html.contains("Training health") && html.contains("start prior (seed 0), Γ = 2"), "the model's health and the run's start")
         XCTAssertTrue(fm.fileExists(atPath: path("report/metrics.json")))
     }
 
@@ -314,7 +318,7 @@ final class CLIConfigTests: CLITestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stdout.contains("width 2, batch 2, 1 epochs, seed 3"), result.stdout)
         let losses = try String(contentsOfFile: path("run/losses.csv"), encoding: .utf8)
-        XCTAssertEqual(losses.split(separator: "\n").count, 1 + 2, "header + 1 epoch × 4 images / batch 2")
+        XCTAssertEqual(losses.split(separator: "\n").count, 1 + 1, "header + 1 epoch × 3 training images (one held out) / batch 2")
     }
 
     func testJSONConfigScoresWithItsSettings() throws {
@@ -353,5 +357,59 @@ final class CLIConfigTests: CLITestCase {
         try assertFails(["bench", "--threads", "0"], status: 64, mentions: ["--threads"])
         let help = try run(["--help"])
         XCTAssertTrue(help.stdout.contains("one-class") && help.stdout.contains("speed"), help.stdout)
+    }
+
+    // MARK: - Encoder start, aCAE, validation slice
+
+    func testEncoderStartAndACAEFromTheCLI() throws {
+        func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
+            let result = try run(args, file: file, line: line)
+            XCTAssertEqual(result.status, 0, "anogan \(args.joined(separator: " ")) failed:\n\(result.stderr)", file: file, line: line)
+            return result
+        }
+        let fm = FileManager.default
+        let data = try write(npy(images(8, size: 16), shape: [8, 1, 16, 16]), "train.npy")
+        let train = try ok(["train", "--data", data, "--out", path("run"), "--iterations", "3", "--width", "2", "--batch-size", "2"])
+        XCTAssertTrue(train.stdout.contains("holding out 1 of 8 images"), train.stdout)
+        XCTAssertEqual(try String(contentsOfFile: path("run/losses.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 3,
+                       "--iterations 3 is the whole budget")
+        // Too few images for a slice beside one batch: trained on all, with a note.
+        let small = try write(npy(images(4, size: 16), shape: [4, 1, 16, 16]), "small.npy")
+        let noSlice = try ok(["train", "--data", small, "--out", path("small"), "--epochs", "1", "--width", "2", "--batch-size", "4"])
+        XCTAssertTrue(noSlice.stdout.contains("note: no validation slice: 4 images leave nothing to hold out beside one batch of 4"), noSlice.stdout)
+        XCTAssertEqual(try String(contentsOfFile: path("small/losses.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 1)
+
+        let checkpoint = path("run/checkpoint.safetensors")
+        try assertFails(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("s"), "--start", "encoder"],
+                        status: 1, mentions: [path("run/encoder.safetensors"), "anogan train-encoder"])
+        _ = try ok(["train-encoder", "--checkpoint", checkpoint, "--data", data, "--iterations", "4", "--batch-size", "4",
+                    "--checkpoint-every", "2"])
+        XCTAssertTrue(fm.fileExists(atPath: path("run/encoder.safetensors")))
+        XCTAssertEqual(try String(contentsOfFile: path("run/encoder-losses.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 4)
+        let resumed = try ok(["train-encoder", "--checkpoint", checkpoint, "--data", data, "--resume", path("run/encoder.safetensors"),
+                              "--iterations", "6"])
+        XCTAssertTrue(resumed.stdout.contains("resuming encoder"), resumed.stdout)
+        XCTAssertEqual(try String(contentsOfFile: path("run/encoder-losses.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 6)
+
+        _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("enc"), "--start", "encoder", "--variant", "both"])
+        let summary = try String(contentsOfFile: path("enc/summary.json"), encoding: .utf8)
+        XCTAssertTrue(summary.contains("\"start\" : \"encoder\"") && summary.contains("\"steps\" : 0")
+                      && summary.contains("encoder.safetensors"), summary)
+        let header = try String(contentsOfFile: path("enc/scores.csv"), encoding: .utf8).split(separator: "\n")[0]
+        XCTAssertEqual(header, "id,label,R,D,A,R_hat,D_hat,A_hat,P_D")
+        _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("enc3"), "--start", "encoder", "--steps", "3", "--trace"])
+        XCTAssertEqual(try String(contentsOfFile: path("enc3/trace.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 3)
+
+        // The aCAE: trained and scored from the CLI, recognised by its checkpoint's format.
+        _ = try ok(["train-acae", "--data", data, "--out", path("acae"), "--iterations", "3", "--width", "2", "--batch-size", "2"])
+        XCTAssertEqual(try String(contentsOfFile: path("acae/losses.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 3)
+        let acae = try ok(["score", "--checkpoint", path("acae/acae.safetensors"), "--data", data, "--out", path("sa")])
+        XCTAssertTrue(acae.stdout.contains("aCAE"), acae.stdout)
+        XCTAssertEqual(try String(contentsOfFile: path("sa/scores.csv"), encoding: .utf8).split(separator: "\n")[0], "id,label,R,D,A,P_D")
+        try assertFails(["score", "--checkpoint", path("acae/acae.safetensors"), "--data", data, "--out", path("sb"), "--variant", "both"],
+                        status: 64, mentions: ["aCAE", "--variant"])
+
+        let help = try run(["score", "--help"])
+        XCTAssertTrue(help.stdout.contains("--start") && help.stdout.contains("encoder.safetensors"), help.stdout)
     }
 }

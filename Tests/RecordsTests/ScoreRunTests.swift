@@ -115,4 +115,28 @@ final class ScoreRunTests: TemporaryDirectoryTestCase {
         var e = SeededGenerator(seed: StableHash.fnv1a64([1, 0, 0, 0, 0, 0, 0, 0] + Array("img".utf8)))
         XCTAssertEqual(x, e.next())
     }
+
+    /// A summary written before the encoder start existed (no "start", no "encoderCheckpoint")
+    /// decodes as the prior start; a new one round-trips both.
+    func testSummariesWithoutAStartDecodeAsThePrior() throws {
+        let old = """
+        {"architecture":{"channels":1,"imageSize":16,"latentDimension":4,"width":2},"checkpoint":"c.safetensors","columns":["A"],
+         "count":1,"anomalous":0,"normal":1,"unlabeled":0,"format":"anogan-scores","version":1,"imagesPerSecond":1,"mappingsPerSecond":1,
+         "means":{"A":1},"patches":"p","reconstructionsFrom":"feature","seconds":1,"seed":3,"threads":1,
+         "settings":{"mapping":{"adam":{"beta1":0.9,"beta2":0.999,"epsilon":1e-8,"learningRate":0.01},"batchSize":64,"lambda":0.1,"steps":500},
+                     "seed":3,"variant":"feature"}}
+        """
+        let summary = try JSONDecoder().decode(ScoreRun.Summary.self, from: Data(old.utf8))
+        XCTAssertEqual(summary.settings.start, .prior)
+        XCTAssertNil(summary.encoderCheckpoint)
+        XCTAssertEqual(summary.settings.mapping.steps, 500)
+        var new = summary
+        new.settings = ScoringSettings(seed: 3, start: .encoder)
+        new.encoderCheckpoint = "run/encoder.safetensors"
+        let back = try JSONDecoder().decode(ScoreRun.Summary.self, from: new.json())
+        XCTAssertEqual(back, new)
+        XCTAssertEqual(back.settings.start, .encoder)
+        XCTAssertEqual(back.settings.mapping.steps, 0, "the encoder start's default Γ")
+        XCTAssertTrue(String(decoding: try new.json(), as: UTF8.self).contains("\"start\" : \"encoder\""))
+    }
 }

@@ -79,4 +79,42 @@ final class HTMLReportTests: TemporaryDirectoryTestCase {
     func testSpreadPicksEvenlySpacedItems() {
         XCTAssertEqual(HTMLReport.spread([10, 11, 12, 13, 14, 15, 16], 3), [10, 13, 16])
     }
+
+    /// health.json beside a run's checkpoint (here the summary's relative "synthetic.safetensors",
+    /// found in the run directory) is shown first, its warnings in the warning box; the runs line
+    /// says how each run scored.
+    func testTrainingHealthAndStartAreShown() throws {
+        let root: URL = dir
+        let main = try SyntheticRun.make(in: root, name: "anogan", count: 12, size: 16, seed: 1)
+        let health = TrainingHealth(iteration: 321,
+                                    reconstruction: .init(start: "prior", steps: 50, validation: 0.1, training: 0.1, ratio: 1, meanImage: 0.5),
+                                    diversity: .init(samples: 0.03, data: 0.3, ratio: 0.1), trend: nil, warnings: [])
+        var sick = health
+        sick.warnings = TrainingHealth.verdicts(sick)
+        XCTAssertEqual(sick.warnings.map(\.issue), [.collapsed])
+        try sick.write(to: main.directory.appendingPathComponent("health.json"))
+        let runs = [try NamedScoreRun.load(name: "anogan", directory: main.directory)]
+        var notes: [String] = []
+        let found = RunHealth.find(for: runs, notes: &notes)
+        XCTAssertEqual(found.map(\.health), [sick])
+        XCTAssertEqual(notes, [])
+        var settings = ReportSettings()
+        settings.evaluation.bootstrapReplicates = 10
+        settings.tsne.iterations = 20
+        settings.tsne.exaggerationIterations = 5
+        let out = root.appendingPathComponent("out/report.html")
+        try HTMLReport.write(runs: runs, training: nil, settings: settings, to: out)
+        let html = String(decoding: try readFile(out), as: UTF8.self)
+        let box = html.range(of: "<div class=\"warning\">")
+        XCTAssertNotNil(box, "the warning box")
+        XCTAssertTrue(html.contains("generator collapsed: samples are 10 % as diverse"), "the warning's text")
+        XCTAssertLessThan(box!.lowerBound, html.range(of: "Table 1")!.lowerBound, "warnings come before the results")
+        XCTAssertTrue(html.contains("start prior (seed 1), Γ = 5, variant both"), "how the run scored")
+        // A healthy model: no warning box, a one-line OK.
+        try health.write(to: main.directory.appendingPathComponent("health.json"))
+        try HTMLReport.write(runs: runs, training: nil, settings: settings, to: out)
+        let healthy = String(decoding: try readFile(out), as: UTF8.self)
+        XCTAssertFalse(healthy.contains("<div class=\"warning\">"))
+        XCTAssertTrue(healthy.contains("found no problem (after 321 iterations)"))
+    }
 }

@@ -67,3 +67,77 @@ final class ScoreAndWriteTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(summary["seed"] as? Int, 5)
     }
 }
+
+/// The encoder and aCAE paths of `anogan score` through the use-case functions: an encoder
+/// trained for a checkpoint, scored with Γ = 0, recorded in summary.json; an aCAE checkpoint
+/// told apart by its format and scored in one pass.
+final class EncoderAndACAEWorkflowTests: TemporaryDirectoryTestCase {
+    func images(_ n: Int, seed: UInt64) throws -> URL {
+        var rng = SeededGenerator(seed: seed)
+        let url = dir.appendingPathComponent("images-\(seed).npy")
+        try NPY.write(Tensor.uniform(shape: [n, 1, 16, 16], low: -1, high: 1, using: &rng), to: url)
+        return url
+    }
+
+    func testEncoderTrainsResumesAndScoresWithItsStartRecorded() throws {
+        Threads.set(1)
+        let data = try images(8, seed: 1)
+        let runDir = dir.appendingPathComponent("gan")
+        try trainOrResume(data: data, config: DCGANConfig(latentDimension: 8, imageSize: 16, width: 2), fitImageSizeToData: false,
+                          settings: TrainingSettings(epochs: 1, batchSize: 4, validationFraction: TrainingSettings.defaultValidationFraction),
+                          output: TrainingOutput(directory: runDir), resume: .fresh, log: { _ in })
+        let gan = runDir.appendingPathComponent("checkpoint.safetensors")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runDir.appendingPathComponent("health.json").path))
+        let output = EncoderTrainingOutput(directory: runDir)
+        let settings = EncoderTrainingSettings(iterations: 6, batchSize: 4, seed: 2, checkpointInterval: 3)
+        // Straight through vs 3 iterations then a resume to 6: the same weights, bit for bit.
+        let straight = try trainEncoder(gan: gan, data: data, settings: settings,
+                                        output: EncoderTrainingOutput(directory: dir.appendingPathComponent("straight")), resume: .fresh, log: { _ in })
+        var half = settings
+        half.iterations = 3
+        try trainEncoder(gan: gan, data: data, settings: half, output: output, resume: .fresh, log: { _ in })
+        XCTAssertThrowsError(try trainEncoder(gan: gan, data: data, settings: half, output: output, resume: .fresh, log: { _ in })) {
+            XCTAssertTrue("\($0)".contains("exists"), "\($0)")
+        }
+        let resumed = try trainEncoder(gan: gan, data: data, settings: settings, output: output,
+                                       resume: .from(output.checkpoint, iterations: 6), log: { _ in })
+        XCTAssertEqual(resumed.encoder.parameters.values.array, straight.encoder.parameters.values.array)
+        let log = try String(contentsOf: output.lossLog, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(log.count, 1 + 6)
+        XCTAssertEqual(log.dropFirst().map { $0.split(separator: ",")[0] }, ["1", "2", "3", "4", "5", "6"])
+
+        // Scoring from E(x) with Γ = 0 records the start, Γ and the encoder file.
+        let out = dir.appendingPathComponent("scores")
+        let result = try scoreWithCheckpoint(gan, data: data, settings: ScoringSettings(variant: .both, start: .encoder),
+                                             encoder: output.checkpoint, to: out, log: { _ in })
+        let run = try ScoreRun.read(from: out)
+        XCTAssertEqual(run.summary?.settings.start, .encoder)
+        XCTAssertEqual(run.summary?.settings.mapping.steps, 0)
+        XCTAssertEqual(run.summary?.encoderCheckpoint, output.checkpoint.path)
+        XCTAssertEqual(run.scores.columns, ScoreRow.columns)
+        XCTAssertEqual(run.initialLatents?.array, resumed.encode(try ImageInput.load(data).images).array)
+        XCTAssertEqual(result.rows.count, 8)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("trace.csv").path))
+        // The encoder start without an encoder is a settings error.
+        XCTAssertThrowsError(try latentMappingScorer(checkpoint: gan, settings: ScoringSettings(start: .encoder)))
+    }
+
+    func testACAECheckpointIsRecognisedAndScoredInOnePass() throws {
+        Threads.set(1)
+        let data = try images(6, seed: 3)
+        let output = ACAETrainingOutput(directory: dir.appendingPathComponent("acae"))
+        let model = try trainAutoencoder(try ImageInput.load(data), config: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2),
+                                         settings: ACAESettings(epochs: 5, batchSize: 2, seed: 1, iterations: 4), output: output, log: { _ in })
+        XCTAssertEqual(model.completedEpochs, 1, "4 iterations of 3 per epoch: one full epoch")
+        XCTAssertEqual(try String(contentsOf: output.lossLog, encoding: .utf8).split(separator: "\n").count, 1 + 4)
+        XCTAssertEqual(ModelCheckpointKind.of(output.checkpoint), .acae)
+        XCTAssertEqual(ModelCheckpointKind.of(output.lossLog), .anogan, "anything else is left to AnoGAN's reader")
+        let out = dir.appendingPathComponent("scores")
+        let result = try scoreWithCheckpoint(output.checkpoint, data: data, settings: ScoringSettings(), to: out, log: { _ in })
+        let direct = try AutoencoderScorer(model: try AdversarialAutoencoder.load(from: output.checkpoint)).score(try ImageInput.load(data))
+        XCTAssertEqual(result.scoreTable(), direct.scoreTable())
+        XCTAssertEqual(try ScoreRun.read(from: out).scores.columns, ["R", "D", "A", "P_D"])
+        XCTAssertThrowsError(try scoreWithCheckpoint(output.checkpoint, data: data, settings: ScoringSettings(variant: .both),
+                                                     to: out, log: { _ in }))
+    }
+}

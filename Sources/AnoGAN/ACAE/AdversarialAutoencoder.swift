@@ -12,7 +12,11 @@ import Records
 
 /// How the aCAE trains. Stored in its checkpoint.
 public struct ACAESettings: Codable, Equatable, Sendable {
+    /// Passes over the training set.
     public var epochs: Int
+    /// Total iterations; when set it wins over `epochs` and training stops as soon as it is
+    /// reached, possibly mid-epoch. nil (and in checkpoints written before it existed): `epochs` epochs.
+    public var iterations: Int?
     public var batchSize: Int
     public var seed: UInt64
     public var adam: AdamSettings
@@ -20,8 +24,9 @@ public struct ACAESettings: Codable, Equatable, Sendable {
     public var adversarialWeight: Float
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan,
-                adversarialWeight: Float = 0.001) {
+                adversarialWeight: Float = 0.001, iterations: Int? = nil) {
         self.epochs = epochs
+        self.iterations = iterations
         self.batchSize = batchSize
         self.seed = seed
         self.adam = adam

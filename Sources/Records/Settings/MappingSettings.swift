@@ -13,7 +13,8 @@ public enum MappingVariant: String, Codable, CaseIterable, Sendable {
 
 /// How to map. Defaults are the paper's.
 public struct MappingSettings: Codable, Equatable, Sendable {
-    /// Γ, the number of Adam steps on z (paper: 500).
+    /// Γ, the number of Adam steps on z (paper: 500). 0 only with the encoder start
+    /// (`ScoringSettings.start`): the scores of G(E(x)) in one forward pass.
     public var steps: Int
     /// λ in L = (1−λ)·L_R + λ·L_D (paper: 0.1).
     public var lambda: Float

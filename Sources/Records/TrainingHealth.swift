@@ -1,0 +1,160 @@
+// A training health report as a plain record (health.json beside every
+// checkpoint of `anogan train`): the numbers of AnoGAN's health check
+// (TrainingHealth.assess, AnoGAN/TrainingHealth.swift), the verdicts they call
+// for, and one-line warnings that name the likely cause and the fix. Here, not
+// with the check, so the report stage reads it without the networks.
+
+import Foundation
+
+/// What the health check found. Written as health.json; `description` prints it.
+public struct TrainingHealth: Codable, Equatable, Sendable {
+    /// Mean |x − G(z)| per pixel after a short mapping.
+    public struct Reconstruction: Codable, Equatable, Sendable {
+        /// "prior" (z₁ ~ U[-1,1]) or "encoder" (z₁ = E(x)).
+        public var start: String
+        public var steps: Int
+        /// Over the validation slice (nil when there is none) and a same-size training sample.
+        public var validation: Double?
+        public var training: Double
+        /// validation / training (nil without a validation slice): ≫ 1 means memorisation.
+        public var ratio: Double?
+        /// Mean |x − mean training image| per pixel: what "reconstructing" by one fixed image achieves.
+        public var meanImage: Double
+
+        public init(start: String, steps: Int, validation: Double?, training: Double, ratio: Double?, meanImage: Double) {
+            self.start = start
+            self.steps = steps
+            self.validation = validation
+            self.training = training
+            self.ratio = ratio
+            self.meanImage = meanImage
+        }
+    }
+
+    /// Mean pairwise L1 distance per pixel, among G(z) samples and among training images.
+    public struct Diversity: Codable, Equatable, Sendable {
+        public var samples: Double
+        public var data: Double
+        /// samples / data: ≪ 1 means mode collapse.
+        public var ratio: Double
+
+        public init(samples: Double, data: Double, ratio: Double) {
+            self.samples = samples
+            self.data = data
+            self.ratio = ratio
+        }
+    }
+
+    /// Mean σ(D(·)) over the last part of training and its least-squares slope per 1000 iterations.
+    public struct Trend: Codable, Equatable, Sendable {
+        public var iterations: Int
+        public var dReal: Double
+        public var dRealSlope: Double
+        public var dFake: Double
+        public var dFakeSlope: Double
+
+        public init(iterations: Int, dReal: Double, dRealSlope: Double, dFake: Double, dFakeSlope: Double) {
+            self.iterations = iterations
+            self.dReal = dReal
+            self.dRealSlope = dRealSlope
+            self.dFake = dFake
+            self.dFakeSlope = dFakeSlope
+        }
+    }
+
+    public enum Issue: String, Codable, Sendable {
+        case collapsed, memorised, poorFit, discriminatorWins
+    }
+
+    public struct Warning: Codable, Equatable, Sendable {
+        public var issue: Issue
+        /// One line: what is wrong, its likely cause and the fix.
+        public var message: String
+
+        public init(issue: Issue, message: String) {
+            self.issue = issue
+            self.message = message
+        }
+    }
+
+    /// Iterations of training behind this report (the loss history's length).
+    public var iteration: Int
+    public var reconstruction: Reconstruction
+    public var diversity: Diversity
+    /// nil when the loss history is empty.
+    public var trend: Trend?
+    public var warnings: [Warning]
+
+    public init(iteration: Int, reconstruction: Reconstruction, diversity: Diversity, trend: Trend?, warnings: [Warning]) {
+        self.iteration = iteration
+        self.reconstruction = reconstruction
+        self.diversity = diversity
+        self.trend = trend
+        self.warnings = warnings
+    }
+
+    public var isHealthy: Bool { warnings.isEmpty }
+
+    /// Thresholds of the verdicts.
+    public static let collapseRatio = 0.5
+    public static let memorisationRatio = 1.5
+    public static let poorFitRatio = 0.9
+    public static let discriminatorWinsReal = 0.9, discriminatorWinsFake = 0.1
+
+    /// The warnings a report's numbers call for.
+    public static func verdicts(_ h: TrainingHealth) -> [Warning] {
+        var out: [Warning] = []
+        func percent(_ x: Double) -> String { String(format: "%.0f %%", 100 * x) }
+        func number(_ x: Double) -> String { String(format: "%.3g", x) }
+        if h.diversity.ratio < collapseRatio {
+            out.append(Warning(issue: .collapsed, message:
+                "generator collapsed: samples are \(percent(h.diversity.ratio)) as diverse as the data (mean pairwise |Δ| \(number(h.diversity.samples)) vs \(number(h.diversity.data))); anomaly scores will be meaningless or inverted — train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"))
+        }
+        if let ratio = h.reconstruction.ratio, ratio > memorisationRatio {
+            out.append(Warning(issue: .memorised, message:
+                "generator memorised its training images: held-out normal images reconstruct \(String(format: "%.1f", ratio))× worse than training images (\(number(h.reconstruction.validation!)) vs \(number(h.reconstruction.training)) per pixel); normal test images will look anomalous — train fewer iterations or on more images"))
+        }
+        let fit = h.reconstruction.validation ?? h.reconstruction.training
+        if fit > poorFitRatio * h.reconstruction.meanImage {
+            out.append(Warning(issue: .poorFit, message:
+                "generator does not fit the data: reconstructions (\(number(fit)) per pixel) are barely better than the mean training image (\(number(h.reconstruction.meanImage))); train longer, or check the images' range ([-1, 1]) and size"))
+        }
+        if let t = h.trend, t.dReal > discriminatorWinsReal, t.dFake < discriminatorWinsFake {
+            out.append(Warning(issue: .discriminatorWins, message:
+                "discriminator wins: over the last \(t.iterations) iterations D(x) ≈ \(String(format: "%.2f", t.dReal)) and D(G(z)) ≈ \(String(format: "%.2f", t.dFake)), so G learns little and collapse tends to follow; train fewer iterations or lower D's learning rate"))
+        }
+        return out
+    }
+
+    // MARK: Output
+
+    /// Writes the report as pretty JSON, atomically.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).writeAtomically(to: url)
+    }
+
+    /// Reads a report written by `write`.
+    public static func read(_ url: URL) throws -> TrainingHealth {
+        do { return try JSONDecoder().decode(TrainingHealth.self, from: readFile(url)) } catch let e as FileError { throw e } catch {
+            throw FileError(url, "not a training health report: \(error)")
+        }
+    }
+}
+
+extension TrainingHealth: CustomStringConvertible {
+    /// A few lines: the numbers, then "OK" or one "WARNING: …" line per issue.
+    public var description: String {
+        func f(_ x: Double) -> String { String(format: "%.4g", x) }
+        let r = reconstruction, d = diversity
+        var lines = ["health after \(iteration) iterations:"]
+        lines.append("  reconstruction (\(r.steps) mapping steps from the \(r.start)): validation \(r.validation.map(f) ?? "–"), training \(f(r.training)), ratio \(r.ratio.map(f) ?? "–"), mean-image baseline \(f(r.meanImage))")
+        lines.append("  diversity: samples \(f(d.samples)), data \(f(d.data)), ratio \(f(d.ratio))")
+        if let t = trend {
+            lines.append("  last \(t.iterations) iterations: D(x) \(f(t.dReal)) (slope \(f(t.dRealSlope))/1000 it), D(G(z)) \(f(t.dFake)) (slope \(f(t.dFakeSlope))/1000 it)")
+        }
+        lines += warnings.isEmpty ? ["  OK"] : warnings.map { "  WARNING: \($0.message)" }
+        return lines.joined(separator: "\n")
+    }
+}
