@@ -1,9 +1,11 @@
 // The one-command demo: the paper's whole experiment on synthetic OCT.
 // phantom volumes → patch sets (healthy training patches; test patches from
 // held-out healthy and diseased volumes, labelled by their masks) → AnoGAN
-// training and aCAE training → scoring (feature-matching mapping R, D, A; the
-// reference mapping R̂, D̂, Â of GAN_R; P_D; the aCAE; normal training patches
-// for Fig. 4 c,d) → evaluation and the HTML report. Every stage calls the
+// training (with its health report), the izi_f encoder for the trained GAN, and
+// aCAE training → scoring (the paper's feature-matching mapping from the prior
+// R, D, A; the reference mapping R̂, D̂, Â of GAN_R; P_D; the mapping started
+// from E(x); the encoder score alone; the aCAE; normal training patches for
+// Fig. 4 c,d) → evaluation and the HTML report. Every stage calls the
 // library that owns it, training and scoring through the use cases
 // (trainOrResume, scoreAndWrite); a stage whose outputs exist for the same
 // settings is skipped, and an interrupted AnoGAN training resumes from its checkpoint.
@@ -28,9 +30,15 @@ public struct DemoLayout: Sendable {
     /// The subset of training patches that is scored (Fig. 4 c,d; Fig. 3 first block).
     public var scoredTrainingPatches: URL { root.appendingPathComponent("patches/train-scored") }
     public var anoganTraining: TrainingOutput { TrainingOutput(directory: root.appendingPathComponent("anogan")) }
-    public var acaeCheckpoint: URL { root.appendingPathComponent("acae/acae.safetensors") }
-    public var acaeLosses: URL { root.appendingPathComponent("acae/losses.csv") }
+    /// The izi_f encoder sits beside the GAN's checkpoint, where `score --start encoder` looks for it.
+    public var encoderTraining: EncoderTrainingOutput { EncoderTrainingOutput(directory: root.appendingPathComponent("anogan")) }
+    public var acaeTraining: ACAETrainingOutput { ACAETrainingOutput(directory: root.appendingPathComponent("acae")) }
+    public var acaeCheckpoint: URL { acaeTraining.checkpoint }
     public var anoganScores: URL { root.appendingPathComponent("scores/anogan") }
+    /// The mapping started from E(x), `refinementSteps` steps.
+    public var encoderStartScores: URL { root.appendingPathComponent("scores/anogan-encoder") }
+    /// The encoder score alone (Γ = 0).
+    public var encoderOnlyScores: URL { root.appendingPathComponent("scores/izif") }
     public var acaeScores: URL { root.appendingPathComponent("scores/acae") }
     public var trainingScores: URL { root.appendingPathComponent("scores/training") }
     public var report: URL { root.appendingPathComponent("report/report.html") }
@@ -66,8 +74,10 @@ public enum Demo {
         let stages: [(name: String, after: [String], products: [URL], run: () throws -> Void)] = [
             ("patches", [], [layout.trainingPatches, layout.testPatches, layout.scoredTrainingPatches], { try makePatches(settings, layout, log) }),
             ("anogan-training", ["patches"], [layout.anoganTraining.checkpoint], { try trainAnoGAN(settings, layout, log) }),
+            ("encoder-training", ["anogan-training"], [layout.encoderTraining.checkpoint], { try trainEncoder(settings, layout, log) }),
             ("acae-training", ["patches"], [layout.acaeCheckpoint], { try trainACAE(settings, layout, log) }),
             ("anogan-scores", ["anogan-training"], [layout.anoganScores, layout.trainingScores], { try scoreAnoGAN(settings, layout, log) }),
+            ("encoder-scores", ["encoder-training"], [layout.encoderOnlyScores, layout.encoderStartScores], { try scoreFromEncoder(settings, layout, log) }),
             ("acae-scores", ["acae-training"], [layout.acaeScores], { try scoreACAE(settings, layout, log) }),
         ]
         // A stage runs when its settings changed, its outputs are missing, or a stage it reads from ran.
@@ -100,6 +110,7 @@ public enum Demo {
                 log("    " + column.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "AUC %.3f", e.auc))
             }
         }
+        if let pixel = evaluation.pixelAUROC { log(String(format: "    pixel AUROC %.3f (residual maps of the AnoGAN run)", pixel)) }
         let seconds = Date().timeIntervalSince(start)
         log(String(format: "demo finished in %.1f s; report: %@", seconds, layout.report.path))
         return DemoResult(layout: layout, evaluation: evaluation, seconds: seconds, skipped: skipped)
@@ -164,31 +175,26 @@ public enum Demo {
     private static func trainAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let output = layout.anoganTraining
         try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
-                          settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed),
+                          settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed,
+                                                     validationFraction: TrainingSettings.defaultValidationFraction),
                           output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }
 
-    private static func trainACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
-        let input = try ImageInput.load(layout.trainingPatches)
-        let model = AdversarialAutoencoder(config: s.architecture,
-                                           settings: ACAESettings(epochs: s.acaeEpochs, batchSize: s.batchSize, seed: s.seed))
-        var rng = SeededGenerator(seed: s.seed &+ 7)
-        model.initialize(using: &rng)
-        let perEpoch = input.count / s.batchSize
-        let progress = Records.Progress("aCAE training", total: perEpoch * s.acaeEpochs, unit: "it")
-        var lines = ["epoch,iteration,reconstruction_mse,adversarial,discriminator"]
-        try model.train(images: input.images) { it in
-            let l = it.losses
-            let global = (it.epoch - 1) * it.iterationsPerEpoch + it.iteration
-            lines.append("\(it.epoch),\(global),\(l.reconstruction),\(l.adversarial),\(l.discriminator)")
-            progress.update(global, detail: String(format: "epoch %d/%d MSE %.4f adv %.3f Loss_D %.3f",
-                                                   it.epoch, it.epochs, l.reconstruction, l.adversarial, l.discriminator))
-        }
-        try FileManager.default.createDirectory(at: layout.acaeCheckpoint.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data((lines.joined(separator: "\n") + "\n").utf8).writeAtomically(to: layout.acaeLosses)
-        try model.save(to: layout.acaeCheckpoint)
-        log("    checkpoint \(layout.acaeCheckpoint.path)")
+    /// The izi_f encoder for the trained GAN (G and D frozen), written beside its checkpoint.
+    private static func trainEncoder(_ s: DemoSettings, _ layout: DemoLayout, _ log: @escaping (String) -> Void) throws {
+        let output = layout.encoderTraining
+        try? FileManager.default.removeItem(at: output.checkpoint)  // this stage reruns only when its inputs changed
+        try Workflows.trainEncoder(gan: layout.anoganTraining.checkpoint, data: layout.trainingPatches,
+                                   settings: EncoderTrainingSettings(iterations: s.encoderIterations, batchSize: s.batchSize, seed: s.seed),
+                                   output: output, resume: .fresh, log: { log("    " + $0) })
+    }
+
+    private static func trainACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: @escaping (String) -> Void) throws {
+        try? FileManager.default.removeItem(at: layout.acaeTraining.checkpoint)  // this stage reruns only when its inputs changed
+        try trainAutoencoder(try ImageInput.load(layout.trainingPatches), config: s.architecture,
+                             settings: ACAESettings(epochs: s.acaeEpochs, batchSize: s.batchSize, seed: s.seed),
+                             output: layout.acaeTraining, log: { log("    " + $0) })
     }
 
     /// Both mappings on the test patches, then the feature mapping on the scored training patches.
@@ -206,6 +212,22 @@ public enum Demo {
         }
     }
 
+    /// The test patches from z₁ = E(x): the encoder score alone (Γ = 0) and the paper's mapping
+    /// refined for `refinementSteps` steps from there.
+    private static func scoreFromEncoder(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
+        let checkpoint = layout.anoganTraining.checkpoint
+        let input = try ImageInput.load(layout.testPatches)
+        for (what, steps, out) in [("encoder score alone", 0, layout.encoderOnlyScores),
+                                   ("mapping from E(x)", s.refinementSteps, layout.encoderStartScores)] {
+            let settings = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256), variant: .both, seed: s.seed,
+                                           start: .encoder)
+            let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings, encoder: layout.encoderTraining.checkpoint)
+            let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,
+                                           options: ScoreRunOptions(trace: steps > 0), label: what)
+            log(String(format: "    %@ (Γ = %d): %d patches in %.1f s → %@", what, steps, input.count, result.seconds, out.path))
+        }
+    }
+
     private static func scoreACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let scorer = AutoencoderScorer(model: try AdversarialAutoencoder.load(from: layout.acaeCheckpoint))
         let input = try ImageInput.load(layout.testPatches)
@@ -218,6 +240,8 @@ public enum Demo {
     private static func writeReport(_ s: DemoSettings, _ layout: DemoLayout) throws -> EvaluationResult {
         let runs = [
             try NamedScoreRun.load(name: ScoreReference.mainRun, directory: layout.anoganScores, patches: layout.testPatches),
+            try NamedScoreRun.load(name: ScoreReference.encoderStartRun, directory: layout.encoderStartScores, patches: layout.testPatches),
+            try NamedScoreRun.load(name: ScoreReference.encoderOnlyRun, directory: layout.encoderOnlyScores, patches: layout.testPatches),
             try NamedScoreRun.load(name: ScoreReference.acaeRun, directory: layout.acaeScores, patches: layout.testPatches),
         ]
         let training = try NamedScoreRun.load(name: "training", directory: layout.trainingScores, patches: layout.scoredTrainingPatches)
@@ -235,10 +259,12 @@ public enum Demo {
         let d = DemoSettings.standard
         func drop(_ paths: [WritableKeyPath<DemoSettings, Int>]) { for p in paths { k[keyPath: p] = d[keyPath: p] } }
         switch stage {
-        case "patches": drop([\.width, \.batchSize, \.epochs, \.acaeEpochs, \.mappingSteps])
-        case "anogan-training": drop([\.acaeEpochs, \.mappingSteps])
-        case "anogan-scores": drop([\.acaeEpochs])
-        default: drop([\.epochs, \.mappingSteps])  // the aCAE stages
+        case "patches": drop([\.width, \.batchSize, \.epochs, \.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
+        case "anogan-training": drop([\.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
+        case "anogan-scores": drop([\.acaeEpochs, \.encoderIterations, \.refinementSteps])
+        case "encoder-training": drop([\.acaeEpochs, \.mappingSteps, \.refinementSteps])
+        case "encoder-scores": drop([\.acaeEpochs, \.mappingSteps])
+        default: drop([\.epochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])  // the aCAE stages
         }
         return k
     }

@@ -36,9 +36,13 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     public var batchSize = 64
     public var epochs = 7
     public var acaeEpochs = 3
+    /// Iterations of the izi_f encoder E, trained after the GAN with G and D frozen.
+    public var encoderIterations = 600
 
     // Scoring.
     public var mappingSteps = 200
+    /// Γ of the mapping started from E(x) (the encoder score alone is Γ = 0 and always shown).
+    public var refinementSteps = 20
     /// Normal training patches scored for Fig. 4(c, d) and Fig. 3's first block.
     public var trainingScoreCount = 64
 
@@ -65,6 +69,8 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         s.epochs = 1
         s.acaeEpochs = 1
         s.mappingSteps = 5
+        s.encoderIterations = 8
+        s.refinementSteps = 3
         s.trainingScoreCount = 8
         return s
     }
@@ -84,6 +90,7 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         try need(batchSize >= 2, "batchSize must be ≥ 2")
         try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches (trainingVolumes × bscans × trainingPatchesPerBScan) than one batch (batchSize)")
         try need(epochs >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "epochs, acaeEpochs and mappingSteps must be ≥ 1")
+        try need(encoderIterations >= 1 && refinementSteps >= 1, "encoderIterations and refinementSteps must be ≥ 1")
         try need(trainingScoreCount >= 1, "trainingScoreCount must be ≥ 1")
         try need(testNormalLimit >= 1, "testNormalLimit must be ≥ 1")
     }

@@ -52,7 +52,12 @@ final class DemoTests: XCTestCase {
 
         // Table 1 of the report: the four models, each AUC equal to a pairwise count over the CSV.
         let rows = Dictionary(uniqueKeysWithValues: first.evaluation.table1.map { ($0.model, $0.auc) })
-        XCTAssertEqual(Set(rows.keys), ["aCAE", "P_D", "GAN_R", "AnoGAN"])
+        XCTAssertEqual(Set(rows.keys), ["aCAE", "P_D", "GAN_R", "AnoGAN", "AnoGAN (E start)", "izi_f (E only)"])
+        let encoderStart = try ScoreTable.read(layout.encoderStartScores.appendingPathComponent("scores.csv"))
+        let encoderOnly = try ScoreTable.read(layout.encoderOnlyScores.appendingPathComponent("scores.csv"))
+        XCTAssertEqual(rows["AnoGAN (E start)"]!, pairwiseAUC(encoderStart, "A"), accuracy: 1e-9)
+        XCTAssertEqual(rows["izi_f (E only)"]!, pairwiseAUC(encoderOnly, "A"), accuracy: 1e-9)
+        XCTAssertEqual(encoderOnly.labels, anogan.labels)
         XCTAssertEqual(rows["AnoGAN"]!, pairwiseAUC(anogan, "A"), accuracy: 1e-9)
         XCTAssertEqual(rows["GAN_R"]!, pairwiseAUC(anogan, "A_hat"), accuracy: 1e-9)
         XCTAssertEqual(rows["aCAE"]!, pairwiseAUC(acae, "A"), accuracy: 1e-9)
@@ -62,18 +67,19 @@ final class DemoTests: XCTestCase {
 
         // Second run: everything is there, so only the report is redone, with the same numbers.
         let second = try Demo.run(settings: .quick, directory: dir) { _ in }
-        XCTAssertEqual(second.skipped, ["patches", "anogan-training", "acae-training", "anogan-scores", "acae-scores"])
+        XCTAssertEqual(second.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "anogan-scores",
+                                        "encoder-scores", "acae-scores"])
         XCTAssertEqual(second.evaluation.table1, first.evaluation.table1)
 
         // More mapping steps: only AnoGAN's scoring is redone.
         var changed = DemoSettings.quick
         changed.mappingSteps += 1
         let third = try Demo.run(settings: changed, directory: dir) { _ in }
-        XCTAssertEqual(third.skipped, ["patches", "anogan-training", "acae-training", "acae-scores"])
+        XCTAssertEqual(third.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores"])
         // A deleted product is remade, and what reads it too.
         try FileManager.default.removeItem(at: layout.acaeCheckpoint)
         let fourth = try Demo.run(settings: changed, directory: dir) { _ in }
-        XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "anogan-scores"])
+        XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores"])
     }
 
     func testImpossibleSettingsAreRefusedBeforeAnyWork() {
