@@ -23,7 +23,7 @@ extension DetectionResult {
         return ScoreRun(scores: table, summary: summary, reconstructions: reconstructions,
                         residuals: residuals(of: input.images), features: queryFeatures,
                         initialLatents: initialLatents, latents: latents,
-                        trace: trace && searched ? ScoreRun.Trace(feature: traced(MappingVariant.feature.rawValue),
+                        trace: trace && searched ? ScoreRun.Trace(featureMatching: traced(MappingVariant.featureMatching.rawValue),
                                                                   reference: traced(MappingVariant.reference.rawValue)) : nil)
     }
 

@@ -12,7 +12,7 @@ extension MappingVariant {
     /// The discrimination losses this variant maps with, in order.
     public var losses: [DiscriminationLoss] {
         switch self {
-        case .feature: return [.featureMatching]
+        case .featureMatching: return [.featureMatching]
         case .reference: return [.reference]
         case .both: return [.featureMatching, .reference]
         }

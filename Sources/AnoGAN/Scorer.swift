@@ -17,7 +17,7 @@ public struct DetectionResult {
     public var columns: [String]
     /// x̂ of every query, N×C×S×S in [-1, 1]: G(z_Γ) for AnoGAN, dec(enc(x)) for the aCAE.
     public var reconstructions: Tensor
-    /// Where `reconstructions` come from ("feature", "reference", "encoder"), recorded in summary.json.
+    /// Where `reconstructions` come from ("feature-matching", "reference", "encoder"), recorded in summary.json.
     public var reconstructionsFrom: String
     /// f(x) of D for every query, N×F (F = 8w·(S/16)², NCHW flattened).
     public var queryFeatures: Tensor
@@ -50,10 +50,10 @@ public struct DetectionResult {
         let primary = scoring.primary
         var traces: [(name: String, values: [Double])] = []
         // Γ = 0 searched nothing: no trace.
-        if let f = scoring.feature, !f.meanLossTrace.isEmpty { traces.append(("feature", f.meanLossTrace)) }
-        if let r = scoring.reference, !r.meanLossTrace.isEmpty { traces.append(("reference", r.meanLossTrace)) }
+        if let f = scoring.featureMatching, !f.meanLossTrace.isEmpty { traces.append((MappingVariant.featureMatching.rawValue, f.meanLossTrace)) }
+        if let r = scoring.reference, !r.meanLossTrace.isEmpty { traces.append((MappingVariant.reference.rawValue, r.meanLossTrace)) }
         self.init(rows: scoring.rows, columns: scoring.scoreTable().columns, reconstructions: primary.reconstructions,
-                  reconstructionsFrom: scoring.feature != nil ? "feature" : "reference", queryFeatures: scoring.queryFeatures,
+                  reconstructionsFrom: scoring.featureMatching != nil ? MappingVariant.featureMatching.rawValue : MappingVariant.reference.rawValue, queryFeatures: scoring.queryFeatures,
                   initialLatents: primary.initialZ, latents: primary.z, lossTraces: traces, seconds: scoring.seconds)
     }
 

@@ -37,7 +37,7 @@ public struct ScoreRow: Equatable, Sendable {
 public struct ScoringResult {
     public var rows: [ScoreRow]
     /// The feature-matching and reference mappings, when run.
-    public var feature: MappingResult?
+    public var featureMatching: MappingResult?
     public var reference: MappingResult?
     /// D's f(x) of each query, N×F (F = 8w·(S/16)², NCHW order flattened).
     public var queryFeatures: Tensor
@@ -45,13 +45,13 @@ public struct ScoringResult {
     public var seconds: Double
 
     /// The mapping whose reconstructions and residuals are written: feature matching when run.
-    public var primary: MappingResult { (feature ?? reference)! }
+    public var primary: MappingResult { (featureMatching ?? reference)! }
 
     /// The ScoreTable with the columns this run filled.
     public func scoreTable() -> ScoreTable {
         var keep = ScoreRow.columns.indices.filter { c in
             switch ScoreRow.columns[c] {
-            case "R", "D", "A": return feature != nil
+            case "R", "D", "A": return featureMatching != nil
             case "R_hat", "D_hat", "A_hat": return reference != nil
             default: return true
             }
@@ -94,9 +94,9 @@ public final class AnomalyScorer {
         let z1 = initialLatents ?? mapper.initialLatents(ids: input.ids, seed: settings.seed)
         var feature: MappingResult?, reference: MappingResult?
         for loss in settings.variant.losses {
-            let variant: MappingVariant = loss == .featureMatching ? .feature : .reference
+            let variant: MappingVariant = loss == .featureMatching ? .featureMatching : .reference
             let result = try mapper.map(queries, initialZ: z1, loss: loss) { onProgress(variant, $0) }
-            if variant == .feature { feature = result } else { reference = result }
+            if variant == .featureMatching { feature = result } else { reference = result }
         }
         let lambda = settings.mapping.lambda
         let a = feature?.anomalyScores(lambda: lambda), aHat = reference?.anomalyScores(lambda: lambda)
@@ -106,7 +106,7 @@ public final class AnomalyScorer {
                      referenceResidual: reference?.residualLoss[i], referenceDiscrimination: reference?.discriminationLoss[i],
                      referenceAnomaly: aHat?[i], discriminatorProbability: probabilities[i])
         }
-        return ScoringResult(rows: rows, feature: feature, reference: reference, queryFeatures: features,
+        return ScoringResult(rows: rows, featureMatching: feature, reference: reference, queryFeatures: features,
                              seconds: Date().timeIntervalSince(start))
     }
 

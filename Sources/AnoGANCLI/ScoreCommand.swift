@@ -49,7 +49,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "Mapping loss: feature (the paper), reference (Yeh et al., GAN_R) or both (default \(defaults.scoring.variant.rawValue)).")
+    @Option(help: "Mapping loss: feature-matching (the paper), reference (Yeh et al., GAN_R) or both (default \(defaults.scoring.variant.rawValue)).")
     var variant: MappingVariant?
 
     @Option(help: "Where each mapping starts: prior (z₁ ~ U[-1,1], the paper) or encoder (z₁ = E(x)) (default \(defaults.scoring.start.rawValue)).")
@@ -108,7 +108,7 @@ struct ScoreCommand: ParsableCommand {
         let checkpointURL = URL(fileURLWithPath: checkpoint)
         var encoderURL: URL?
         if ModelCheckpointKind.of(checkpointURL) == .acae {
-            guard config.scoring.variant == .feature, config.scoring.start == .prior, encoder == nil else {
+            guard config.scoring.variant == .featureMatching, config.scoring.start == .prior, encoder == nil else {
                 throw ValidationError("\(checkpoint) is an aCAE checkpoint: it encodes in one pass, so --variant, --start and --encoder do not apply")
             }
         } else if config.scoring.start == .encoder {

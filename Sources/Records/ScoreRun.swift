@@ -55,7 +55,7 @@ public struct ScoreRun {
         /// Image mappings (images × variants run) per second.
         public var mappingsPerSecond: Double
         public var threads: Int
-        /// Which mapping ("feature" or "reference") the reconstructions, residuals and z_Γ come from.
+        /// Which mapping ("feature-matching" or "reference") the reconstructions, residuals and z_Γ come from.
         public var reconstructionsFrom: String
         /// The encoder checkpoint behind z₁ = E(x), as given, when `settings.start` is `.encoder`
         /// (nil otherwise, and in summaries written before the encoder start existed).
@@ -97,11 +97,11 @@ public struct ScoreRun {
 
     /// Mean total mapping loss over the images at each step γ = 1…Γ, per variant run.
     public struct Trace: Equatable, Sendable {
-        public var feature: [Double]?
+        public var featureMatching: [Double]?
         public var reference: [Double]?
-        public init(feature: [Double]?, reference: [Double]?) {
-            precondition(feature == nil || reference == nil || feature!.count == reference!.count, "traces of different lengths")
-            self.feature = feature
+        public init(featureMatching: [Double]?, reference: [Double]?) {
+            precondition(featureMatching == nil || reference == nil || featureMatching!.count == reference!.count, "traces of different lengths")
+            self.featureMatching = featureMatching
             self.reference = reference
         }
     }
@@ -181,11 +181,11 @@ public struct ScoreRun {
     }
 
     static func csv(_ trace: Trace) -> String {
-        let steps = trace.feature?.count ?? trace.reference?.count ?? 0
-        var lines = ["step" + (trace.feature != nil ? ",feature" : "") + (trace.reference != nil ? ",reference" : "")]
+        let steps = trace.featureMatching?.count ?? trace.reference?.count ?? 0
+        var lines = ["step" + (trace.featureMatching != nil ? ",feature-matching" : "") + (trace.reference != nil ? ",reference" : "")]
         for s in 0..<steps {
             var row = "\(s + 1)"
-            if let f = trace.feature { row += ",\(f[s])" }
+            if let f = trace.featureMatching { row += ",\(f[s])" }
             if let r = trace.reference { row += ",\(r[s])" }
             lines.append(row)
         }
@@ -263,8 +263,8 @@ public struct ScoreRun {
         guard let text = String(data: try readFile(url), encoding: .utf8) else { throw FileError(url, "not UTF-8 text") }
         let lines = text.split(whereSeparator: \.isNewline)
         guard let header = lines.first?.split(separator: ",").map(String.init), header.first == "step",
-              Set(header.dropFirst()).isSubset(of: ["feature", "reference"]) else {
-            throw FileError(url, "line 1: header must be step[,feature][,reference]")
+              Set(header.dropFirst()).isSubset(of: ["feature-matching", "feature", "reference"]) else {
+            throw FileError(url, "line 1: header must be step[,feature-matching][,reference]")
         }
         var columns = [[Double]](repeating: [], count: header.count - 1)
         for (k, line) in lines.enumerated().dropFirst() {
@@ -278,7 +278,7 @@ public struct ScoreRun {
             }
         }
         func column(_ name: String) -> [Double]? { header.firstIndex(of: name).map { columns[$0 - 1] } }
-        return Trace(feature: column("feature"), reference: column("reference"))
+        return Trace(featureMatching: column("feature-matching") ?? column("feature"), reference: column("reference"))  // "feature": runs written before the rename
     }
 
     /// Where the scored patch set may be, in order of preference: `summary.patches` as

@@ -201,7 +201,7 @@ public enum Demo {
     private static func scoreAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let checkpoint = layout.anoganTraining.checkpoint
         for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
-                                              ("training", layout.scoredTrainingPatches, layout.trainingScores, .feature)] {
+                                              ("training", layout.scoredTrainingPatches, layout.trainingScores, .featureMatching)] {
             let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256), variant: variant, seed: s.seed)
             let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings)
             let input = try ImageInput.load(patches)

@@ -89,7 +89,7 @@ public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringS
                                 imageSize: Int? = nil, width: Int? = nil, to directory: URL,
                                 options: ScoreRunOptions = ScoreRunOptions(), log: (String) -> Void) throws -> DetectionResult {
     if ModelCheckpointKind.of(checkpoint) == .acae {
-        guard settings.variant == .feature, settings.start == .prior else {
+        guard settings.variant == .featureMatching, settings.start == .prior else {
             throw SettingsError("\(checkpoint.path) is an aCAE checkpoint: it encodes instead of mapping, so variant (\(settings.variant.rawValue)) and start (\(settings.start.rawValue)) do not apply")
         }
         let model = try AdversarialAutoencoder.load(from: checkpoint)

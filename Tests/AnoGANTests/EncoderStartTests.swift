@@ -88,7 +88,7 @@ final class EncoderStartTests: XCTestCase {
     func testEncoderStartWithStepsMapsFromTheCode() throws {
         let (g, d, e) = try model()
         let q = input(4)
-        let result = try scorer(g, d, e, steps: 4, batch: 4, variant: .feature).score(q)
+        let result = try scorer(g, d, e, steps: 4, batch: 4, variant: .featureMatching).score(q)
         let mapper = try LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 4, batchSize: 4))
         let direct = try mapper.map(q.images, initialZ: e.encode(q.images), loss: .featureMatching)
         XCTAssertEqual(result.rows.map { $0.residual! }, direct.residualLoss)

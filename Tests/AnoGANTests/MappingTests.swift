@@ -106,7 +106,7 @@ final class MappingTests: XCTestCase {
         input.ids = ["a", "b", "c", "d", "e"]
         let settings = ScoringSettings(mapping: MappingSettings(steps: 5, batchSize: 2), variant: .both, seed: 1)
         let result = try AnomalyScorer(generator: g, discriminator: d, settings: settings).score(input)
-        XCTAssertEqual(result.feature!.initialZ.array, result.reference!.initialZ.array)
+        XCTAssertEqual(result.featureMatching!.initialZ.array, result.reference!.initialZ.array)
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-score-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -139,7 +139,7 @@ final class MappingTests: XCTestCase {
             XCTAssertEqual(r, table.values[i][0], accuracy: 1e-3 * max(1, r))
         }
         let trace = try String(contentsOf: dir.appendingPathComponent("trace.csv")).split(separator: "\n")
-        XCTAssertEqual(trace.first, "step,feature,reference")
+        XCTAssertEqual(trace.first, "step,feature-matching,reference")
         XCTAssertEqual(trace.count, 6)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("triplets/0001.png").path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("triplets/0002.png").path))
@@ -148,8 +148,8 @@ final class MappingTests: XCTestCase {
         XCTAssertEqual(summary["anomalous"] as? Int, 1)
         XCTAssertEqual(summary["unlabeled"] as? Int, 1)
         // z₁ and z_Γ as .npy; the whole run reads back through the same type.
-        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z1.npy")).array, result.feature!.initialZ.array)
-        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z_gamma.npy")).array, result.feature!.z.array)
+        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z1.npy")).array, result.featureMatching!.initialZ.array)
+        XCTAssertEqual(try NPY.readTensor(dir.appendingPathComponent("z_gamma.npy")).array, result.featureMatching!.z.array)
         let run = try ScoreRun.read(from: dir)
         XCTAssertEqual(run.missing, [])
         XCTAssertEqual(run.scores, table)
@@ -157,12 +157,12 @@ final class MappingTests: XCTestCase {
         XCTAssertEqual(run.summary?.architecture, g.config)
         XCTAssertEqual(run.summary?.patches, "/data/q.npy")
         XCTAssertEqual(run.initialLatents?.shape, [5, 100])
-        XCTAssertEqual(run.latents?.array, result.feature!.z.array)
-        XCTAssertEqual(run.trace, ScoreRun.Trace(feature: result.feature!.meanLossTrace, reference: result.reference!.meanLossTrace))
+        XCTAssertEqual(run.latents?.array, result.featureMatching!.z.array)
+        XCTAssertEqual(run.trace, ScoreRun.Trace(featureMatching: result.featureMatching!.meanLossTrace, reference: result.reference!.meanLossTrace))
 
         // Only the paper's variant: only its columns.
         let featureOnly = try AnomalyScorer(generator: g, discriminator: d,
-                                            settings: ScoringSettings(mapping: MappingSettings(steps: 5, batchSize: 5), variant: .feature, seed: 1)).score(input)
+                                            settings: ScoringSettings(mapping: MappingSettings(steps: 5, batchSize: 5), variant: .featureMatching, seed: 1)).score(input)
         XCTAssertEqual(featureOnly.scoreTable().columns, ["R", "D", "A", "P_D"])
         // Batch size does not change the scores (same seed → same z₁).
         for i in 0..<5 {
@@ -193,7 +193,7 @@ final class MappingTests: XCTestCase {
             }
             for (part, offset) in [(head, 0), (tail, k)] {
                 let n = part.rows.count, latent = 100
-                for (mine, all) in [(part.feature!.initialZ, whole.feature!.initialZ), (part.feature!.z, whole.feature!.z),
+                for (mine, all) in [(part.featureMatching!.initialZ, whole.featureMatching!.initialZ), (part.featureMatching!.z, whole.featureMatching!.z),
                                     (part.reference!.z, whole.reference!.z)] {
                     XCTAssertEqual(mine.array, Array(all.array[(offset * latent)..<((offset + n) * latent)]), "k \(k)")
                 }

@@ -14,12 +14,12 @@ final class ScoreRunTests: TemporaryDirectoryTestCase {
         func tensor(_ shape: [Int]) -> Tensor { Tensor.uniform(shape: shape, low: -1, high: 1, using: &rng) }
         let table = ScoreTable(columns: ["R", "D", "A", "P_D"], ids: (0..<n).map { "v/\($0)/0/0" }, labels: [0, 1, nil, 0],
                                values: (0..<n).map { i in [Double(i), 2, 0.9 * Double(i) + 0.2, 0.5] })
-        let settings = ScoringSettings(mapping: MappingSettings(steps: 3, lambda: 0.1, batchSize: 2), variant: .feature, seed: UInt64.max - 1)
+        let settings = ScoringSettings(mapping: MappingSettings(steps: 3, lambda: 0.1, batchSize: 2), variant: .featureMatching, seed: UInt64.max - 1)
         let summary = ScoreRun.Summary(checkpoint: "/c.safetensors", patches: "patches", architecture: DCGANConfig(latentDimension: latent, imageSize: 16, width: 2),
-                                       settings: settings, scores: table, seconds: 2, mappings: 1, threads: 2, reconstructionsFrom: "feature")
+                                       settings: settings, scores: table, seconds: 2, mappings: 1, threads: 2, reconstructionsFrom: "feature-matching")
         return ScoreRun(scores: table, summary: summary, reconstructions: tensor([n, 1, s, s]), residuals: tensor([n, 1, s, s]),
                         features: tensor([n, 5]), initialLatents: tensor([n, latent]), latents: tensor([n, latent]),
-                        trace: ScoreRun.Trace(feature: [3.5, 2.25, 1.125], reference: nil))
+                        trace: ScoreRun.Trace(featureMatching: [3.5, 2.25, 1.125], reference: nil))
     }
 
     func testScoreRunRoundTripsThroughOneType() throws {

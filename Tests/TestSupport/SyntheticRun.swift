@@ -56,7 +56,7 @@ public struct SyntheticRun {
         let summary = ScoreRun.Summary(checkpoint: "synthetic.safetensors", patches: patchDir.path,
                                        architecture: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2),
                                        settings: ScoringSettings(mapping: MappingSettings(steps: 5), variant: .both, seed: seed),
-                                       scores: table, seconds: 1, mappings: 2, threads: 1, reconstructionsFrom: "feature")
+                                       scores: table, seconds: 1, mappings: 2, threads: 1, reconstructionsFrom: "feature-matching")
         try ScoreRun(scores: table, summary: writeSummary ? summary : nil,
                      reconstructions: Tensor(shape: [n, 1, s, s], values: recon),
                      residuals: Tensor(shape: [n, 1, s, s], values: residuals),

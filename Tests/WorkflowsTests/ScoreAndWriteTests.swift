@@ -35,8 +35,8 @@ final class ScoreAndWriteTests: TemporaryDirectoryTestCase {
         // The detection is AnoGAN's own scoring (same seed → same z₁), column for column.
         let direct = try AnomalyScorer(generator: g, discriminator: d, settings: settings).score(input)
         XCTAssertEqual(result.scoreTable(), direct.scoreTable())
-        XCTAssertEqual(result.reconstructions.array, direct.feature!.reconstructions.array)
-        XCTAssertEqual(result.lossTraces.map(\.name), ["feature", "reference"])
+        XCTAssertEqual(result.reconstructions.array, direct.featureMatching!.reconstructions.array)
+        XCTAssertEqual(result.lossTraces.map(\.name), ["feature-matching", "reference"])
 
         let run = dir.appendingPathComponent("run")
         let written = try scoreAndWrite(scorer, input: input, checkpoint: dir.appendingPathComponent("c.safetensors"), to: run,

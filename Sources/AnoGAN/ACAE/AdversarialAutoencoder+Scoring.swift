@@ -77,7 +77,7 @@ public final class AutoencoderScorer: Scorer {
     /// summary.json records λ, the batch size and the training seed; 0 mapping steps says
     /// that no latent search ran (the encoder replaces it).
     public var recordedSettings: ScoringSettings {
-        ScoringSettings(mapping: MappingSettings(steps: 0, lambda: lambda, batchSize: batchSize), variant: .feature, seed: model.settings.seed)
+        ScoringSettings(mapping: MappingSettings(steps: 0, lambda: lambda, batchSize: batchSize), variant: .featureMatching, seed: model.settings.seed)
     }
     public var workUnit: String { "img" }
     public func work(imageCount: Int) -> Int { imageCount }

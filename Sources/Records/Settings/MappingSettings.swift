@@ -1,14 +1,26 @@
 // How the latent mapping runs (paper §2.2) and which loss it minimises, as plain
 // records: score runs store them in their summary (ScoreRun.Summary). The mapper is AnoGAN's LatentMapper.
 
-/// Which discrimination loss the mapping minimises.
+/// Which discrimination loss the mapping minimises. "Feature matching" is the one name of the
+/// paper's loss everywhere (code, settings files, CLI values, summary.json, trace.csv); its scores
+/// are the plain columns R, D, A, the reference loss's the hatted ones.
 public enum MappingVariant: String, Codable, CaseIterable, Sendable {
     /// The paper's feature matching, Eq. 4: scores R, D, A.
-    case feature
+    case featureMatching = "feature-matching"
     /// Yeh et al.'s σ(D(G(z)), 1), the GAN_R baseline: scores R_hat, D_hat, A_hat.
     case reference
     /// Both mappings from the same z₁.
     case both
+
+    /// Also reads "feature", the name settings files and runs used before.
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "feature-matching", "feature": self = .featureMatching
+        case "reference": self = .reference
+        case "both": self = .both
+        default: return nil
+        }
+    }
 }
 
 /// How to map. Defaults are the paper's.

@@ -30,7 +30,7 @@ public struct ScoringSettings: Codable, Equatable, Sendable {
     public var start: LatentStart
 
     /// `mapping` nil: the defaults with Γ = `start.defaultSteps`.
-    public init(mapping: MappingSettings? = nil, variant: MappingVariant = .feature, seed: UInt64 = 0, start: LatentStart = .prior) {
+    public init(mapping: MappingSettings? = nil, variant: MappingVariant = .featureMatching, seed: UInt64 = 0, start: LatentStart = .prior) {
         self.mapping = mapping ?? MappingSettings(steps: start.defaultSteps)
         self.variant = variant
         self.seed = seed
