@@ -41,6 +41,9 @@ public struct BenchmarkResult: Sendable {
     public var discriminatorForward: BenchmarkTiming
     public var trainingStep: BenchmarkTiming
     public var mappingStep: BenchmarkTiming
+    /// Scoring one batch from the encoder start with Γ = 0: E(x), then G(E(x)) and D's features of x
+    /// and G(E(x)) in inference mode (the f-AnoGAN izi_f score).
+    public var encoderScore: BenchmarkTiming
     /// oneDNN primitives that fell back to slow `ref:*` kernels (should be empty).
     public var referenceKernels: [String]
 
@@ -56,6 +59,8 @@ public struct BenchmarkResult: Sendable {
             o["\(key)_images_per_s"] = (t.imagesPerSecond * 10).rounded() / 10
             o["\(key)_gflops"] = (t.gflops * 10).rounded() / 10
         }
+        o["encoder_score_ms"] = (encoderScore.milliseconds * 1000).rounded() / 1000
+        for start in scoringRates { o["score_\(start.key)_images_per_s"] = (start.imagesPerSecond * 100).rounded() / 100 }
         let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
@@ -68,8 +73,22 @@ public struct BenchmarkResult: Sendable {
             lines.append(name.padding(toLength: 16, withPad: " ", startingAt: 0)
                 + String(format: "%10.1f %11.1f %11.1f %9.1f", t.milliseconds, t.fastestMilliseconds, t.imagesPerSecond, t.gflops))
         }
+        lines.append("scoring images/s by start (from the medians): "
+                     + scoringRates.map { "\($0.label) \(String(format: "%.2f", $0.imagesPerSecond))" }.joined(separator: ", "))
         if !referenceKernels.isEmpty { lines.append("warning: slow reference kernels: \(referenceKernels.joined(separator: "; "))") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension BenchmarkResult {
+    /// Images per second of scoring with each start: the paper's Γ = 500 steps from the prior,
+    /// the encoder score alone (Γ = 0) and 20 refinement steps from E(x) (the mapping's own
+    /// forward/backward passes dominate; the one D pass over the queries is left out of all three).
+    public var scoringRates: [(key: String, label: String, imagesPerSecond: Double)] {
+        let step = mappingStep.milliseconds, once = encoderScore.milliseconds, n = Double(batch)
+        return [("prior_500", "prior Γ=500", n / (500 * step) * 1000),
+                ("encoder_0", "encoder Γ=0", n / once * 1000),
+                ("encoder_20", "encoder Γ=20", n / (once + 20 * step) * 1000)]
     }
 }
 
@@ -127,12 +146,17 @@ public enum Benchmark {
         let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
         mapping.reset(queries: real, z: z)
         let ms = time { _ = mapping.step() }
+        // Encoder start, Γ = 0: E(x), then the scores of G(E(x)) in one forward pass.
+        let encoder = try! LatentEncoder(generator: g, discriminator: d)
+        let mapper = try! LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0, batchSize: n))
+        let es = time { _ = try! mapper.evaluate(real, at: encoder.encode(real, batchSize: n), loss: .featureMatching) }
 
         return BenchmarkResult(
             threads: Threads.count, batch: n, config: c, oneDNN: Threads.oneDNNVersion,
             generatorForward: timing(gf, flops.generator), discriminatorForward: timing(df, flops.discriminator),
             trainingStep: timing(ts, 8 * flops.discriminator + 3 * flops.generator),
             mappingStep: timing(ms, 2 * flops.discriminator + 2 * flops.generator),
+            encoderScore: timing(es, 3 * flops.discriminator + flops.generator),
             referenceKernels: DNNL.referenceImplementations)
     }
 }
