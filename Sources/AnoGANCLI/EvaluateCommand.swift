@@ -98,7 +98,9 @@ struct EvaluateCommand: ParsableCommand {
         for row in result.table1 {
             print("\(row.model) (\(row.run).\(row.column)): AUC \(String(format: "%.4f", row.auc)) [\(String(format: "%.4f", row.confidenceInterval.lower)), \(String(format: "%.4f", row.confidenceInterval.upper))]")
         }
-        if let p = result.pixelAUROC { print("pixel AUROC: \(String(format: "%.4f", p))") }
+        for (run, p) in result.pixelAUROCByRun.sorted(by: { $0.key < $1.key }) {
+            print("pixel AUROC of run \(run): \(String(format: "%.4f", p)) (raw residual \(String(format: "%.4f", result.rawPixelAUROCByRun[run] ?? .nan)))")
+        }
         print("wrote \(out)/metrics.json and \(out)/roc.csv")
     }
 }

@@ -1,6 +1,6 @@
 // The evaluate stage over loaded score runs (NamedScoreRun): image-level
 // metrics of every run (`evaluate(runs:training:settings:)`) plus the
-// pixel-level AUROC of the AnoGAN run's residual maps, and the files
+// pixel-level AUROC of every run's anomaly maps (smoothed residuals), and the files
 // `anogan evaluate` writes.
 
 import Foundation
@@ -25,10 +25,16 @@ public enum Analysis {
             throw EvaluationError("\(files): \(error.message)")
         }
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
+        for run in runs {
+            guard let residuals = run.residuals, let masks = run.patches?.masks else { continue }
+            let maps = AnomalyMap.smoothed(residuals, sigma: settings.anomalyMapSigma)
+            result.pixelAUROCByRun[run.name] = try pixelAUROC(residuals: maps, masks: masks, labels: run.scores.labels)
+            result.rawPixelAUROCByRun[run.name] = settings.anomalyMapSigma == 0 ? result.pixelAUROCByRun[run.name]
+                : try pixelAUROC(residuals: residuals, masks: masks, labels: run.scores.labels)
+        }
         if let main = mainRun(runs) {
-            if let residuals = main.residuals, let masks = main.patches?.masks {
-                result.pixelAUROC = try pixelAUROC(residuals: residuals, masks: masks, labels: main.scores.labels)
-            } else {
+            result.pixelAUROC = result.pixelAUROCByRun[main.name]
+            if result.pixelAUROC == nil {
                 result.notes.append("run \(main.name): pixel AUROC not computed (needs residuals.npy and masks in the patch set)")
             }
         }

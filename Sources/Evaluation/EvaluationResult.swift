@@ -56,6 +56,9 @@ public struct EvaluationSettings: Codable, Equatable, Sendable {
     /// Seeds every bootstrap; every score uses the same seed, so scores of one
     /// table are resampled identically (paired comparison).
     public var seed: UInt64 = 0
+    /// σ in pixels of the Gaussian that turns residuals into anomaly maps for the pixel-level
+    /// AUROC (AnomalyMap.smoothed); 0 scores the raw residual |x − x̂|.
+    public var anomalyMapSigma: Double = 4
     public init() {}
 }
 
@@ -110,8 +113,12 @@ public struct EvaluationResult: Codable, Equatable, Sendable {
     public var table1: [ModelRow]
     /// R and D of the main run, by group (training group only when training scores were given).
     public var distributions: [ScoreDistribution]
-    /// Pixel-level AUROC of the main run's residual maps against masks, when computed.
+    /// Pixel-level AUROC of the main run's anomaly maps (residuals smoothed with
+    /// `settings.anomalyMapSigma`) against masks, when computed.
     public var pixelAUROC: Double?
+    /// The same for every run with residuals and masks, by run name; and of the raw residuals.
+    public var pixelAUROCByRun: [String: Double] = [:]
+    public var rawPixelAUROCByRun: [String: Double] = [:]
     /// Human-readable notes: columns not computed, rows excluded, runs without labels.
     public var notes: [String]
 

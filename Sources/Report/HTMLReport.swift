@@ -92,9 +92,7 @@ public enum HTMLReport {
         html += section("Fig. 4 — image-level detection", fig4(runs: runs, main: main, training: training, evaluation: evaluation, settings: settings))
         html += section("Fig. 3 — pixel-level identification", try fig3(main: main, training: training, evaluation: evaluation, settings: settings, notes: &notes))
         html += section("Fig. 2 (b) — t-SNE of D's last-convolution features", try fig2b(main: main, settings: settings, notes: &notes))
-        html += section("Pixel level", evaluation.pixelAUROC.map {
-            "<p>AUROC of residual maps |x − G(z<sub>Γ</sub>)| against the annotation masks, over all pixels of all labelled test images of run <b>\(escape(main.name))</b>: <b>\(fmt($0, 4))</b>.</p>"
-        } ?? "<p>Not computed (needs residuals.npy and masks in the patch set).</p>")
+        html += section("Pixel level", pixelLevel(evaluation))
         html += section("Every score", allScores(evaluation))
         if !notes.isEmpty {
             html += section("Notes", "<ul class=\"notes\">" + notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
@@ -144,6 +142,20 @@ public enum HTMLReport {
 
     static func fmt(_ v: Double?, _ digits: Int = 4) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "—" }
     static func cutoff(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : (v > 0 ? "∞" : "−∞") }
+
+    /// Pixel AUROC of every run's anomaly maps, smoothed and raw.
+    static func pixelLevel(_ e: EvaluationResult) -> String {
+        guard !e.pixelAUROCByRun.isEmpty else { return "<p>Not computed (needs residuals.npy and masks in the patch set).</p>" }
+        let sigma = e.settings.anomalyMapSigma
+        var s = "<p>AUROC of the anomaly maps against the annotation masks, over all pixels of all labelled test images. "
+            + "The map is the residual |x − x̂| smoothed with a Gaussian of σ = \(fmt(sigma, 1)) px (evaluation setting anomalyMapSigma; 0 = raw), "
+            + "because no reconstruction reproduces speckle pixel for pixel while an anomaly is a coherent region.</p>\n"
+        s += "<table><tr><th>run</th><th>pixel AUROC</th><th>raw residual</th></tr>\n"
+        for name in e.pixelAUROCByRun.keys.sorted() {
+            s += "<tr><td>\(escape(name))</td><td>\(fmt(e.pixelAUROCByRun[name]!, 4))</td><td>\(e.rawPixelAUROCByRun[name].map { fmt($0, 4) } ?? "–")</td></tr>\n"
+        }
+        return s + "</table>"
+    }
 
     static func table1(_ e: EvaluationResult) -> String {
         guard !e.table1.isEmpty else { return "<p>No model of Table 1 could be evaluated (needs columns A, A_hat, P_D of run anogan or A of run acae).</p>" }

@@ -110,7 +110,9 @@ public enum Demo {
                 log("    " + column.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "AUC %.3f", e.auc))
             }
         }
-        if let pixel = evaluation.pixelAUROC { log(String(format: "    pixel AUROC %.3f (residual maps of the AnoGAN run)", pixel)) }
+        for (run, pixel) in evaluation.pixelAUROCByRun.sorted(by: { $0.key < $1.key }) {
+            log(String(format: "    pixel AUROC %.3f (raw residual %.3f), run %@", pixel, evaluation.rawPixelAUROCByRun[run] ?? .nan, run))
+        }
         let seconds = Date().timeIntervalSince(start)
         log(String(format: "demo finished in %.1f s; report: %@", seconds, layout.report.path))
         return DemoResult(layout: layout, evaluation: evaluation, seconds: seconds, skipped: skipped)

@@ -40,10 +40,12 @@ final class AnalysisTests: XCTestCase {
     func testEvaluateAddsPixelAUROCOfTheMainRunAndTheRunsNotes() throws {
         var settings = EvaluationSettings()
         settings.bootstrapReplicates = 10
+        settings.anomalyMapSigma = 0  // the raw residuals, as worked out above
         let main = run("anogan", residuals: residuals, masks: masks, notes: ["run anogan: no features.npy"])
         let training = run("training", labels: [nil, nil, nil], notes: ["run training: no summary.json"])
         let result = try Analysis.evaluate(runs: [run("acae"), main], training: training, settings: settings)
         XCTAssertEqual(result.pixelAUROC!, 6.0 / 7.0, accuracy: 1e-15)
+        XCTAssertEqual(result.pixelAUROCByRun, ["anogan": 6.0 / 7.0], "acae has no residuals")
         XCTAssertEqual(result.score(run: "anogan", column: "R")!.auc, 1)  // anomalous 3 vs normal 1
         XCTAssertEqual(Array(result.notes.prefix(2)), ["run anogan: no features.npy", "run training: no summary.json"])
         XCTAssertFalse(result.notes.contains { $0.contains("pixel AUROC not computed") })
@@ -52,6 +54,21 @@ final class AnalysisTests: XCTestCase {
         let bare = try Analysis.evaluate(runs: [run("anogan", residuals: residuals)], training: nil, settings: settings)
         XCTAssertNil(bare.pixelAUROC)
         XCTAssertTrue(bare.notes.contains("run anogan: pixel AUROC not computed (needs residuals.npy and masks in the patch set)"), "\(bare.notes)")
+    }
+
+    /// With σ > 0 the AUROC is that of the smoothed maps, every run with residuals and masks gets
+    /// one, and the raw value stays beside it.
+    func testPixelAUROCOfEveryRunIsComputedOnSmoothedMaps() throws {
+        var settings = EvaluationSettings()
+        settings.bootstrapReplicates = 10
+        settings.anomalyMapSigma = 0.5
+        let result = try Analysis.evaluate(runs: [run("anogan", residuals: residuals, masks: masks),
+                                                  run("izif", residuals: residuals, masks: masks)], training: nil, settings: settings)
+        let smoothed = AnomalyMap.smoothed(residuals, sigma: 0.5)
+        let expected = try Analysis.pixelAUROC(residuals: smoothed, masks: masks, labels: [1, 0, nil])
+        XCTAssertEqual(result.pixelAUROCByRun, ["anogan": expected, "izif": expected])
+        XCTAssertEqual(result.rawPixelAUROCByRun["izif"]!, 6.0 / 7.0, accuracy: 1e-15)
+        XCTAssertEqual(result.pixelAUROC, expected)
     }
 
     func testEvaluationErrorsNameTheScoreFiles() {

@@ -36,7 +36,10 @@ final class HTMLReportTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(result.score(run: "anogan", column: "R")!.auc, pairwiseAUC(main.table.column("R")!, labels), accuracy: 1e-12)
         XCTAssertEqual(result.score(run: "acae", column: "A")!.auc, pairwiseAUC(acae.table.column("A")!, labels), accuracy: 1e-12)
         XCTAssertEqual(result.score(run: "anogan", column: "P_D")!.auc, pairwiseAUC(main.table.column("P_D")!.map { -$0 }, labels), accuracy: 1e-12)
-        XCTAssertEqual(result.pixelAUROC!, pairwiseAUC(main.residuals.map(Double.init), main.masks.map { $0 != 0 }), accuracy: 1e-12)
+        XCTAssertEqual(result.rawPixelAUROCByRun["anogan"]!, pairwiseAUC(main.residuals.map(Double.init), main.masks.map { $0 != 0 }), accuracy: 1e-12)
+        let maps = AnomalyMap.smoothed(Tensor(shape: [main.residuals.count / 256, 1, 16, 16], values: main.residuals),
+                                       sigma: settings.evaluation.anomalyMapSigma)
+        XCTAssertEqual(result.pixelAUROC!, pairwiseAUC(maps.array.map(Double.init), main.masks.map { $0 != 0 }), accuracy: 1e-12)
         XCTAssertEqual(result.table1.map(\.model), ["aCAE", "P_D", "GAN_R", "AnoGAN"])
         XCTAssertEqual(result.distributions.filter { $0.column == "R" }.map(\.count), [10, 12, 12])
 
