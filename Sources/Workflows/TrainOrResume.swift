@@ -78,7 +78,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
     }, onEpoch: { e in
         log(String(format: "epoch %d done in %.1f s: mean Loss_D %.4f, Loss_G %.4f; wrote ", e.epoch, e.seconds, e.meanLossD, e.meanLossG)
             + (e.checkpoint?.path ?? "-"))
-        if let health = e.health { log(healthLine(health)) }
+        if let health = e.health { healthLines(health).forEach(log) }
     })
     return trainer
 }
@@ -95,15 +95,16 @@ func validationNote(_ trainer: Trainer) -> String? {
                   100 * Double(held) / Double(all))
 }
 
-/// One line when the health check found nothing, else one WARNING line per issue.
-func healthLine(_ h: TrainingHealth) -> String {
+/// One line when the health check found nothing, else one WARNING line per issue
+/// (separate lines, so a caller's indentation applies to each).
+func healthLines(_ h: TrainingHealth) -> [String] {
     if h.warnings.isEmpty {
         let r = h.reconstruction
-        return "health OK: reconstruction \(String(format: "%.3g", r.validation ?? r.training)) per pixel"
+        return ["health OK: reconstruction \(String(format: "%.3g", r.validation ?? r.training)) per pixel"
             + (r.ratio.map { String(format: " (validation/training %.2f)", $0) } ?? "")
-            + String(format: " vs mean image %.3g, sample diversity %.2f of the data's", r.meanImage, h.diversity.ratio)
+            + String(format: " vs mean image %.3g, sample diversity %.2f of the data's", r.meanImage, h.diversity.ratio)]
     }
-    return h.warnings.map { "WARNING: " + $0.message }.joined(separator: "\n")
+    return h.warnings.map { "WARNING: " + $0.message }
 }
 
 /// `anogan train`: the same on the images of `data` (a patch set or .npy); with `fitImageSizeToData`
