@@ -27,7 +27,10 @@ public enum Analysis {
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
         if let main = mainRun(runs) {
             if let residuals = main.residuals, let masks = main.patches?.masks {
-                result.pixelAUROC = try pixelAUROC(residuals: residuals, masks: masks, labels: main.scores.labels)
+                // Undefined pixel metrics (all-zero masks, every pixel annotated) leave the image-level ones standing.
+                do { result.pixelAUROC = try pixelAUROC(residuals: residuals, masks: masks, labels: main.scores.labels) } catch let error as EvaluationError {
+                    result.notes.append("run \(main.name): pixel AUROC undefined (\(error.message)); image-level metrics only")
+                }
             } else {
                 result.notes.append("run \(main.name): pixel AUROC not computed (needs residuals.npy and masks in the patch set)")
             }

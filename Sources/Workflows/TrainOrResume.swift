@@ -26,6 +26,9 @@ public enum ResumePolicy {
 @discardableResult
 public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: TrainingSettings, output: TrainingOutput,
                           resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+    // One process per training directory; what a killed run left there goes first.
+    let lock = try RunDirectory.Lock(output.directory)
+    defer { withExtendedLifetime(lock) {} }
     let trainer: Trainer
     do {
         switch resume {
@@ -42,7 +45,8 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
                                   iterations: iterations)
         case .whenSameRun:
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
-               saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count {
+               saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count,
+               saved.metadata.dataset.fingerprint.map({ $0 == input.images.fingerprint }) ?? true {
                 trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.epochs)
             } else {
                 try input.check(fits: config)
