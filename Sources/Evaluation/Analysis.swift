@@ -15,6 +15,7 @@ public enum Analysis {
     /// Image-level metrics of every run, pixel AUROC of the main run when it has
     /// residual maps and the patch set has masks, and every loading note.
     public static func evaluate(runs: [NamedScoreRun], training: NamedScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
+        try settings.validate()
         var result: EvaluationResult
         do {
             result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
