@@ -78,8 +78,12 @@ public enum RunDirectory {
         if access(ancestor.path, W_OK) != 0 {
             throw FileError(ancestor, "cannot create \(directory.lastPathComponent) here: \(String(cString: strerror(errno)))")
         }
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw FileError(directory, "cannot create directory: \(error.localizedDescription)")
+        // mkdir each missing level, so the message is the system's (read-only file system, permission denied, …).
+        var missing: [URL] = []
+        var level = directory
+        while level.path != ancestor.path, level.path != "/" { missing.insert(level, at: 0); level = level.deletingLastPathComponent() }
+        for url in missing where mkdir(url.path, 0o755) != 0 && errno != EEXIST {
+            throw FileError(url, "cannot create directory: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -146,16 +150,7 @@ public enum RunDirectory {
     public static func replace(_ directory: URL, isReplaceable: (URL) -> Bool, write: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let parent = directory.deletingLastPathComponent()
-        try create(parent)
-        removeLeftovers(of: directory)
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw FileError(directory, "is not a directory") }
-            let entries = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-            guard entries.isEmpty || isReplaceable(directory) else {
-                throw FileError(directory, "holds files that are not a score run; choose an empty or new output directory")
-            }
-        }
+        try checkReplaceable(directory, isReplaceable: isReplaceable)
         let token = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let temp = parent.appendingPathComponent(siblingPrefix(directory, partial) + token)
         do {
@@ -169,6 +164,25 @@ public enum RunDirectory {
         } catch {
             try? fm.removeItem(at: temp)
             throw error
+        }
+    }
+
+    /// Throws unless `replace` could put a new run at `directory`: its parent can be made and
+    /// written, and `directory` is absent, empty, or passes `isReplaceable`. Removes leftovers.
+    /// (Commands call it before the work, so a bad output fails at once.)
+    public static func checkReplaceable(_ directory: URL, isReplaceable: (URL) -> Bool) throws {
+        let fm = FileManager.default
+        let parent = directory.deletingLastPathComponent()
+        try create(parent)
+        try checkWritable(parent)
+        removeLeftovers(of: directory)
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw FileError(directory, "is not a directory") }
+            let entries = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+            guard entries.isEmpty || isReplaceable(directory) else {
+                throw FileError(directory, "holds files that are not a score run; choose an empty or new output directory")
+            }
         }
     }
 

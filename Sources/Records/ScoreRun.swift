@@ -242,6 +242,11 @@ public struct ScoreRun {
         return runID
     }
 
+    /// Throws unless a run can be written at `directory` (RunDirectory.checkReplaceable).
+    public static func checkOutput(_ directory: URL) throws {
+        try RunDirectory.checkReplaceable(directory, isReplaceable: isScoreRun)
+    }
+
     /// Whether `directory` holds nothing but score run files (so replacing it loses nothing else).
     public static func isScoreRun(_ directory: URL) -> Bool {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return false }

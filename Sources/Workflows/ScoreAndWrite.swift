@@ -96,6 +96,7 @@ public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringS
     try options.validate()
     if let imageSize { try Limits.check("architecture.imageSize", imageSize, in: 16...Limits.imageSize) }
     if let width { try Limits.check("architecture.width", width, in: 1...Limits.width) }
+    try ScoreRun.checkOutput(directory)  // before the work: a bad --out fails at once
     if ModelCheckpointKind.of(checkpoint) == .acae {
         guard settings.variant == .featureMatching, settings.start == .prior else {
             throw SettingsError("\(checkpoint.path) is an aCAE checkpoint: it encodes instead of mapping, so variant (\(settings.variant.rawValue)) and start (\(settings.start.rawValue)) do not apply")
