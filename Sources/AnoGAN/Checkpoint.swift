@@ -31,7 +31,7 @@ public struct Checkpoint {
     public static func write(generator: Generator, discriminator: Discriminator,
                              generatorAdam: Adam, discriminatorAdam: Adam,
                              settings: TrainingSettings, position: TrainingPosition,
-                             datasetCount: Int, datasetPath: String, to url: URL) throws {
+                             datasetCount: Int, datasetPath: String, datasetFingerprint: String? = nil, to url: URL) throws {
         var tensors: [(name: String, tensor: Tensor)] = []
         func add(_ prefix: String, _ set: ParameterSet) {
             for spec in set.specs { tensors.append((prefix + spec.name, set.value(spec.name))) }
@@ -45,7 +45,8 @@ public struct Checkpoint {
         tensors.append(("optim.discriminator.m", discriminatorAdam.m))
         tensors.append(("optim.discriminator.v", discriminatorAdam.v))
         let metadata = CheckpointMetadata(architecture: generator.config, settings: settings, position: position,
-                                          dataset: CheckpointDataset(count: datasetCount, path: datasetPath))
+                                          dataset: CheckpointDataset(count: datasetCount, path: datasetPath,
+                                                                             fingerprint: datasetFingerprint))
         try Safetensors.write(tensors, metadata: try metadata.safetensorsMetadata(), to: url)
     }
 

@@ -27,19 +27,22 @@ extension DetectionResult {
                                                                   reference: traced(MappingVariant.reference.rawValue)) : nil)
     }
 
-    /// Writes the run into `directory` and the first `triplets` query | x̂ | residual
-    /// pictures into its `triplets` folder. Every file atomic.
+    /// Writes the run as the directory `directory` (replacing an earlier score run there as a
+    /// whole, `ScoreRun.write`) with the first `triplets` query | x̂ | residual pictures in its
+    /// `triplets` folder. Returns the run id.
+    @discardableResult
     public func write(input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, config: DCGANConfig, settings: ScoringSettings,
-                      triplets: Int, trace: Bool, threads: Int, to directory: URL) throws {
+                      triplets: Int, trace: Bool, threads: Int, to directory: URL) throws -> String {
         let run = scoreRun(input: input, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint, config: config,
                            settings: settings, trace: trace, threads: threads)
         let scale = max(1, 128 / config.imageSize)
-        let folder = directory.appendingPathComponent(ScoreRun.Files.triplets)
-        for i in 0..<min(triplets, input.count) {
-            let picture = Pictures.triplet(query: input.images, reconstruction: reconstructions, index: i, scale: scale)
-            try PNG.write(width: picture.width, height: picture.height, channels: picture.channels, pixels8: picture.pixels,
-                          to: folder.appendingPathComponent(String(format: "%04d.png", i)))
+        return try run.write(to: directory) { temp in
+            let folder = temp.appendingPathComponent(ScoreRun.Files.triplets)
+            for i in 0..<min(triplets, input.count) {
+                let picture = Pictures.triplet(query: input.images, reconstruction: reconstructions, index: i, scale: scale)
+                try PNG.write(width: picture.width, height: picture.height, channels: picture.channels, pixels8: picture.pixels,
+                              to: folder.appendingPathComponent(String(format: "%04d.png", i)))
+            }
         }
-        try run.write(to: directory)
     }
 }

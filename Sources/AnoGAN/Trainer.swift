@@ -70,6 +70,8 @@ public final class Trainer {
     public let validationIndices: [Int]
     /// Recorded in checkpoints so a resume on other data is caught.
     public let datasetPath: String
+    /// FNV-1a of `images` (`Tensor.fingerprint`), recorded in checkpoints and checked on resume.
+    public let datasetFingerprint: String
     public private(set) var completedEpochs = 0
     public private(set) var completedIterations = 0
     /// The checkpoint this run was resumed from, if any.
@@ -84,7 +86,8 @@ public final class Trainer {
 
     /// A fresh run: weights drawn from `settings.seed`.
     public convenience init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String = "") throws {
-        try self.init(config: config, settings: settings, images: images, datasetPath: datasetPath, checkpoint: nil)
+        try self.init(config: config, settings: settings, images: images, datasetPath: datasetPath, checkpoint: nil,
+                      fingerprint: images.fingerprint)
     }
 
     /// Continues the run saved in `checkpoint` on the same images. `epochs` or `iterations` may
@@ -98,11 +101,17 @@ public final class Trainer {
         guard checkpoint.datasetCount == 0 || checkpoint.datasetCount == images.shape[0] else {
             throw FileError(checkpoint.url, "was trained on \(checkpoint.datasetCount) images, the given set has \(images.shape[0]); resume needs the same data")
         }
+        let fingerprint = images.fingerprint
+        if let saved = checkpoint.metadata.dataset.fingerprint, saved != fingerprint {
+            throw FileError(checkpoint.url, "was trained on other images (data fingerprint \(saved), the given set's is \(fingerprint)); resume needs the same data")
+        }
         try self.init(config: checkpoint.config, settings: settings, images: images,
-                      datasetPath: datasetPath.isEmpty ? checkpoint.datasetPath : datasetPath, checkpoint: checkpoint)
+                      datasetPath: datasetPath.isEmpty ? checkpoint.datasetPath : datasetPath, checkpoint: checkpoint,
+                      fingerprint: fingerprint)
     }
 
-    private init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String, checkpoint: Checkpoint?) throws {
+    private init(config: DCGANConfig, settings: TrainingSettings, images: Tensor, datasetPath: String, checkpoint: Checkpoint?,
+                 fingerprint: String) throws {
         guard settings.batchSize >= 2 else { throw TrainingError.invalidSettings("batch size must be at least 2 (BatchNorm needs a batch), got \(settings.batchSize)") }
         guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
         guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
@@ -121,6 +130,7 @@ public final class Trainer {
         self.settings = settings
         self.images = images
         self.datasetPath = datasetPath
+        datasetFingerprint = fingerprint
         resumedFrom = checkpoint?.url
         generator = Generator(config: config)
         discriminator = Discriminator(config: config)
@@ -264,7 +274,7 @@ public final class Trainer {
         try Checkpoint.write(generator: generator, discriminator: discriminator,
                              generatorAdam: step.adamG, discriminatorAdam: step.adamD,
                              settings: settings, position: position,
-                             datasetCount: images.shape[0], datasetPath: datasetPath, to: url)
+                             datasetCount: images.shape[0], datasetPath: datasetPath, datasetFingerprint: datasetFingerprint, to: url)
     }
 
     /// Fisher–Yates with the trainer's generator (explicit so the order does not

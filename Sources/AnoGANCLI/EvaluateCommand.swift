@@ -30,7 +30,9 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one --run DIR") }
-        if let bootstrap, bootstrap < 1 { throw ValidationError("--bootstrap must be at least 1") }
+        if let bootstrap, !(1...Limits.bootstrapReplicates).contains(bootstrap) {
+            throw ValidationError("--bootstrap must be in 1…\(Limits.bootstrapReplicates), got \(bootstrap)")
+        }
         let names = try runs.map { try Self.split($0).name }
         if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
             throw ValidationError("--run name \(dup) is used twice")
@@ -92,6 +94,8 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let (runs, training) = try options.load(.evaluation, trainingParts: [])
         let settings = options.evaluationSettings(over: try configFile.load(Config()).value.evaluation)
+        try translatingSettingNames(["evaluation.bootstrapReplicates": "--bootstrap"], config: configFile) { try settings.validate() }
+        try RunDirectory.create(URL(fileURLWithPath: out))
         let result = try Analysis.evaluate(runs: runs, training: training, settings: settings)
         try Analysis.write(result, to: URL(fileURLWithPath: out))
         printNotes(result.notes)

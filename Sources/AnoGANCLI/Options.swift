@@ -13,7 +13,16 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try Self.check(threads)
+    }
+
+    /// At most 4 threads per core (and 16 on any machine), never beyond Records' Limits.threads.
+    static var maximum: Int { min(Limits.threads, max(16, 4 * ProcessInfo.processInfo.activeProcessorCount)) }
+
+    static func check(_ threads: Int?) throws {
+        if let threads, !(1...maximum).contains(threads) {
+            throw ValidationError("--threads must be in 1…\(maximum) (4 per core), got \(threads)")
+        }
     }
 
     func apply() {
@@ -30,10 +39,10 @@ struct ArchitectureOptions: ParsableArguments {
     var width: Int?
 
     func validate() throws {
-        if let imageSize, imageSize < 16 || imageSize % 16 != 0 {
-            throw ValidationError("--image-size must be a positive multiple of 16, got \(imageSize)")
+        if let imageSize, imageSize < 16 || imageSize % 16 != 0 || imageSize > Limits.imageSize {
+            throw ValidationError("--image-size must be a multiple of 16 in 16…\(Limits.imageSize), got \(imageSize)")
         }
-        if let width, width < 1 { throw ValidationError("--width must be at least 1, got \(width)") }
+        if let width, !(1...Limits.width).contains(width) { throw ValidationError("--width must be in 1…\(Limits.width), got \(width)") }
     }
 }
 

@@ -60,8 +60,13 @@ struct PhantomCommand: ParsableCommand {
 
     func validate() throws {
         guard healthy >= 0, diseased >= 0, healthy + diseased > 0 else { throw ValidationError("--healthy and --diseased must be ≥ 0 and not both 0") }
-        guard (bscans ?? 1) >= 1, (width ?? 32) >= 32, (height ?? 32) >= 32 else { throw ValidationError("--bscans must be ≥ 1, --width and --height ≥ 32") }
-        guard (scanWidth ?? 1) > 0, (spacingZ ?? 1) > 0, (spacingY ?? 1) > 0 else { throw ValidationError("--scan-width, --spacing-z, --spacing-y must be positive") }
+        guard healthy <= 10_000, diseased <= 10_000 else { throw ValidationError("--healthy and --diseased must be ≤ 10000") }
+        guard (1...4096).contains(bscans ?? 1), (32...4096).contains(width ?? 32), (32...4096).contains(height ?? 32) else {
+            throw ValidationError("--bscans must be in 1…4096, --width and --height in 32…4096")
+        }
+        for (flag, v) in [("--scan-width", scanWidth), ("--spacing-z", spacingZ), ("--spacing-y", spacingY)] {
+            if let v, !(v > 0 && v <= 1e6) { throw ValidationError("\(flag) must be positive and ≤ 1e6, got \(v)") }
+        }
     }
 
     func run() throws {

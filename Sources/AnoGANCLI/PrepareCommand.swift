@@ -88,10 +88,17 @@ struct PrepareCommand: ParsableCommand {
         guard maskFolder.isEmpty || maskFolder.count == bscanFolder.count else {
             throw ValidationError("--mask-folder given \(maskFolder.count) times for \(bscanFolder.count) --bscan-folder")
         }
-        if let patchSize, patchSize < 4 || patchSize % 2 != 0 { throw ValidationError("--patch-size must be even and ≥ 4") }
-        if let patchesPerBscan, patchesPerBscan < 1 { throw ValidationError("--patches-per-bscan must be ≥ 1") }
-        if let spacingX, spacingX <= 0 { throw ValidationError("--spacing-x must be positive") }
-        if (inputSpacingX ?? 0) < 0 || (inputSpacingZ ?? 0) < 0 { throw ValidationError("--input-spacing-x and --input-spacing-z must be ≥ 0") }
+        if let patchSize, patchSize < 4 || patchSize % 2 != 0 || patchSize > Limits.imageSize {
+            throw ValidationError("--patch-size must be even and in 4…\(Limits.imageSize), got \(patchSize)")
+        }
+        if let patchesPerBscan, !(1...Limits.count).contains(patchesPerBscan) { throw ValidationError("--patches-per-bscan must be in 1…\(Limits.count), got \(patchesPerBscan)") }
+        if let spacingX, !(spacingX > 0 && spacingX <= 1e6) { throw ValidationError("--spacing-x must be positive and ≤ 1e6, got \(spacingX)") }
+        for (flag, v) in [("--input-spacing-x", inputSpacingX), ("--input-spacing-z", inputSpacingZ)] {
+            if let v, !(v >= 0 && v <= 1e6) { throw ValidationError("\(flag) must be in 0…1e6, got \(v)") }
+        }
+        for (flag, v) in [("--normal-class", normalClass), ("--train-limit", trainLimit), ("--test-limit", testLimit)] {
+            if let v, !(0...100_000_000).contains(v) { throw ValidationError("\(flag) must be in 0…100000000, got \(v)") }
+        }
         guard maskClasses.allSatisfy({ $0 >= 1 && $0 <= 255 }) else { throw ValidationError("--mask-classes must be values 1…255") }
         if let label, ImageFolder.label(named: label) == nil { throw ValidationError("--label must be normal, anomalous or unknown, not '\(label)'") }
         if idx != nil && normalClass == nil { throw ValidationError("--idx needs --normal-class") }

@@ -40,9 +40,9 @@ struct ReportCommand: ParsableCommand {
     var examples: Int?
 
     func validate() throws {
-        if let tsnePoints, tsnePoints < 3 { throw ValidationError("--tsne-points must be at least 3") }
-        if let tsneIterations, tsneIterations < 1 { throw ValidationError("--tsne-iterations must be at least 1") }
-        if let examples, examples < 1 { throw ValidationError("--examples must be at least 1") }
+        if let tsnePoints, !(3...100_000).contains(tsnePoints) { throw ValidationError("--tsne-points must be in 3…100000, got \(tsnePoints)") }
+        if let tsneIterations, !(1...1_000_000).contains(tsneIterations) { throw ValidationError("--tsne-iterations must be in 1…1000000, got \(tsneIterations)") }
+        if let examples, !(1...1000).contains(examples) { throw ValidationError("--examples must be in 1…1000, got \(examples)") }
         guard out.hasSuffix(".html") || out.hasSuffix(".htm") else { throw ValidationError("--out must name an .html file") }
     }
 
@@ -56,6 +56,10 @@ struct ReportCommand: ParsableCommand {
         }
         if let tsneSeed { settings.tsne.seed = tsneSeed }
         if let examples { settings.figure3Columns = examples }
+        try translatingSettingNames(["report.evaluation.bootstrapReplicates": "--bootstrap", "report.tsnePoints": "--tsne-points",
+                                     "report.tsne.iterations": "--tsne-iterations", "report.figure3Columns": "--examples"],
+                                    config: configFile) { try settings.validate() }
+        try RunDirectory.create(URL(fileURLWithPath: out).deletingLastPathComponent())
         let (runs, training) = try options.load(.all, trainingParts: .all)
         let url = URL(fileURLWithPath: out)
         let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: url)

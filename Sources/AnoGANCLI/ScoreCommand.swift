@@ -82,13 +82,13 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let steps, steps < 0 { throw ValidationError("--steps must be ≥ 0, got \(steps)") }
+        if let steps, !(0...Limits.mappingSteps).contains(steps) { throw ValidationError("--steps must be in 0…\(Limits.mappingSteps), got \(steps)") }
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let batchSize, !(1...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 1…\(Limits.batchSize), got \(batchSize)") }
         if let lambda, !(lambda >= 0 && lambda <= 1) { throw ValidationError("--lambda must lie in [0, 1], got \(lambda)") }
-        if let triplets, triplets < 0 { throw ValidationError("--triplets must be ≥ 0, got \(triplets)") }
+        if let triplets, !(0...Limits.count).contains(triplets) { throw ValidationError("--triplets must be in 0…\(Limits.count), got \(triplets)") }
     }
 
     func run() throws {
@@ -124,9 +124,13 @@ struct ScoreCommand: ParsableCommand {
                 throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
             }
         }
+        try translatingSettingNames(["scoring.mapping.steps": "--steps", "scoring.mapping.lambda": "--lambda", "scoring.mapping.batchSize": "--batch-size",
+                                     "output.triplets": "--triplets", "scoring.start": "--start", "architecture.imageSize": "--image-size",
+                                     "architecture.width": "--width"], config: configFile) {
         try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
                                 imageSize: architecture.imageSize, width: architecture.width, to: URL(fileURLWithPath: out),
                                 options: config.output, log: { print($0) })
+        }
     }
 
     /// The encoder's file name that `train-encoder` writes and `score --start encoder` looks for.

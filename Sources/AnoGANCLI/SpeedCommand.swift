@@ -33,14 +33,14 @@ struct SpeedCommand: ParsableCommand {
     @OptionGroup var configFile: ConfigOption
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
-        if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+        try ThreadOptions.check(threads)
+        if let batch, !(1...Limits.batchSize).contains(batch) { throw ValidationError("--batch must be in 1…\(Limits.batchSize), got \(batch)") }
+        if let iterations, !(1...100_000).contains(iterations) { throw ValidationError("--iterations must be in 1…100000, got \(iterations)") }
+        if let warmup, !(0...100_000).contains(warmup) { throw ValidationError("--warmup must be in 0…100000, got \(warmup)") }
         var config = Self.defaults.config
         if let imageSize { config.imageSize = imageSize }
         if let width { config.width = width }
-        do { try config.validate() } catch { throw ValidationError("\(error)") }
+        do { try config.validate(); try config.validateLimits() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {

@@ -52,9 +52,9 @@ struct TrainACAECommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
-        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
+        if let epochs, !(1...Limits.epochs).contains(epochs) { throw ValidationError("--epochs must be in 1…\(Limits.epochs), got \(epochs)") }
+        if let iterations, !(1...Limits.iterations).contains(iterations) { throw ValidationError("--iterations must be in 1…\(Limits.iterations), got \(iterations)") }
+        if let batchSize, !(2...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 2…\(Limits.batchSize), got \(batchSize)") }
     }
 
     func run() throws {

@@ -60,12 +60,12 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+        if let epochs, !(1...Limits.epochs).contains(epochs) { throw ValidationError("--epochs must be in 1…\(Limits.epochs), got \(epochs)") }
+        if let iterations, !(1...Limits.iterations).contains(iterations) { throw ValidationError("--iterations must be in 1…\(Limits.iterations), got \(iterations)") }
         if let validationFraction, !(validationFraction >= 0 && validationFraction < 1) {
             throw ValidationError("--validation-fraction must lie in [0, 1), got \(validationFraction)")
         }
-        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
+        if let batchSize, !(2...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 2…\(Limits.batchSize), got \(batchSize)") }
         if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
             || validationFraction != nil {
             throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")
@@ -91,7 +91,10 @@ struct TrainCommand: ParsableCommand {
                   iterations: iterations ?? (loaded.sets("training.iterations") ? settings.iterations : nil))
         } ?? .fresh
         try translatingSettingNames(["training.batchSize": "--batch-size", "resume that run": "continue it with --resume",
-                                     "validation fraction": "--validation-fraction"], config: configFile) {
+                                     "validation fraction": "--validation-fraction",
+                                     "training.epochs": "--epochs", "training.iterations": "--iterations",
+                                     "training.validationFraction": "--validation-fraction",
+                                     "architecture.imageSize": "--image-size", "architecture.width": "--width"], config: configFile) {
             try trainOrResume(data: URL(fileURLWithPath: data), config: config,
                               fitImageSizeToData: architecture.imageSize == nil && !loaded.sets("architecture.imageSize"),
                               settings: settings, output: TrainingOutput(directory: URL(fileURLWithPath: out)), resume: policy,

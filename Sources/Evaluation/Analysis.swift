@@ -15,6 +15,7 @@ public enum Analysis {
     /// Image-level metrics of every run, pixel AUROC of the main run when it has
     /// residual maps and the patch set has masks, and every loading note.
     public static func evaluate(runs: [NamedScoreRun], training: NamedScoreRun?, settings: EvaluationSettings) throws -> EvaluationResult {
+        try settings.validate()
         var result: EvaluationResult
         do {
             result = try Evaluation.evaluate(runs: runs.map { NamedScoreTable(name: $0.name, table: $0.scores) },
@@ -26,18 +27,23 @@ public enum Analysis {
         }
         result.notes = runs.flatMap(\.notes) + (training?.notes ?? []) + result.notes
         for run in runs {
-            guard let residuals = run.residuals, let masks = run.patches?.masks else { continue }
-            let maps = AnomalyMap.smoothed(residuals, sigma: settings.anomalyMapSigma)
-            result.pixelAUROCByRun[run.name] = try pixelAUROC(residuals: maps, masks: masks, labels: run.scores.labels)
-            result.rawPixelAUROCByRun[run.name] = settings.anomalyMapSigma == 0 ? result.pixelAUROCByRun[run.name]
-                : try pixelAUROC(residuals: residuals, masks: masks, labels: run.scores.labels)
-        }
-        if let main = mainRun(runs) {
-            result.pixelAUROC = result.pixelAUROCByRun[main.name]
-            if result.pixelAUROC == nil {
-                result.notes.append("run \(main.name): pixel AUROC not computed (needs residuals.npy and masks in the patch set)")
+            guard let residuals = run.residuals, let masks = run.patches?.masks else {
+                if run.name == mainRun(runs)?.name {
+                    result.notes.append("run \(run.name): pixel AUROC not computed (needs residuals.npy and masks in the patch set)")
+                }
+                continue
+            }
+            // Undefined pixel metrics (all-zero masks, every pixel annotated) leave the image-level ones standing.
+            do {
+                let maps = AnomalyMap.smoothed(residuals, sigma: settings.anomalyMapSigma)
+                result.pixelAUROCByRun[run.name] = try pixelAUROC(residuals: maps, masks: masks, labels: run.scores.labels)
+                result.rawPixelAUROCByRun[run.name] = settings.anomalyMapSigma == 0 ? result.pixelAUROCByRun[run.name]
+                    : try pixelAUROC(residuals: residuals, masks: masks, labels: run.scores.labels)
+            } catch let error as EvaluationError {
+                result.notes.append("run \(run.name): pixel AUROC undefined (\(error.message)); image-level metrics only")
             }
         }
+        if let main = mainRun(runs) { result.pixelAUROC = result.pixelAUROCByRun[main.name] }
         return result
     }
 

@@ -60,6 +60,12 @@ public struct EvaluationSettings: Codable, Equatable, Sendable {
     /// AUROC (AnomalyMap.smoothed); 0 scores the raw residual |x − x̂|.
     public var anomalyMapSigma: Double = 4
     public init() {}
+
+    /// Bounds of every field (Records' Limits); the error names `prefix.field`.
+    public func validate(_ prefix: String = "evaluation") throws {
+        try Limits.check("\(prefix).bootstrapReplicates", bootstrapReplicates, in: 1...Limits.bootstrapReplicates)
+        guard confidenceLevel > 0, confidenceLevel < 1 else { throw SettingsError("\(prefix).confidenceLevel must lie in (0, 1), got \(confidenceLevel)") }
+    }
 }
 
 /// Image-level evaluation of one score column of one run.

@@ -13,10 +13,14 @@ public struct CheckpointDataset: Codable, Equatable, Sendable {
     public var count: Int
     /// The patch set directory or .npy file, as given to `train` ("" when unknown).
     public var path: String
+    /// FNV-1a of the images (`Tensor.fingerprint`), so a resume on other data of the same
+    /// size is caught (nil in checkpoints written before it was recorded).
+    public var fingerprint: String?
 
-    public init(count: Int, path: String) {
+    public init(count: Int, path: String, fingerprint: String? = nil) {
         self.count = count
         self.path = path
+        self.fingerprint = fingerprint
     }
 }
 
@@ -30,7 +34,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
     public enum Keys {
         public static let format = "format", version = "version", architecture = "architecture",
             settings = "settings", position = "position", seed = "seed", epoch = "epoch", iteration = "iteration",
-            datasetCount = "dataset.count", datasetPath = "dataset.path"
+            datasetCount = "dataset.count", datasetPath = "dataset.path", datasetFingerprint = "dataset.fingerprint"
     }
 
     public var format: String
@@ -51,7 +55,7 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
 
     /// The flat string map written into the safetensors header.
     public func safetensorsMetadata() throws -> [String: String] {
-        [
+        var meta = [
             Keys.format: format,
             Keys.version: String(version),
             Keys.architecture: try Self.json(architecture),
@@ -63,6 +67,8 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
             Keys.datasetCount: String(dataset.count),
             Keys.datasetPath: dataset.path,
         ]
+        if let fingerprint = dataset.fingerprint { meta[Keys.datasetFingerprint] = fingerprint }
+        return meta
     }
 
     /// Reads the header map of `url`: format, version (≤ current) and the JSON of
@@ -85,7 +91,8 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
         architecture = try decode(Keys.architecture, DCGANConfig.self)
         settings = try decode(Keys.settings, TrainingSettings.self)
         position = try decode(Keys.position, TrainingPosition.self)
-        dataset = CheckpointDataset(count: Int(meta[Keys.datasetCount] ?? "") ?? 0, path: meta[Keys.datasetPath] ?? "")
+        dataset = CheckpointDataset(count: Int(meta[Keys.datasetCount] ?? "") ?? 0, path: meta[Keys.datasetPath] ?? "",
+                                    fingerprint: meta[Keys.datasetFingerprint])
         try validate(url)
     }
 

@@ -9,10 +9,14 @@
 //   features.npy         float32 N×F, D's f(x)
 //   z1.npy, z_gamma.npy  float32 N×latent, the mapping's start z₁ and result z_Γ
 //   trace.csv            step, mean mapping loss per variant
+//   files.json           ScoreRun.Manifest: the run id and every file's size and FNV-1a
 //
-// Rows of every array are in scores.csv order. Every file is written
-// atomically; on reading every file but scores.csv is optional, and a present
-// one must agree with scores.csv (a FileError names it otherwise). Triplet
+// Rows of every array are in scores.csv order. The directory is written whole
+// into a temporary sibling and renamed into place (RunDirectory.replace), so it
+// is never a mix of two runs; summary.json's `runID` and files.json tie every
+// file to the run, and reading checks them (a file of another run, or one
+// changed since, is a FileError naming it). On reading every file but
+// scores.csv is optional, and a present one must agree with scores.csv. Triplet
 // pictures (triplets/*.png) are written beside these by AnoGAN, which draws them.
 
 import Foundation
@@ -25,9 +29,59 @@ public struct ScoreRun {
     public enum Files {
         public static let scores = "scores.csv", summary = "summary.json",
             reconstructions = "reconstructions.npy", residuals = "residuals.npy", features = "features.npy",
-            initialLatents = "z1.npy", latents = "z_gamma.npy", trace = "trace.csv",
+            initialLatents = "z1.npy", latents = "z_gamma.npy", trace = "trace.csv", manifest = "files.json",
             /// Folder of query | G(z_Γ) | residual PNGs, `0000.png`, … (written by AnoGAN's scoring).
             triplets = "triplets"
+
+        /// Every name a score run directory may hold (the triplets folder's PNGs aside).
+        public static let all: Set<String> = [scores, summary, reconstructions, residuals, features, initialLatents, latents,
+                                              trace, manifest, triplets]
+    }
+
+    /// files.json: the run id and, for every file of the run (triplet PNGs included), its
+    /// size and FNV-1a, so that a file of another run or a changed one is caught on reading.
+    public struct Manifest: Codable, Equatable, Sendable {
+        public struct Entry: Codable, Equatable, Sendable {
+            public var bytes: Int
+            public var fnv1a: String
+        }
+        public var format = "anogan-score-files"
+        public var runID: String
+        /// Relative path → size and fingerprint.
+        public var files: [String: Entry]
+
+        /// The manifest of every file now in `directory` (but itself).
+        static func of(_ directory: URL, runID: String) throws -> Manifest {
+            var files: [String: Entry] = [:]
+            let fm = FileManager.default
+            func add(_ relative: String) throws {
+                let url = directory.appendingPathComponent(relative)
+                let data = try readFile(url)
+                files[relative] = Entry(bytes: data.count, fnv1a: FNV1a.hex(data))
+            }
+            for name in try fm.contentsOfDirectory(atPath: directory.path).sorted() where name != Files.manifest && !name.hasPrefix(".") {
+                if name == Files.triplets {
+                    for png in try fm.contentsOfDirectory(atPath: directory.appendingPathComponent(name).path).sorted() where !png.hasPrefix(".") {
+                        try add(name + "/" + png)
+                    }
+                } else {
+                    try add(name)
+                }
+            }
+            return Manifest(runID: runID, files: files)
+        }
+
+        /// Throws unless `relative` in `directory` is the file listed (size, then fingerprint).
+        func check(_ relative: String, in directory: URL) throws {
+            let url = directory.appendingPathComponent(relative)
+            guard let entry = files[relative] else {
+                throw FileError(url, "is not part of run \(runID) (not listed in \(Files.manifest)); a file of another run?")
+            }
+            let size = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue
+            guard size == entry.bytes, try FNV1a.hex(ofFile: url) == entry.fnv1a else {
+                throw FileError(url, "differs from the file run \(runID) wrote (\(Files.manifest)); a file of another run, or changed since")
+            }
+        }
     }
 
     /// summary.json: how the run was made and how long it took.
@@ -60,6 +114,9 @@ public struct ScoreRun {
         /// The encoder checkpoint behind z₁ = E(x), as given, when `settings.start` is `.encoder`
         /// (nil otherwise, and in summaries written before the encoder start existed).
         public var encoderCheckpoint: String?
+        /// The run's id, also in files.json (set when the run is written; nil in runs
+        /// written before run ids existed).
+        public var runID: String?
 
         public init(checkpoint: String, patches: String, architecture: DCGANConfig, settings: ScoringSettings,
                     scores: ScoreTable, seconds: Double, mappings: Int, threads: Int, reconstructionsFrom: String,
@@ -157,27 +214,44 @@ public struct ScoreRun {
 
     // MARK: Writing
 
-    /// Writes every part the run holds into `directory` (created if needed), each file
-    /// atomically; optional files the run lacks are removed, so a stale file of an
-    /// earlier run in the same directory is never read back with these scores.
-    public func write(to directory: URL) throws {
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw FileError(directory, "cannot create directory: \(error.localizedDescription)")
+    /// Writes the run as a new directory `directory`: every part it holds, what `extras`
+    /// adds (the triplet pictures), summary.json with a fresh run id and files.json, all into a
+    /// temporary sibling that then replaces `directory` (RunDirectory.replace). A `directory`
+    /// already there must be empty or a score run; anything else is refused. Returns the run id.
+    @discardableResult
+    public func write(to directory: URL, extras: (URL) throws -> Void = { _ in }) throws -> String {
+        let runID = UUID().uuidString.lowercased()
+        try RunDirectory.replace(directory, isReplaceable: Self.isScoreRun) { temp in
+            func url(_ name: String) -> URL { temp.appendingPathComponent(name) }
+            try extras(temp)
+            try scores.write(to: url(Files.scores))
+            for (name, tensor) in [(Files.reconstructions, reconstructions), (Files.residuals, residuals), (Files.features, features),
+                                   (Files.initialLatents, initialLatents), (Files.latents, latents)] {
+                if let tensor { try NPY.write(tensor, to: url(name)) }
+            }
+            if let trace { try Data(Self.csv(trace).utf8).writeAtomically(to: url(Files.trace)) }
+            if var summary {
+                summary.runID = runID
+                try summary.json().writeAtomically(to: url(Files.summary))
+            }
+            let manifest = try Manifest.of(temp, runID: runID)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(manifest).writeAtomically(to: url(Files.manifest))
         }
-        func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        try scores.write(to: url(Files.scores))
-        for (name, tensor) in [(Files.reconstructions, reconstructions), (Files.residuals, residuals), (Files.features, features),
-                               (Files.initialLatents, initialLatents), (Files.latents, latents)] {
-            if let tensor { try NPY.write(tensor, to: url(name)) } else { try removeIfPresent(url(name)) }
-        }
-        if let trace { try Data(Self.csv(trace).utf8).writeAtomically(to: url(Files.trace)) } else { try removeIfPresent(url(Files.trace)) }
-        // Last, so a directory with a summary is a complete run.
-        if let summary { try summary.json().writeAtomically(to: url(Files.summary)) } else { try removeIfPresent(url(Files.summary)) }
+        return runID
     }
 
-    private func removeIfPresent(_ url: URL) throws {
-        guard FileManager.default.fileExists(atPath: url.path) else { return }
-        do { try FileManager.default.removeItem(at: url) } catch { throw FileError(url, "cannot remove stale file: \(error.localizedDescription)") }
+    /// Throws unless a run can be written at `directory` (RunDirectory.checkReplaceable).
+    public static func checkOutput(_ directory: URL) throws {
+        try RunDirectory.checkReplaceable(directory, isReplaceable: isScoreRun)
+    }
+
+    /// Whether `directory` holds nothing but score run files (so replacing it loses nothing else).
+    public static func isScoreRun(_ directory: URL) -> Bool {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return false }
+        let visible = names.filter { !$0.hasPrefix(".") }
+        return visible.contains(Files.scores) && visible.allSatisfy(Files.all.contains)
     }
 
     static func csv(_ trace: Trace) -> String {
@@ -203,17 +277,41 @@ public struct ScoreRun {
             throw FileError(directory, "no such score run directory")
         }
         func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        var run = ScoreRun(scores: try ScoreTable.read(url(Files.scores)))
+        // files.json first: every file read below must be the one the run wrote.
+        var manifest: Manifest?
+        if FileManager.default.fileExists(atPath: url(Files.manifest).path) {
+            do { manifest = try JSONDecoder().decode(Manifest.self, from: readFile(url(Files.manifest))) } catch let error as FileError {
+                throw error
+            } catch {
+                throw FileError(url(Files.manifest), "not a valid score run file list: \(error)")
+            }
+        }
+        func checked(_ name: String) throws -> URL {
+            try manifest?.check(name, in: directory)
+            return url(name)
+        }
+        if let manifest {
+            // A listed file that is gone, or an unlisted run file, means the directory was tampered with or mixed.
+            for name in manifest.files.keys where !FileManager.default.fileExists(atPath: url(name).path) {
+                throw FileError(url(name), "is missing: \(Files.manifest) of run \(manifest.runID) lists it")
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            for name in names where Files.all.contains(name) && name != Files.manifest && name != Files.triplets && manifest.files[name] == nil {
+                throw FileError(url(name), "is not part of run \(manifest.runID) (not listed in \(Files.manifest)); a file of another run?")
+            }
+        }
+        var run = ScoreRun(scores: try ScoreTable.read(checked(Files.scores)))
         let n = run.scores.count
         func present(_ name: String) -> Bool {
             if FileManager.default.fileExists(atPath: url(name).path) { return true }
             run.missing.append(name)
             return false
         }
+        if manifest == nil { run.missing.append(Files.manifest) }
 
         if present(Files.summary) {
             let summary: Summary
-            do { summary = try JSONDecoder().decode(Summary.self, from: readFile(url(Files.summary))) } catch let error as FileError {
+            do { summary = try JSONDecoder().decode(Summary.self, from: readFile(checked(Files.summary))) } catch let error as FileError {
                 throw error
             } catch {
                 throw FileError(url(Files.summary), "not a valid score run summary: \(error)")
@@ -221,12 +319,19 @@ public struct ScoreRun {
             guard summary.format == format else { throw FileError(url(Files.summary), "format is \"\(summary.format)\", expected \"\(format)\"") }
             guard summary.version <= version else { throw FileError(url(Files.summary), "score run version \(summary.version) is not supported (this build reads ≤ \(version))") }
             guard summary.count == n else { throw FileError(url(Files.summary), "counts \(summary.count) images, \(Files.scores) has \(n) rows") }
+            switch (summary.runID, manifest?.runID) {
+            case let (a?, b?) where a != b:
+                throw FileError(url(Files.summary), "is of run \(a), \(Files.manifest) of run \(b): files of two runs")
+            case (_?, nil):
+                throw FileError(url(Files.manifest), "is missing: summary.json names run \(summary.runID!), whose files cannot be checked")
+            default: break
+            }
             run.summary = summary
         }
 
         func images(_ name: String) throws -> Tensor? {
             guard present(name) else { return nil }
-            let t = try NPY.readTensor(url(name))
+            let t = try NPY.readTensor(checked(name))
             guard t.rank == 4, t.shape[0] == n, t.shape[1] == 1, t.shape[2] == t.shape[3] else {
                 throw FileError(url(name), "shape \(t.shape), expected \(n)×1×S×S to match \(n) rows of \(Files.scores)")
             }
@@ -235,7 +340,7 @@ public struct ScoreRun {
         }
         func rows(_ name: String) throws -> Tensor? {
             guard present(name) else { return nil }
-            let t = try NPY.readTensor(url(name))
+            let t = try NPY.readTensor(checked(name))
             guard t.rank >= 2, t.shape[0] == n, t.count > 0 else {
                 throw FileError(url(name), "shape \(t.shape), expected \(n)×F to match \(n) rows of \(Files.scores)")
             }
@@ -255,7 +360,7 @@ public struct ScoreRun {
                 throw FileError(url(Files.latents), "shape \(b.shape) differs from \(Files.initialLatents) \(a.shape)")
             }
         }
-        if parts.contains(.trace), present(Files.trace) { run.trace = try readTrace(url(Files.trace)) }
+        if parts.contains(.trace), present(Files.trace) { run.trace = try readTrace(checked(Files.trace)) }
         return run
     }
 

@@ -18,6 +18,15 @@ public struct ReportSettings: Codable, Equatable, Sendable {
     /// Bins of the score histograms of Fig. 4 (c, d).
     public var histogramBins = 30
     public init() {}
+
+    /// Bounds of every field (Records' Limits); the error names `prefix.field`.
+    public func validate(_ prefix: String = "report") throws {
+        try evaluation.validate("\(prefix).evaluation")
+        try Limits.check("\(prefix).tsnePoints", tsnePoints, in: 3...100_000)
+        try Limits.check("\(prefix).tsne.iterations", tsne.iterations, in: 1...1_000_000)
+        try Limits.check("\(prefix).figure3Columns", figure3Columns, in: 1...1000)
+        try Limits.check("\(prefix).histogramBins", histogramBins, in: 1...100_000)
+    }
 }
 
 /// A training health report (health.json, written by `anogan train` beside its checkpoint)

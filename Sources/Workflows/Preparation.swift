@@ -77,8 +77,10 @@ public struct OCTPreparationSettings: Codable, Equatable, Sendable {
 
     public func validate() throws {
         let p = preprocessing
-        guard p.patchSize >= 4, p.patchSize % 2 == 0 else { throw SettingsError("preprocessing.patchSize must be even and ≥ 4, got \(p.patchSize)") }
-        guard p.patchesPerBScan >= 1 else { throw SettingsError("preprocessing.patchesPerBScan must be ≥ 1, got \(p.patchesPerBScan)") }
+        guard p.patchSize >= 4, p.patchSize % 2 == 0, p.patchSize <= Limits.imageSize else {
+            throw SettingsError("preprocessing.patchSize must be even and in 4…\(Limits.imageSize), got \(p.patchSize)")
+        }
+        guard (1...Limits.count).contains(p.patchesPerBScan) else { throw SettingsError("preprocessing.patchesPerBScan must be in 1…\(Limits.count), got \(p.patchesPerBScan)") }
         guard p.targetSpacingX > 0, inputSpacingX >= 0, inputSpacingZ >= 0 else {
             throw SettingsError("preprocessing.targetSpacingX must be positive, inputSpacingX and inputSpacingZ ≥ 0")
         }
@@ -161,8 +163,4 @@ public func prepare(_ request: PreparationRequest, output: URL, log: (String) ->
     return written
 }
 
-/// Settings a run cannot use; the message names the setting (the CLI maps names to its flags).
-public struct SettingsError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
+// SettingsError lives in Records (Settings/Limits.swift), beside the settings records that throw it.

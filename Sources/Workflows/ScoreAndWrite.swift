@@ -19,6 +19,10 @@ public struct ScoreRunOptions: Codable, Equatable, Sendable {
         self.triplets = triplets
         self.trace = trace
     }
+
+    public func validate(_ prefix: String = "output") throws {
+        try Limits.check("\(prefix).triplets", triplets, in: 0...Limits.count)
+    }
 }
 
 /// Scores `input` with `scorer` and writes the run into `directory`. `checkpoint` (and the
@@ -88,6 +92,11 @@ public enum ModelCheckpointKind: Equatable, Sendable {
 public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringSettings, encoder: URL? = nil,
                                 imageSize: Int? = nil, width: Int? = nil, to directory: URL,
                                 options: ScoreRunOptions = ScoreRunOptions(), log: (String) -> Void) throws -> DetectionResult {
+    try settings.validate()
+    try options.validate()
+    if let imageSize { try Limits.check("architecture.imageSize", imageSize, in: 16...Limits.imageSize) }
+    if let width { try Limits.check("architecture.width", width, in: 1...Limits.width) }
+    try ScoreRun.checkOutput(directory)  // before the work: a bad --out fails at once
     if ModelCheckpointKind.of(checkpoint) == .acae {
         guard settings.variant == .featureMatching, settings.start == .prior else {
             throw SettingsError("\(checkpoint.path) is an aCAE checkpoint: it encodes instead of mapping, so variant (\(settings.variant.rawValue)) and start (\(settings.start.rawValue)) do not apply")

@@ -25,6 +25,8 @@ public struct ACAETrainingOutput {
 @discardableResult
 public func trainAutoencoder(_ input: ImageInput, config: DCGANConfig, settings: ACAESettings, output: ACAETrainingOutput,
                              log: (String) -> Void) throws -> AdversarialAutoencoder {
+    let lock = try RunDirectory.Lock(output.directory)
+    defer { withExtendedLifetime(lock) {} }
     if FileManager.default.fileExists(atPath: output.checkpoint.path) {
         throw FileError(output.checkpoint, "exists: choose another output directory (aCAE training does not resume)")
     }

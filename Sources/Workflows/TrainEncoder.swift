@@ -37,6 +37,8 @@ public enum EncoderResumePolicy {
 @discardableResult
 public func trainEncoder(gan checkpoint: URL, data: URL, settings: EncoderTrainingSettings, output: EncoderTrainingOutput,
                          resume: EncoderResumePolicy, log: (String) -> Void) throws -> LatentEncoder {
+    let lock = try RunDirectory.Lock(output.directory)
+    defer { withExtendedLifetime(lock) {} }
     let saved = try Checkpoint.read(checkpoint)
     let (generator, discriminator) = try saved.makeNetworks()
     let input = try ImageInput.load(data)

@@ -26,6 +26,17 @@ public enum ResumePolicy {
 @discardableResult
 public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: TrainingSettings, output: TrainingOutput,
                           resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+    // One process per training directory; what a killed run left there goes first.
+    switch resume {
+    case .fresh, .whenSameRun:
+        try config.validateLimits()
+        try settings.validate()
+    case let .from(_, epochs, iterations):
+        if let epochs { try Limits.check("training.epochs", epochs, in: 1...Limits.epochs) }
+        if let iterations { try Limits.check("training.iterations", iterations, in: 1...Limits.iterations) }
+    }
+    let lock = try RunDirectory.Lock(output.directory)
+    defer { withExtendedLifetime(lock) {} }
     let trainer: Trainer
     do {
         switch resume {
@@ -42,7 +53,8 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
                                   iterations: iterations)
         case .whenSameRun:
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
-               saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count {
+               saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count,
+               saved.metadata.dataset.fingerprint.map({ $0 == input.images.fingerprint }) ?? true {
                 trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.epochs)
             } else {
                 try input.check(fits: config)
@@ -112,6 +124,12 @@ func healthLines(_ h: TrainingHealth) -> [String] {
 @discardableResult
 public func trainOrResume(data: URL, config: DCGANConfig, fitImageSizeToData: Bool, settings: TrainingSettings,
                           output: TrainingOutput, resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+    if case .from = resume {} else if fitImageSizeToData {
+        var probe = config; probe.imageSize = 16
+        try probe.validateLimits(); try settings.validate()
+    } else {
+        try config.validateLimits(); try settings.validate()
+    }
     let input = try ImageInput.load(data)
     var config = config
     if fitImageSizeToData { config.imageSize = input.imageSize }

@@ -35,10 +35,12 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(c.position, t.position)
         XCTAssertEqual(c.position.generatorAdamSteps, 2)
         XCTAssertEqual(c.metadata.settings.seed, UInt64.max - 5)
-        // The header keeps the keys of the first checkpoints, so they still load.
+        // The header keeps the keys of the first checkpoints, so they still load, plus the data's fingerprint.
         let header = try Safetensors.read(url).metadata
         XCTAssertEqual(Set(header.keys), ["format", "version", "architecture", "settings", "position", "seed", "epoch",
-                                          "iteration", "dataset.count", "dataset.path"])
+                                          "iteration", "dataset.count", "dataset.path", "dataset.fingerprint"])
+        XCTAssertEqual(header["dataset.fingerprint"], t.images.fingerprint)
+        XCTAssertEqual(c.metadata.dataset.fingerprint, t.images.fingerprint)
         XCTAssertEqual(header["seed"], String(UInt64.max - 5))
         XCTAssertEqual(header["format"], "anogan-checkpoint")
         XCTAssertEqual(try CheckpointMetadata(safetensorsMetadata: header, of: url), c.metadata)

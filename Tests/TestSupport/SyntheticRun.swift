@@ -63,4 +63,16 @@ public struct SyntheticRun {
                      features: Tensor(shape: [n, 12], values: features)).write(to: dir)
         return SyntheticRun(directory: dir, patchDirectory: patchDir, table: table, residuals: residuals, masks: masks)
     }
+
+    /// Makes `directory` look like a run written before run ids (no files.json, no runID in
+    /// summary.json), so that tests can tamper with single files and reach the checks of
+    /// their contents rather than the run id check.
+    public static func dropRunID(in directory: URL) throws {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(ScoreRun.Files.manifest))
+        let url = directory.appendingPathComponent(ScoreRun.Files.summary)
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        var summary = try JSONDecoder().decode(ScoreRun.Summary.self, from: Data(contentsOf: url))
+        summary.runID = nil
+        try summary.json().write(to: url)
+    }
 }
