@@ -17,7 +17,7 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
     }
 
     /// Untrained G and D whose BatchNorm running statistics come from a few training passes,
-    /// so that inference-mode outputs vary with z (as in MappingTests).
+    /// so that inference-mode outputs vary with z (as Synthetic.networks, with 20 passes).
     private func networks(seed: UInt64 = 9, width: Int = 4) -> (Generator, Discriminator) {
         let config = Synthetic.config(width: width)
         let g = Generator(config: config), d = Discriminator(config: config)
