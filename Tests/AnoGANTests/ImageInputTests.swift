@@ -44,4 +44,12 @@ final class ImageInputTests: TemporaryDirectoryTestCase {
             XCTAssertTrue("\($0)".contains("images are 16×16 but the model takes 32×32"), "\($0)")
         }
     }
+
+    /// Duplicate ids are refused, naming the source.
+    func testDuplicateIDsAreRefused() throws {
+        let input = ImageInput(images: Tensor(shape: [3, 1, 16, 16]), ids: ["x", "y", "x"], source: URL(fileURLWithPath: "/data/q.npy"))
+        XCTAssertThrowsError(try input.validate()) { error in
+            XCTAssertEqual("\(error)", "/data/q.npy: id \"x\" is shared by images 0 and 2; ids must be unique")
+        }
+    }
 }

@@ -7,21 +7,17 @@ import Foundation
 import XCTest
 import NeuralNet
 import Records
+import TestSupport
 @testable import AnoGAN
 
-final class LatentEncoderTests: XCTestCase {
-    private var directory: URL!
-
+final class LatentEncoderTests: TemporaryDirectoryTestCase {
     override func setUpWithError() throws {
+        try super.setUpWithError()
         Threads.set(1)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-encoder-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
     /// Untrained G and D whose BatchNorm running statistics come from a few training passes,
-    /// so that inference-mode outputs vary with z (as in MappingTests).
+    /// so that inference-mode outputs vary with z (as Synthetic.networks, with 20 passes).
     private func networks(seed: UInt64 = 9, width: Int = 4) -> (Generator, Discriminator) {
         let config = Synthetic.config(width: width)
         let g = Generator(config: config), d = Discriminator(config: config)
@@ -152,7 +148,7 @@ final class LatentEncoderTests: XCTestCase {
 
         var firstLeg = settings
         firstLeg.iterations = 7   // stops mid-pass
-        let url = directory.appendingPathComponent("encoder.safetensors")
+        let url = dir.appendingPathComponent("encoder.safetensors")
         let stopped = try LatentEncoder(generator: g, discriminator: d, settings: firstLeg, ganCheckpoint: "/runs/gan/checkpoint.safetensors")
         var written: [Int] = []
         try stopped.train(images: images, checkpoint: url) { if $0.checkpoint != nil { written.append($0.iteration) } }

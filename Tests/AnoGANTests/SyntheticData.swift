@@ -60,6 +60,22 @@ enum Synthetic {
         return c
     }
 
+    /// A G and D with seeded random DCGAN initialisation (untrained), width 4, 16×16, whose
+    /// BatchNorm running statistics come from a few training-mode passes, so that G's output
+    /// varies with z in inference mode as it does after training.
+    static func networks(seed: UInt64 = 9, width: Int = 4) -> (Generator, Discriminator) {
+        let config = Synthetic.config(width: width)
+        let g = Generator(config: config), d = Discriminator(config: config)
+        var rng = SeededGenerator(seed: seed)
+        g.initialize(using: &rng)
+        d.initialize(using: &rng)
+        for _ in 0..<30 {
+            let images = g.forward(Tensor.uniform(shape: [16, 100], low: -1, high: 1, using: &rng), training: true)
+            _ = d.forward(images, training: true)
+        }
+        return (g, d)
+    }
+
     /// AUC of scores where higher means anomalous, as the plain pairwise count
     /// (Mann–Whitney U / (n₊·n₋), ties count ½).
     static func auc(anomalous: [Double], normal: [Double]) throws -> Double {

@@ -6,18 +6,14 @@ import Foundation
 import XCTest
 import NeuralNet
 import Records
+import TestSupport
 @testable import AnoGAN
 
-final class TrainingBudgetTests: XCTestCase {
-    private var directory: URL!
-
+final class TrainingBudgetTests: TemporaryDirectoryTestCase {
     override func setUpWithError() throws {
+        try super.setUpWithError()
         Threads.set(1)
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-budget-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// 12 iterations straight equal 7 (stopping 2 into epoch 2), checkpoint, resume to 12.
     func testIterationBudgetStopsMidEpochAndResumesBitForBit() throws {
@@ -27,7 +23,7 @@ final class TrainingBudgetTests: XCTestCase {
         let settings = TrainingSettings(epochs: 50, batchSize: 16, seed: 42, sampleCount: 4, iterations: 12,
                                         validationFraction: TrainingSettings.defaultValidationFraction)
 
-        let straightOut = TrainingOutput(directory: directory.appendingPathComponent("straight"))
+        let straightOut = TrainingOutput(directory: dir.appendingPathComponent("straight"))
         let straight = try Trainer(config: config, settings: settings, images: images)
         XCTAssertEqual(straight.validationIndices.count, 5)
         XCTAssertEqual(straight.iterationsPerEpoch, 5)
@@ -39,7 +35,7 @@ final class TrainingBudgetTests: XCTestCase {
 
         var firstLeg = settings
         firstLeg.iterations = 7
-        let stoppedOut = TrainingOutput(directory: directory.appendingPathComponent("stopped"))
+        let stoppedOut = TrainingOutput(directory: dir.appendingPathComponent("stopped"))
         let first = try Trainer(config: config, settings: firstLeg, images: images)
         var summaries: [EpochSummary] = []
         try first.run(output: stoppedOut, health: HealthSettings(mappingSteps: 3, images: 4, samples: 6)) { summaries.append($0) }

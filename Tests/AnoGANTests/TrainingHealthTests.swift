@@ -5,9 +5,10 @@ import Foundation
 import XCTest
 import NeuralNet
 import Records
+import TestSupport
 @testable import AnoGAN
 
-final class TrainingHealthTests: XCTestCase {
+final class TrainingHealthTests: TemporaryDirectoryTestCase {
     override func setUp() { Threads.set(1) }
 
     private let quick = HealthSettings(mappingSteps: 20, images: 16, samples: 32)
@@ -71,8 +72,7 @@ final class TrainingHealthTests: XCTestCase {
         XCTAssertEqual(t.dFake, 0.4375, accuracy: 1e-6)
         XCTAssertEqual(t.dFakeSlope, 1, accuracy: 1e-3)
 
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("health-\(UUID().uuidString).json")
-        defer { try? FileManager.default.removeItem(at: url) }
+        let url = dir.appendingPathComponent("health.json")
         try health.write(to: url)
         XCTAssertEqual(try TrainingHealth.read(url), health)
     }

@@ -1,5 +1,5 @@
 // Data-set protocol tests: the one-class IDX protocol on tiny hand-built files
-// and on the real Fashion-MNIST, PNG folders as data sets, and B-scan folders.
+// and on the real Fashion-MNIST, and PNG folders as data sets.
 
 import Foundation
 @testable import Imaging
@@ -125,40 +125,5 @@ final class DatasetTests: TemporaryDirectoryTestCase {
         assertFileError(try ImageFolder.read(directory: dir.appendingPathComponent("nope"), label: 0), names: "nope", "no such directory")
         try Data("garbage".utf8).write(to: empty.appendingPathComponent("x.png"))
         assertFileError(try ImageFolder.read(directory: empty, label: 0), names: "x.png", "cannot read PNG")
-    }
-
-    // MARK: B-scan folders
-
-    func testBScanFolderWithMasks() throws {
-        let scans = try folder("scans"), masks = try folder("masks")
-        // Name order must be numeric: b1, b2, b10.
-        for (name, v) in [("b10", 30), ("b1", 10), ("b2", 20)] {
-            try PNG.write(width: 3, height: 2, gray16: (0..<6).map { UInt16(v * 100 + $0) }, to: scans.appendingPathComponent("\(name).png"))
-        }
-        try PNG.write(width: 3, height: 2, channels: 1, pixels8: [0, 0, 255, 1, 0, 0], to: masks.appendingPathComponent("b2.png"))
-        let folder = try BScanFolder.read(directory: scans, masks: masks)
-        XCTAssertEqual(folder.names, ["b1.png", "b2.png", "b10.png"])
-        XCTAssertEqual(folder.bitDepth, 16)
-        XCTAssertEqual([folder.volume.width, folder.volume.height, folder.volume.depth], [3, 2, 3])
-        XCTAssertEqual(folder.volume[1, 1, 2], 3004)
-        XCTAssertEqual(Array(folder.volume.slice(0)), (0..<6).map { Float(1000 + $0) })
-        let m = try XCTUnwrap(folder.masks)
-        XCTAssertEqual(Array(m.slice(1)), [0, 0, 1, 1, 0, 0])
-        XCTAssertEqual(m.slice(0).reduce(0, +) + m.slice(2).reduce(0, +), 0)
-        XCTAssertNil(try BScanFolder.read(directory: scans, masks: nil).masks)
-    }
-
-    func testBScanFolderRejections() throws {
-        let scans = try folder("scans"), masks = try folder("masks")
-        try PNG.write(width: 3, height: 2, channels: 1, pixels8: Array(repeating: 5, count: 6), to: scans.appendingPathComponent("1.png"))
-        try PNG.write(width: 3, height: 2, channels: 1, pixels8: Array(repeating: 5, count: 6), to: masks.appendingPathComponent("7.png"))
-        assertFileError(try BScanFolder.read(directory: scans, masks: masks), names: "7.png", "matches no B-scan")
-        try FileManager.default.removeItem(at: masks.appendingPathComponent("7.png"))
-        try PNG.write(width: 2, height: 2, channels: 1, pixels8: [1, 1, 1, 1], to: masks.appendingPathComponent("1.png"))
-        assertFileError(try BScanFolder.read(directory: scans, masks: masks), names: "masks/1.png", "mask is 2×2")
-        try PNG.write(width: 3, height: 2, gray16: Array(repeating: 5, count: 6), to: scans.appendingPathComponent("2.png"))
-        assertFileError(try BScanFolder.read(directory: scans, masks: nil), names: "2.png", "16-bit")
-        try PNG.write(width: 3, height: 3, channels: 1, pixels8: Array(repeating: 5, count: 9), to: scans.appendingPathComponent("2.png"))
-        assertFileError(try BScanFolder.read(directory: scans, masks: nil), names: "2.png", "3×3")
     }
 }

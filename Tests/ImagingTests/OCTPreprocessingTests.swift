@@ -1,5 +1,5 @@
-// Resampling, flattening, patch extraction and the whole preprocessing
-// pipeline, checked against hand-computed values and the phantom's truth.
+// OCTPreprocessing.swift: the whole preprocessing pipeline (segment, resample,
+// flatten, patch a volume into a patch set), checked against the phantom's truth.
 
 import TestSupport
 import XCTest
@@ -7,59 +7,7 @@ import Imaging
 import Records
 
 final class OCTPreprocessingTests: TemporaryDirectoryTestCase {
-    func testResamplingColumnCountAndLinearRamp() {
-        // 512 columns of 6 mm / 512: (511 · 11.71875 / 22) = 272.2 → columns 0…272.
-        XCTAssertEqual(OCTResampling.columnCount(width: 512, spacing: 6000.0 / 512, target: 22), 273)
-        XCTAssertEqual(OCTResampling.columnCount(width: 11, spacing: 10, target: 20), 6)
-        let w = 512, h = 3, dx = 6000.0 / 512
-        var ramp = BScan(width: w, height: h, spacingX: dx, spacingZ: 3.87)
-        for z in 0..<h { for x in 0..<w { ramp[z, x] = Float(z) - 0.5 + 0.0003 * Float(Double(x) * dx) } }
-        let out = OCTResampling.resample(ramp, targetSpacingX: 22)
-        XCTAssertEqual(out.width, 273)
-        XCTAssertEqual(out.spacingX, 22)
-        for z in 0..<h { for j in 0..<out.width {
-            XCTAssertEqual(out[z, j], Float(z) - 0.5 + 0.0003 * Float(j * 22), accuracy: 1e-4)
-        } }
-        // Unknown spacing: unchanged.
-        var unknown = ramp; unknown.spacingX = 0
-        XCTAssertEqual(OCTResampling.resample(unknown, targetSpacingX: 22), unknown)
-    }
-
-    func testMaskResamplingIsNearestNeighbour() {
-        var mask = BScanMask(width: 40, height: 2)
-        for x in 0..<40 { mask[1, x] = UInt8(x) }
-        let out = OCTResampling.resample(mask, spacingX: 10, targetSpacingX: 25)
-        XCTAssertEqual(out.width, 16)   // 39·10/25 = 15.6
-        for j in 0..<out.width {
-            XCTAssertEqual(out[1, j], UInt8((Double(j) * 2.5).rounded()))
-            XCTAssertEqual(out[0, j], 0)
-        }
-    }
-
-    /// Phantom B-scan at half resolution (quick in debug), 22 µm resampling is a no-op on 23.4 µm columns → use 11.7.
-    let settings = OCTPhantomSettings(width: 256, height: 248, bscans: 5, spacingX: 3000.0 / 256, spacingZ: 7.74, spacingY: 300, diseased: true)
-
-    func testFlatteningOnTrueBoundariesMakesBruchStraight() {
-        let (image, mask, truth) = OCTPhantom.bscan(2, settings: settings, seed: 31)
-        let flat = OCTFlattening.flatten(image, mask: mask, boundaries: truth, marginAbove: 10, marginBelow: 7, fill: -1)
-        let rows = (0..<image.width).map { flat.flattenedRow(sourceRow: truth.bruch[$0], column: $0) }
-        XCTAssertLessThanOrEqual(rows.max()! - rows.min()!, 1, "flattened Bruch varies by more than a row")
-        for r in rows { XCTAssertEqual(r, Float(flat.bruchRow), accuracy: 0.5) }
-        XCTAssertEqual(flat.image.height, flat.bruchRow + 8)
-        // ILM stays ≥ the top margin; pixels and labels move with their column's offset.
-        XCTAssertGreaterThanOrEqual(flat.ilm.min()!, 10 - 1)
-        for x in stride(from: 0, to: image.width, by: 17) {
-            for z in 0..<flat.image.height {
-                let source = z + flat.offsets[x]
-                if source >= 0 && source < image.height {
-                    XCTAssertEqual(flat.image[z, x], image[source, x])
-                    XCTAssertEqual(flat.mask![z, x], mask[source, x])
-                } else {
-                    XCTAssertEqual(flat.image[z, x], -1)
-                }
-            }
-        }
-    }
+    let settings = OCTPhantomSettings.halfResolution
 
     func testPipelineSegmentsAndFlattensPhantom() {
         for seed: UInt64 in [31, 32] {
@@ -84,47 +32,6 @@ final class OCTPreprocessingTests: TemporaryDirectoryTestCase {
             let within = again.bruch.filter { abs($0 - Float(flat.bruchRow)) <= 1 }.count
             XCTAssertGreaterThan(Double(within) / Double(flat.image.width), 0.9, "seed \(seed)")
         }
-    }
-
-    func testPatchesInsideRetinaWithLabelsFromMasks() {
-        var rng = SeededGenerator(seed: 3)
-        var positives = 0, negatives = 0
-        for seed: UInt64 in [31, 33, 34] {
-            for b in 0..<settings.bscans {
-                let (image, mask, _) = OCTPhantom.bscan(b, settings: settings, seed: seed)
-                let prepared = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings())
-                let flat = prepared.flat
-                let resampledMask = OCTResampling.resample(mask, spacingX: image.spacingX, targetSpacingX: 22)
-                let patches = OCTPatchExtraction.extract(from: flat, count: 12, size: 32, using: &rng)
-                XCTAssertEqual(patches.count, 12)
-                for p in patches {
-                    let cx = p.x + 16, cy = p.y + 16
-                    XCTAssert(p.x >= 0 && p.y >= 0 && p.x + 32 <= flat.image.width && p.y + 32 <= flat.image.height)
-                    XCTAssert(Float(cy) >= flat.ilm[cx].rounded(.up) && cy <= flat.bruchRow, "centre outside the retina")
-                    // The mask patch, read independently from the unflattened mask through the column offsets.
-                    var annotated = false
-                    for r in 0..<32 { for c in 0..<32 {
-                        let source = p.y + r + flat.offsets[p.x + c]
-                        let label: UInt8 = source >= 0 && source < resampledMask.height ? resampledMask[source, p.x + c] : 0
-                        XCTAssertEqual(p.mask![r * 32 + c], label)
-                        XCTAssertEqual(p.pixels[r * 32 + c], flat.image[p.y + r, p.x + c])
-                        annotated = annotated || label != 0
-                    } }
-                    XCTAssertEqual(p.label, annotated ? 1 : 0)
-                    if annotated { positives += 1 } else { negatives += 1 }
-                }
-            }
-        }
-        XCTAssert(positives > 0 && negatives > 0, "the check must see both labels (\(positives)/\(negatives))")
-    }
-
-    func testPatchPositionsAreSeeded() {
-        let (image, mask, _) = OCTPhantom.bscan(1, settings: settings, seed: 35)
-        let flat = OCTPreprocessing.prepare(image, mask: mask, grayRange: 0...1, settings: OCTPreprocessingSettings()).flat
-        var a = SeededGenerator(seed: 8), b = SeededGenerator(seed: 8), c = SeededGenerator(seed: 9)
-        let pa = OCTPatchExtraction.extract(from: flat, count: 5, size: 64, using: &a).map { [$0.x, $0.y] }
-        XCTAssertEqual(pa, OCTPatchExtraction.extract(from: flat, count: 5, size: 64, using: &b).map { [$0.x, $0.y] })
-        XCTAssertNotEqual(pa, OCTPatchExtraction.extract(from: flat, count: 5, size: 64, using: &c).map { [$0.x, $0.y] })
     }
 
     func testVolumeToPatchSetAndBadInputs() throws {
@@ -216,16 +123,5 @@ extension OCTPreprocessingTests {
         XCTAssertLessThan(outside, set.count * 32 * 32 / 10)
     }
 
-    /// Patch sets refuse duplicate ids and sources whose B-scan has no geometry, naming the manifest.
-    func testPatchSetIdsMustBeUnique() throws {
-        let images = Tensor(shape: [2, 1, 4, 4])
-        let twice = PatchSet(images: images, ids: ["a", "a"])
-        assertFileError(try twice.save(to: dir), names: "manifest.json", "id \"a\" is shared by images 0 and 1")
-        // Two patches at one position (possible with random draws) get distinct default ids.
-        let same = PatchSource(volume: "v", bscan: 1, x: 2, y: 3)
-        XCTAssertEqual(PatchSet(images: images, sources: [same, same]).ids, ["v/1/2/3", "v/1/2/3#2"])
-        XCTAssertEqual(PatchSet(images: images).ids, ["0", "1"])
-        let noGeometry = PatchSet(images: images, sources: [same, same], bscans: [])
-        assertFileError(try noGeometry.save(to: dir), names: "manifest.json", "has no geometry")
-    }
+
 }

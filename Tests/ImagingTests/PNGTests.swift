@@ -6,6 +6,7 @@
 import Foundation
 @testable import Imaging
 import Records
+import TestSupport
 import XCTest
 
 /// A minimal PNG writer for test fixtures: no compression, filter 0 on every row.
@@ -57,7 +58,7 @@ enum HandPNG {
     }
 }
 
-final class PNGTests: XCTestCase {
+final class PNGTests: TemporaryDirectoryTestCase {
     private func roundTrip(_ image: PNGImage, file: StaticString = #filePath, line: UInt = #line) throws {
         let data = try PNG.encode(image)
         let back = try PNG.decode(data, path: "mem.png")
@@ -91,9 +92,7 @@ final class PNGTests: XCTestCase {
     }
 
     func testWriteAndReadFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("png-\(UUID())")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent("a.png")
+        let url = dir.appendingPathComponent("new/a.png")
         try PNG.write(width: 2, height: 2, channels: 3, pixels8: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], to: url)
         XCTAssertEqual(try PNG.read(url).samples, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
         XCTAssertThrowsError(try PNG.read(dir.appendingPathComponent("missing.png")))

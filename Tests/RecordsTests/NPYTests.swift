@@ -4,10 +4,11 @@
 import Foundation
 import Records
 @testable import Records
+import TestSupport
 import XCTest
 
 
-final class NPYTests: XCTestCase {
+final class NPYTests: TemporaryDirectoryTestCase {
     private func fixture(_ name: String) throws -> URL {
         try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"), "missing fixture \(name)")
     }
@@ -23,8 +24,7 @@ final class NPYTests: XCTestCase {
         let t = Tensor.normal(shape: [2, 1, 3, 5], using: &rng)
         t[0] = .nan
         t[1] = -.infinity
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("npy-\(UUID().uuidString)/t.npy")
-        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
+        let url = dir.appendingPathComponent("new/t.npy")
         try NPY.write(t, to: url)
         let back = try NPY.readTensor(url)
         XCTAssertEqual(back.shape, t.shape)

@@ -149,4 +149,17 @@ final class PatchSetTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try bad.save(to: dir))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("images.npy").path))
     }
+
+    /// Patch sets refuse duplicate ids and sources whose B-scan has no geometry, naming the manifest.
+    func testPatchSetIdsMustBeUnique() throws {
+        let images = Tensor(shape: [2, 1, 4, 4])
+        let twice = PatchSet(images: images, ids: ["a", "a"])
+        assertFileError(try twice.save(to: dir), names: "manifest.json", "id \"a\" is shared by images 0 and 1")
+        // Two patches at one position (possible with random draws) get distinct default ids.
+        let same = PatchSource(volume: "v", bscan: 1, x: 2, y: 3)
+        XCTAssertEqual(PatchSet(images: images, sources: [same, same]).ids, ["v/1/2/3", "v/1/2/3#2"])
+        XCTAssertEqual(PatchSet(images: images).ids, ["0", "1"])
+        let noGeometry = PatchSet(images: images, sources: [same, same], bscans: [])
+        assertFileError(try noGeometry.save(to: dir), names: "manifest.json", "has no geometry")
+    }
 }

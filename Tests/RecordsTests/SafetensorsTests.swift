@@ -4,6 +4,7 @@
 import Foundation
 import Records
 @testable import Records
+import TestSupport
 import XCTest
 
 
@@ -17,18 +18,7 @@ func assertThrowsFileError<T>(_ expression: @autoclosure () throws -> T, path: S
     }
 }
 
-final class SafetensorsTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("safetensors-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class SafetensorsTests: TemporaryDirectoryTestCase {
     /// A file from a header text and raw data bytes, exactly as given (no padding).
     private func file(header: String, data: [UInt8]) -> Data {
         var out = Data()
@@ -62,7 +52,7 @@ final class SafetensorsTests: XCTestCase {
             ("z.last", a), ("a.first", b), ("scalar", scalar), ("empty", empty), ("view", view),
         ]
         let metadata = ["version": "1", "quote\"and\\slash": "line\nbreak\ttab \u{1} é 🙂", "architecture": #"{"width":4}"#]
-        let url = directory.appendingPathComponent("model.safetensors")
+        let url = dir.appendingPathComponent("model.safetensors")
         try Safetensors.write(tensors, metadata: metadata, to: url)
 
         let loaded = try Safetensors.read(url)
@@ -80,11 +70,11 @@ final class SafetensorsTests: XCTestCase {
         let headerLength = bytes.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
         XCTAssertEqual(headerLength % 8, 0)
         XCTAssertEqual(bytes.count, 8 + headerLength + 4 * (a.count + 3 + 1 + 0 + 4))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["model.safetensors"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["model.safetensors"])
     }
 
     func testWriteWithoutMetadataAndOverwrite() throws {
-        let url = directory.appendingPathComponent("sub/dir/w.safetensors")
+        let url = dir.appendingPathComponent("sub/dir/w.safetensors")
         try Safetensors.write([("w", Tensor(shape: [2], values: [1, 2]))], metadata: [:], to: url)
         try Safetensors.write([("w", Tensor(shape: [1], values: [3]))], metadata: [:], to: url)
         let loaded = try Safetensors.read(url)
@@ -218,7 +208,7 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testTruncatedRealFileAndMissingFile() throws {
-        let url = directory.appendingPathComponent("cut.safetensors")
+        let url = dir.appendingPathComponent("cut.safetensors")
         try Safetensors.write([("a", Tensor(shape: [4], value: 1)), ("b", Tensor(shape: [3], value: 2))], metadata: ["k": "v"], to: url)
         let whole = try Data(contentsOf: url)
         for cut in [1, 4, 13, whole.count - 9, whole.count - 20] {
@@ -232,7 +222,7 @@ final class SafetensorsTests: XCTestCase {
         }
         XCTAssertNoThrow(try Safetensors.decode(whole, path: "p"))
 
-        let missing = directory.appendingPathComponent("missing.safetensors")
+        let missing = dir.appendingPathComponent("missing.safetensors")
         XCTAssertThrowsError(try Safetensors.read(missing)) { error in
             XCTAssertEqual(error as? FileError, FileError(missing, "no such file"))
         }

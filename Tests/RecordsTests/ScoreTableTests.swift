@@ -1,12 +1,14 @@
 // Score table CSV (ScoreTable): round trip, NaN as absent, and errors that
 // name the file and the line.
 
+import Foundation
+import TestSupport
 import XCTest
 
 @testable import Records
 
 
-final class ScoreTableTests: XCTestCase {
+final class ScoreTableTests: TemporaryDirectoryTestCase {
     func testRoundTripKeepsEveryBit() throws {
         let t = ScoreTable(columns: ["R", "D", "P_D"], ids: ["a", "vol,1/\"b\"", "c"], labels: [0, nil, 1],
                            values: [[0.1 + 0.2, 1e-300, 0.5], [.nan, 3, 2.5e10], [-0.0, 123456.789012345678, .nan]])
@@ -24,8 +26,6 @@ final class ScoreTableTests: XCTestCase {
     }
 
     func testFileRoundTripAndCRLF() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scoretable-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
         let t = ScoreTable(columns: ["A"], ids: ["x", "y"], labels: [1, 0], values: [[2], [1]])
         let url = dir.appendingPathComponent("scores.csv")
         try t.write(to: url)

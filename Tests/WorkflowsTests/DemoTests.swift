@@ -8,17 +8,13 @@ import Imaging
 import Foundation
 import NeuralNet
 import Records
+import TestSupport
 import XCTest
 @testable import Workflows
 
-final class DemoTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("DemoTests-\(UUID())")
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class DemoTests: TemporaryDirectoryTestCase {
+    /// The demo's output directory: not there before the test, so a refused run can be seen to write nothing.
+    private var demo: URL { dir.appendingPathComponent("demo") }
 
     /// P(anomalous score > normal score), ties ½; `negate` for P_D (low = anomalous).
     private func pairwiseAUC(_ table: ScoreTable, _ column: String, negate: Bool = false) -> Double {
@@ -32,7 +28,7 @@ final class DemoTests: XCTestCase {
 
     func testQuickDemoRunsEndToEndAndResumes() throws {
         var lines: [String] = []
-        let first = try Demo.run(settings: .quick, directory: dir) { lines.append($0) }
+        let first = try Demo.run(settings: .quick, directory: demo) { lines.append($0) }
         XCTAssertTrue(lines.first!.contains(first.layout.report.path), "first line names the report: \(lines.first!)")
         XCTAssertEqual(first.skipped, [])
         let layout = first.layout
@@ -66,7 +62,7 @@ final class DemoTests: XCTestCase {
         XCTAssertTrue(html.contains("aCAE") && html.contains("GAN_R"))
 
         // Second run: everything is there, so only the report is redone, with the same numbers.
-        let second = try Demo.run(settings: .quick, directory: dir) { _ in }
+        let second = try Demo.run(settings: .quick, directory: demo) { _ in }
         XCTAssertEqual(second.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "anogan-scores",
                                         "encoder-scores", "acae-scores"])
         XCTAssertEqual(second.evaluation.table1, first.evaluation.table1)
@@ -74,22 +70,22 @@ final class DemoTests: XCTestCase {
         // More mapping steps: only AnoGAN's scoring is redone.
         var changed = DemoSettings.quick
         changed.mappingSteps += 1
-        let third = try Demo.run(settings: changed, directory: dir) { _ in }
+        let third = try Demo.run(settings: changed, directory: demo) { _ in }
         XCTAssertEqual(third.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores"])
         // A deleted product is remade, and what reads it too.
         try FileManager.default.removeItem(at: layout.acaeCheckpoint)
-        let fourth = try Demo.run(settings: changed, directory: dir) { _ in }
+        let fourth = try Demo.run(settings: changed, directory: demo) { _ in }
         XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores"])
     }
 
     func testImpossibleSettingsAreRefusedBeforeAnyWork() {
         var s = DemoSettings.quick
         s.imageSize = 40
-        XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in })
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path), "nothing written for refused settings")
+        XCTAssertThrowsError(try Demo.run(settings: s, directory: demo) { _ in })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: demo.path), "nothing written for refused settings")
         s = DemoSettings.quick
         s.trainingVolumes = 0
-        XCTAssertThrowsError(try Demo.run(settings: s, directory: dir) { _ in }) { error in
+        XCTAssertThrowsError(try Demo.run(settings: s, directory: demo) { _ in }) { error in
             XCTAssertTrue("\(error)".contains("trainingVolumes"), "names the setting: \(error)")
         }
     }
