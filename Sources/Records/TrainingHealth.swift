@@ -99,7 +99,9 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
     public static let collapseRatio = 0.5
     public static let memorisationRatio = 1.5
     public static let poorFitRatio = 0.9
-    public static let discriminatorWinsReal = 0.9, discriminatorWinsFake = 0.1
+    /// Sigmoid saturation: a healthy DCGAN on the demo runs at D(x) ≈ 0.93 and D(G(z)) ≈ 0.07
+    /// (its samples diverse, its scores fine), so the warning waits for D to be nearly certain.
+    public static let discriminatorWinsReal = 0.98, discriminatorWinsFake = 0.02
 
     /// The warnings a report's numbers call for.
     public static func verdicts(_ h: TrainingHealth) -> [Warning] {

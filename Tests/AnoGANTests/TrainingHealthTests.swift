@@ -96,6 +96,9 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         var winning = base
         winning.trend = .init(iterations: 10, dReal: 0.99, dRealSlope: 0, dFake: 0.01, dFakeSlope: 0)
         XCTAssertEqual(TrainingHealth.verdicts(winning).map(\.issue), [.discriminatorWins])
+        // The demo's healthy GAN runs at D(x) ≈ 0.93, D(G(z)) ≈ 0.07: no warning.
+        winning.trend = .init(iterations: 64, dReal: 0.93, dRealSlope: 0, dFake: 0.07, dFakeSlope: 0)
+        XCTAssertEqual(TrainingHealth.verdicts(winning), [])
         var collapsed = base
         collapsed.diversity = .init(samples: 0.036, data: 0.3, ratio: 0.12)
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasPrefix("generator collapsed: samples are 12 % as diverse as the data"))
