@@ -7,6 +7,13 @@ import NeuralNet
 import Records
 import Workflows
 
+/// Throws the usage error "FLAG must be in LO…HI, got V" unless `value` (when given) lies in `range`.
+func requireRange<T: Comparable>(_ value: T?, _ range: ClosedRange<T>, _ flag: String) throws {
+    if let value, !range.contains(value) {
+        throw ValidationError("\(flag) must be in \(range.lowerBound)…\(range.upperBound), got \(value)")
+    }
+}
+
 /// `--threads`: oneDNN/OpenMP threads, set before the first primitive runs.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for oneDNN (default: OMP_NUM_THREADS or all cores).")
@@ -42,7 +49,7 @@ struct ArchitectureOptions: ParsableArguments {
         if let imageSize, imageSize < 16 || imageSize % 16 != 0 || imageSize > Limits.imageSize {
             throw ValidationError("--image-size must be a multiple of 16 in 16…\(Limits.imageSize), got \(imageSize)")
         }
-        if let width, !(1...Limits.width).contains(width) { throw ValidationError("--width must be in 1…\(Limits.width), got \(width)") }
+        try requireRange(width, 1...Limits.width, "--width")
     }
 }
 

@@ -91,7 +91,7 @@ struct PrepareCommand: ParsableCommand {
         if let patchSize, patchSize < 4 || patchSize % 2 != 0 || patchSize > Limits.imageSize {
             throw ValidationError("--patch-size must be even and in 4…\(Limits.imageSize), got \(patchSize)")
         }
-        if let patchesPerBscan, !(1...Limits.count).contains(patchesPerBscan) { throw ValidationError("--patches-per-bscan must be in 1…\(Limits.count), got \(patchesPerBscan)") }
+        try requireRange(patchesPerBscan, 1...Limits.count, "--patches-per-bscan")
         if let spacingX, !(spacingX > 0 && spacingX <= 1e6) { throw ValidationError("--spacing-x must be positive and ≤ 1e6, got \(spacingX)") }
         for (flag, v) in [("--input-spacing-x", inputSpacingX), ("--input-spacing-z", inputSpacingZ)] {
             if let v, !(v >= 0 && v <= 1e6) { throw ValidationError("\(flag) must be in 0…1e6, got \(v)") }

@@ -40,9 +40,9 @@ struct ReportCommand: ParsableCommand {
     var examples: Int?
 
     func validate() throws {
-        if let tsnePoints, !(3...100_000).contains(tsnePoints) { throw ValidationError("--tsne-points must be in 3…100000, got \(tsnePoints)") }
-        if let tsneIterations, !(1...1_000_000).contains(tsneIterations) { throw ValidationError("--tsne-iterations must be in 1…1000000, got \(tsneIterations)") }
-        if let examples, !(1...1000).contains(examples) { throw ValidationError("--examples must be in 1…1000, got \(examples)") }
+        try requireRange(tsnePoints, 3...100_000, "--tsne-points")
+        try requireRange(tsneIterations, 1...1_000_000, "--tsne-iterations")
+        try requireRange(examples, 1...1000, "--examples")
         guard out.hasSuffix(".html") || out.hasSuffix(".htm") else { throw ValidationError("--out must name an .html file") }
     }
 

@@ -82,13 +82,13 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let steps, !(0...Limits.mappingSteps).contains(steps) { throw ValidationError("--steps must be in 0…\(Limits.mappingSteps), got \(steps)") }
+        try requireRange(steps, 0...Limits.mappingSteps, "--steps")
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }
-        if let batchSize, !(1...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 1…\(Limits.batchSize), got \(batchSize)") }
+        try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
         if let lambda, !(lambda >= 0 && lambda <= 1) { throw ValidationError("--lambda must lie in [0, 1], got \(lambda)") }
-        if let triplets, !(0...Limits.count).contains(triplets) { throw ValidationError("--triplets must be in 0…\(Limits.count), got \(triplets)") }
+        try requireRange(triplets, 0...Limits.count, "--triplets")
     }
 
     func run() throws {

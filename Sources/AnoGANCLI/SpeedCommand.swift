@@ -34,9 +34,9 @@ struct SpeedCommand: ParsableCommand {
 
     func validate() throws {
         try ThreadOptions.check(threads)
-        if let batch, !(1...Limits.batchSize).contains(batch) { throw ValidationError("--batch must be in 1…\(Limits.batchSize), got \(batch)") }
-        if let iterations, !(1...100_000).contains(iterations) { throw ValidationError("--iterations must be in 1…100000, got \(iterations)") }
-        if let warmup, !(0...100_000).contains(warmup) { throw ValidationError("--warmup must be in 0…100000, got \(warmup)") }
+        try requireRange(batch, 1...Limits.batchSize, "--batch")
+        try requireRange(iterations, 1...100_000, "--iterations")
+        try requireRange(warmup, 0...100_000, "--warmup")
         var config = Self.defaults.config
         if let imageSize { config.imageSize = imageSize }
         if let width { config.width = width }

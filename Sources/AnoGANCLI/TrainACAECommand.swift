@@ -52,9 +52,9 @@ struct TrainACAECommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let epochs, !(1...Limits.epochs).contains(epochs) { throw ValidationError("--epochs must be in 1…\(Limits.epochs), got \(epochs)") }
-        if let iterations, !(1...Limits.iterations).contains(iterations) { throw ValidationError("--iterations must be in 1…\(Limits.iterations), got \(iterations)") }
-        if let batchSize, !(2...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 2…\(Limits.batchSize), got \(batchSize)") }
+        try requireRange(epochs, 1...Limits.epochs, "--epochs")
+        try requireRange(iterations, 1...Limits.iterations, "--iterations")
+        try requireRange(batchSize, 2...Limits.batchSize, "--batch-size")
     }
 
     func run() throws {

@@ -60,12 +60,12 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let epochs, !(1...Limits.epochs).contains(epochs) { throw ValidationError("--epochs must be in 1…\(Limits.epochs), got \(epochs)") }
-        if let iterations, !(1...Limits.iterations).contains(iterations) { throw ValidationError("--iterations must be in 1…\(Limits.iterations), got \(iterations)") }
+        try requireRange(epochs, 1...Limits.epochs, "--epochs")
+        try requireRange(iterations, 1...Limits.iterations, "--iterations")
         if let validationFraction, !(validationFraction >= 0 && validationFraction < 1) {
             throw ValidationError("--validation-fraction must lie in [0, 1), got \(validationFraction)")
         }
-        if let batchSize, !(2...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 2…\(Limits.batchSize), got \(batchSize)") }
+        try requireRange(batchSize, 2...Limits.batchSize, "--batch-size")
         if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
             || validationFraction != nil {
             throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")

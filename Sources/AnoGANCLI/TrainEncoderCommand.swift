@@ -59,10 +59,10 @@ struct TrainEncoderCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let iterations, !(1...Limits.iterations).contains(iterations) { throw ValidationError("--iterations must be in 1…\(Limits.iterations), got \(iterations)") }
-        if let batchSize, !(2...Limits.batchSize).contains(batchSize) { throw ValidationError("--batch-size must be in 2…\(Limits.batchSize), got \(batchSize)") }
+        try requireRange(iterations, 1...Limits.iterations, "--iterations")
+        try requireRange(batchSize, 2...Limits.batchSize, "--batch-size")
         if let kappa, !(kappa >= 0 && kappa.isFinite) { throw ValidationError("--kappa must be finite and ≥ 0, got \(kappa)") }
-        if let checkpointEvery, !(1...Limits.iterations).contains(checkpointEvery) { throw ValidationError("--checkpoint-every must be in 1…\(Limits.iterations), got \(checkpointEvery)") }
+        try requireRange(checkpointEvery, 1...Limits.iterations, "--checkpoint-every")
         if resume != nil, batchSize != nil || seed != nil || kappa != nil || checkpointEvery != nil {
             throw ValidationError("--resume continues with the encoder checkpoint's settings; only --iterations may change")
         }
