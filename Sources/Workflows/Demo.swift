@@ -100,14 +100,14 @@ public enum Demo {
         log("[\(stages.count + 1)/\(stages.count + 1)] report")
         let evaluation = try writeReport(settings, layout)
         for row in evaluation.table1 {
-            log("    " + row.model.padding(toLength: 8, withPad: " ", startingAt: 0)
+            log("    " + row.model.padding(toLength: 18, withPad: " ", startingAt: 0)
                 + String(format: "AUC %.3f [%.3f, %.3f]  sensitivity %.3f specificity %.3f",
                        row.auc, row.confidenceInterval.lower, row.confidenceInterval.upper,
                        row.youden.sensitivity, row.youden.specificity))
         }
         for column in ["R", "D", "D_hat"] {
             if let e = evaluation.score(run: ScoreReference.mainRun, column: column) {
-                log("    " + column.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: "AUC %.3f", e.auc))
+                log("    " + column.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "AUC %.3f", e.auc))
             }
         }
         for (run, pixel) in evaluation.pixelAUROCByRun.sorted(by: { $0.key < $1.key }) {
