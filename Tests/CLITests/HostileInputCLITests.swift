@@ -279,10 +279,9 @@ final class HostileInputCLITests: CLITestCase {
 
     func testTrainingOnImagesWhoseSideIsNotAMultipleOf16IsAnError() throws {
         let data = try write(npy(images(4, size: 20), shape: [4, 1, 20, 20]), "twenty.npy")
-        // Caught before any network is built; the message names the setting the size comes from (the
-        // model's --image-size, taken from the data when not given) and exits as a usage error (64).
+        // Caught before any network is built; the size came from the data, so the message names the data file.
         try assertFails(["train", "--data", data, "--out", path("t"), "--epochs", "1", "--width", "2", "--batch-size", "2"],
-                        mentions: ["--image-size", "multiple of 16", "got 20"])
+                        status: 1, mentions: ["twenty.npy", "20×20", "multiple of 16"])
         try assertNothingWritten(path("t"))
     }
 
