@@ -43,7 +43,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
         case .whenSameRun:
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
                saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count {
-                trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.epochs)
+                trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.iterations == nil ? settings.epochs : nil, iterations: settings.iterations)
             } else {
                 try input.check(fits: config)
                 trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
