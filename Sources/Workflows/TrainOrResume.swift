@@ -25,7 +25,7 @@ public enum ResumePolicy {
 /// `log` receives one line when the run starts and one per epoch; the progress bar goes to stderr.
 @discardableResult
 public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: TrainingSettings, output: TrainingOutput,
-                          resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+                          resume: ResumePolicy, health: HealthSettings? = HealthSettings(), log: (String) -> Void) throws -> Trainer {
     let trainer: Trainer
     do {
         switch resume {
@@ -68,7 +68,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
     }
     let first = trainer.completedIterations
     let progress = Records.Progress("training", total: trainer.totalIterations - first, unit: "it")
-    try trainer.run(output: output, onIteration: { it in
+    try trainer.run(output: output, health: health, onIteration: { it in
         let l = it.losses
         let images = Double((it.globalIteration - first) * it.batchSize)
         progress.update(it.globalIteration - first,
