@@ -25,7 +25,7 @@ public enum ResumePolicy {
 /// `log` receives one line when the run starts and one per epoch; the progress bar goes to stderr.
 @discardableResult
 public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: TrainingSettings, output: TrainingOutput,
-                          resume: ResumePolicy, log: (String) -> Void) throws -> Trainer {
+                          resume: ResumePolicy, health: HealthSettings? = HealthSettings(), log: (String) -> Void) throws -> Trainer {
     // One process per training directory; what a killed run left there goes first.
     switch resume {
     case .fresh, .whenSameRun:
@@ -55,7 +55,8 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
                saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count,
                saved.metadata.dataset.fingerprint.map({ $0 == input.images.fingerprint }) ?? true {
-                trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path, epochs: settings.epochs)
+                trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path,
+                                      epochs: settings.iterations == nil ? settings.epochs : nil, iterations: settings.iterations)
             } else {
                 try input.check(fits: config)
                 trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
@@ -80,7 +81,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
     }
     let first = trainer.completedIterations
     let progress = Records.Progress("training", total: trainer.totalIterations - first, unit: "it")
-    try trainer.run(output: output, onIteration: { it in
+    try trainer.run(output: output, health: health, onIteration: { it in
         let l = it.losses
         let images = Double((it.globalIteration - first) * it.batchSize)
         progress.update(it.globalIteration - first,

@@ -282,7 +282,7 @@ final class CLITests: CLITestCase {
         }
         let images = idx.appendingPathComponent("train-images-idx3-ubyte").path
         try assertFails(["one-class", "mnist", "--data", idx.path, "--normal-class", "1", "--out", path("b"),
-                         "--train-limit", "64", "--test-limit", "10", "--width", "2", "--steps", "1", "--epochs", "1"],
+                         "--train-limit", "64", "--test-limit", "10", "--width", "2", "--steps", "1", "--iterations", "1"],
                         mentions: [images, "IDX"])
         try assertFails(["prepare", "--idx", idx.path, "--normal-class", "1", "--out", path("p")], mentions: [images, "IDX"])
     }

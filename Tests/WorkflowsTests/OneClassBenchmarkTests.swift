@@ -1,12 +1,15 @@
 // The one-class benchmark on tiny hand-written IDX files: the balanced test
-// subset, every score column's AUC against a pairwise count over the written
-// scores.csv, results.json, and refusal of impossible settings.
+// subset, every start's AUC of every score column against a pairwise count over
+// its written scores.csv, results.json, the inverted-AUC warning on hand-made
+// evaluations, the all-classes driver with a fake per-class runner, and refusal
+// of impossible settings.
 
 import Evaluation
 import Foundation
 import Imaging
 import NeuralNet
 import Records
+import TestSupport
 import XCTest
 @testable import Workflows
 
@@ -53,34 +56,165 @@ final class OneClassBenchmarkTests: XCTestCase {
         XCTAssertEqual(subset.images.items(4..<5).array, [16, 17, 18, 19])
     }
 
-    func testBenchmarkReportsTheAUCOfEveryScore() throws {
-        try writeData(train: 96, test: 60)
+    private func tinySettings() -> OneClassBenchmarkSettings {
         var settings = OneClassBenchmarkSettings(dataDirectory: dir.path, dataName: "bars", normalClass: 1)
-        settings.epochs = 1
+        settings.iterations = 3
+        settings.encoderIterations = 2
         settings.steps = 2
+        settings.refinementSteps = 1
         settings.testLimit = 24
         settings.width = 16
-        settings.batchSize = 32
+        settings.batchSize = 16
+        return settings
+    }
+
+    func testEveryStartReportsTheAUCOfEveryScoreAsAPairwiseCountOverItsScores() throws {
+        try writeData(train: 120, test: 60)
         let out = dir.appendingPathComponent("run")
-        let result = try OneClassBenchmark.run(settings: settings, directory: out) { _ in }
-        XCTAssertEqual(result.trainCount, 32)
+        let result = try OneClassBenchmark.run(settings: tinySettings(), directory: out) { _ in }
+        // 40 images of class 1; 5 % (2) held out; the budget is iterations, not epochs (2 per epoch here).
+        XCTAssertEqual(result.trainCount + result.validationCount, 40)
+        XCTAssertEqual(result.validationCount, 2)
+        XCTAssertEqual(result.trainingIterations, 3)
         XCTAssertEqual(result.testNormal, 12)
         XCTAssertEqual(result.testAnomalous, 12)
-        XCTAssertEqual(result.aucs.map(\.column), ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"])
-        let table = try ScoreTable.read(out.appendingPathComponent("scores/scores.csv"))
-        for a in result.aucs {
-            let sign = a.column == "P_D" ? -1.0 : 1.0
-            let values = table.column(a.column)!.map { sign * $0 }
-            var wins = 0.0, pairs = 0.0
-            for (v, l) in zip(values, table.labels) where l == 1 {
-                for (w, m) in zip(values, table.labels) where m == 0 { wins += v > w ? 1 : (v == w ? 0.5 : 0); pairs += 1 }
+        XCTAssertNotNil(result.health)
+        XCTAssertEqual(result.starts.map(\.name), ["prior", "encoder", "encoder+refine"])
+        XCTAssertEqual(result.starts.map(\.steps), [2, 0, 1])
+        XCTAssertEqual(result.starts.map(\.start), [.prior, .encoder, .encoder])
+        for block in result.starts {
+            XCTAssertEqual(block.aucs.map(\.column), ["R", "D", "A", "R_hat", "D_hat", "A_hat", "P_D"], block.name)
+            XCTAssertEqual(block.imagesPerSecond, 24 / block.seconds, accuracy: 1e-6 * block.imagesPerSecond)
+            let table = try ScoreTable.read(out.appendingPathComponent(block.scores).appendingPathComponent("scores.csv"))
+            for a in block.aucs {
+                let sign = a.column == "P_D" ? -1.0 : 1.0
+                XCTAssertEqual(a.auc, pairwiseAUC(table.column(a.column)!.map { sign * $0 }, table.labels.map { $0 == 1 }),
+                               accuracy: 1e-9, "\(block.name) \(a.column)")
+                XCTAssertTrue(a.lower <= a.auc && a.auc <= a.upper, "\(a)")
             }
-            XCTAssertEqual(a.auc, wins / pairs, accuracy: 1e-9, a.column)
-            XCTAssertTrue(a.lower <= a.auc && a.auc <= a.upper, "\(a)")
         }
-        let saved = try JSONDecoder().decode(OneClassBenchmarkResult.self, from: Data(contentsOf: out.appendingPathComponent("results.json")))
-        XCTAssertEqual(saved.aucs, result.aucs)
-        XCTAssertTrue(result.table.contains("A_hat"))
+        // E(x) alone and E(x) refined start from the same z₁ but end apart; the prior start differs from both.
+        let z = { (name: String) in try ScoreTable.read(out.appendingPathComponent("scores/\(name)/scores.csv")).column("R")! }
+        XCTAssertNotEqual(try z("encoder"), try z("encoder+refine"))
+        XCTAssertNotEqual(try z("prior"), try z("encoder"))
+        let saved = try OneClassBenchmarkResult.read(out.appendingPathComponent("results.json"))
+        XCTAssertEqual(saved, result)
+        XCTAssertEqual(saved.warnings, OneClassBenchmark.warnings(starts: result.starts, health: result.health, settings: result.settings))
+        for name in ["prior start", "Γ = 0", "refined, Γ = 1", "A_hat", "images/s"] {
+            XCTAssertTrue(result.table.contains(name), name)
+        }
+    }
+
+    // MARK: Warnings
+
+    private func block(_ name: String, a: Double, lower: Double, upper: Double) -> OneClassStartResult {
+        OneClassStartResult(name: name, start: name == "prior" ? .prior : .encoder, steps: name == "encoder" ? 0 : 5, scores: "scores/\(name)",
+                            aucs: [ColumnAUC(column: "A", auc: a, lower: lower, upper: upper, anomalousWhen: "higher"),
+                                   ColumnAUC(column: "A_hat", auc: 0.2, lower: 0.1, upper: 0.3, anomalousWhen: "higher")],
+                            seconds: 1, imagesPerSecond: 1)
+    }
+
+    private func health(collapsed: Bool) -> TrainingHealth {
+        var h = TrainingHealth(iteration: 180, reconstruction: .init(start: "prior", steps: 50, validation: 0.2, training: 0.2, ratio: 1,
+                                                                     meanImage: 0.5),
+                               diversity: .init(samples: collapsed ? 0.01 : 0.4, data: 0.4, ratio: collapsed ? 0.025 : 1),
+                               trend: nil, warnings: [])
+        h.warnings = TrainingHealth.verdicts(h)
+        return h
+    }
+
+    func testAnInvertedHeadlineAUCIsWarnedAboutWithWhatTheHealthSays() {
+        let settings = tinySettings()
+        let starts = [block("prior", a: 0.141, lower: 0.10, upper: 0.18), block("encoder", a: 0.62, lower: 0.55, upper: 0.69),
+                      block("encoder+refine", a: 0.48, lower: 0.41, upper: 0.55)]
+        let warnings = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: true), settings: settings)
+        // The health's collapse first, then one per start whose A is below 0.5 (A_hat alone is no headline).
+        XCTAssertEqual(warnings.map(\.kind), ["collapsed", "inverted", "inverted"])
+        let prior = warnings[1].message
+        for part in ["scores are inverted", "prior start", "0.141", "lies below 0.5", "collapsed", "fewer iterations"] {
+            XCTAssertTrue(prior.contains(part), "\(part) in \(prior)")
+        }
+        XCTAssertTrue(warnings[2].message.contains("encoder+refine") && warnings[2].message.contains("may be chance"), warnings[2].message)
+        // A healthy GAN: the warning says so and suggests something else.
+        let healthy = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: false), settings: settings)
+        XCTAssertEqual(healthy.map(\.kind), ["inverted", "inverted"])
+        XCTAssertTrue(healthy[0].message.contains("nothing wrong"), healthy[0].message)
+        // Nothing below 0.5 and a healthy GAN: no warning at all.
+        XCTAssertEqual(OneClassBenchmark.warnings(starts: [block("prior", a: 0.5, lower: 0.4, upper: 0.6)], health: health(collapsed: false),
+                                                  settings: settings), [])
+    }
+
+    func testTheWarningsEndThePrintedTable() {
+        let starts = [block("prior", a: 0.3, lower: 0.2, upper: 0.4)]
+        let h = health(collapsed: true)
+        let result = OneClassBenchmarkResult(settings: tinySettings(), trainCount: 38, validationCount: 2, testNormal: 12, testAnomalous: 12,
+                                             trainingIterations: 3, trainingSeconds: 1, encoderSeconds: 1, health: h, starts: starts,
+                                             warnings: OneClassBenchmark.warnings(starts: starts, health: h, settings: tinySettings()))
+        let lines = result.table.split(separator: "\n")
+        XCTAssertTrue(lines[lines.count - 2].hasPrefix("WARNING: generator collapsed"), String(lines[lines.count - 2]))
+        XCTAssertTrue(lines[lines.count - 1].hasPrefix("WARNING: scores are inverted"), String(lines[lines.count - 1]))
+    }
+
+    // MARK: All classes
+
+    /// A result as the protocol would write it, with A = 0.5 + c/100 from every start and P_D = 0.9.
+    private func fakeResult(_ s: OneClassBenchmarkSettings) -> OneClassBenchmarkResult {
+        let c = Double(s.normalClass)
+        let starts = ["prior", "encoder", "encoder+refine"].enumerated().map { i, name in
+            OneClassStartResult(name: name, start: i == 0 ? .prior : .encoder, steps: i == 1 ? 0 : 1, scores: "scores/\(name)",
+                                aucs: [ColumnAUC(column: "A", auc: 0.5 + c / 100 + Double(i) / 1000, lower: 0, upper: 1, anomalousWhen: "higher"),
+                                       ColumnAUC(column: "P_D", auc: 0.9, lower: 0, upper: 1, anomalousWhen: "lower")],
+                                seconds: 1, imagesPerSecond: 1)
+        }
+        return OneClassBenchmarkResult(settings: s, trainCount: 1, validationCount: 0, testNormal: 1, testAnomalous: 1,
+                                       trainingIterations: s.iterations, trainingSeconds: 0, encoderSeconds: 0, health: nil, starts: starts,
+                                       warnings: [])
+    }
+
+    func testAllClassesSkipsClassesDoneWithTheSameSettingsAndWritesTheTable() throws {
+        let settings = tinySettings(), root = dir.appendingPathComponent("all")
+        // Classes 0 and 2 are done; class 1 was run with another seed.
+        for (c, seed) in [(0, settings.seed), (2, settings.seed), (1, settings.seed + 1)] {
+            var s = settings
+            s.normalClass = c
+            s.seed = seed
+            let d = OneClassBenchmark.classDirectory(root, c)
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            try fakeResult(s).write(to: d.appendingPathComponent("results.json"))
+        }
+        var ran: [Int] = []
+        let table = try OneClassBenchmark.runAllClasses(settings: settings, classes: Array(0..<4), directory: root, log: { _ in }) { s, d, _ in
+            XCTAssertEqual(d, OneClassBenchmark.classDirectory(root, s.normalClass))
+            ran.append(s.normalClass)
+            let r = self.fakeResult(s)
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            try r.write(to: d.appendingPathComponent("results.json"))
+            return r
+        }
+        XCTAssertEqual(ran, [1, 3])
+        XCTAssertEqual(table.rows.map(\.normalClass), [0, 1, 2, 3])
+        XCTAssertEqual(table.rows.map(\.ran), [false, true, false, true])
+        // Mean of 0.50, 0.51, 0.52, 0.53 (prior), +0.001 (E(x)), +0.002 (refined); P_D 0.9.
+        XCTAssertEqual(table.means[0], 0.515, accuracy: 1e-12)
+        XCTAssertEqual(table.means[1], 0.516, accuracy: 1e-12)
+        XCTAssertEqual(table.means[2], 0.517, accuracy: 1e-12)
+        XCTAssertEqual(table.means[3], 0.9, accuracy: 1e-12)
+        let markdown = try String(contentsOf: root.appendingPathComponent("table.md"), encoding: .utf8)
+        XCTAssertTrue(markdown.contains("| 3 | 0.530 | 0.531 | 0.532 | 0.900 | – |"), markdown)
+        XCTAssertTrue(markdown.contains("| **mean** | **0.515** | **0.516** | **0.517** | **0.900** |"), markdown)
+        XCTAssertTrue(markdown.contains("GEOM") && markdown.contains("0.935") && markdown.contains("not measured here"), markdown)
+        XCTAssertTrue(markdown.contains("\(settings.iterations) GAN iterations"), markdown)
+        let csv = try String(contentsOf: root.appendingPathComponent("table.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv[0], "class,prior_A,encoder_A,refined_A,P_D,warnings")
+        XCTAssertEqual(csv.count, 1 + 4 + 1 + 2)
+        XCTAssertEqual(csv[5].split(separator: ",", omittingEmptySubsequences: false).count, 6)
+        // A second run finds every class done.
+        ran = []
+        _ = try OneClassBenchmark.runAllClasses(settings: settings, classes: Array(0..<4), directory: root, log: { _ in }) { s, _, _ in
+            ran.append(s.normalClass)
+            return self.fakeResult(s)
+        }
+        XCTAssertEqual(ran, [])
     }
 
     func testMissingDataAndBadSettingsAreReported() {
