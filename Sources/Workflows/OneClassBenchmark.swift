@@ -343,6 +343,16 @@ public enum OneClassBenchmark {
                 + "normal class \(settings.normalClass) scores as more anomalous than the other classes; \(significance); "
                 + "the training health says \(says); try \(tryThis)"))
         }
+        // No AUC below 0.5 goes unremarked: the other columns of each start, in one line per start.
+        for block in starts {
+            let low = block.aucs.filter { $0.column != headline && $0.auc < 0.5 }
+            guard !low.isEmpty else { continue }
+            out.append(OneClassWarning(kind: "below-chance", message:
+                "below chance in the \(block.name) start (Γ = \(block.steps)): "
+                + low.map { "\($0.column) \(f3($0.auc)) [\(f3($0.lower)), \(f3($0.upper))]" }.joined(separator: ", ")
+                + " — these columns rank normal class \(settings.normalClass) as more anomalous than the others; "
+                + "read \(headline), and do not use them as anomaly scores on this data"))
+        }
         return out
     }
 

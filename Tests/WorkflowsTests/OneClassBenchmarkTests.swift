@@ -128,20 +128,23 @@ final class OneClassBenchmarkTests: XCTestCase {
         let starts = [block("prior", a: 0.141, lower: 0.10, upper: 0.18), block("encoder", a: 0.62, lower: 0.55, upper: 0.69),
                       block("encoder+refine", a: 0.48, lower: 0.41, upper: 0.55)]
         let warnings = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: true), settings: settings)
-        // The health's collapse first, then one per start whose A is below 0.5 (A_hat alone is no headline).
-        XCTAssertEqual(warnings.map(\.kind), ["collapsed", "inverted", "inverted"])
+        // The health's collapse first, then one per start whose A is below 0.5 (A_hat alone is no headline),
+        // then one line per start naming its other columns below 0.5.
+        XCTAssertEqual(warnings.map(\.kind), ["collapsed", "inverted", "inverted", "below-chance", "below-chance", "below-chance"])
         let prior = warnings[1].message
         for part in ["scores are inverted", "prior start", "0.141", "lies below 0.5", "collapsed", "fewer iterations"] {
             XCTAssertTrue(prior.contains(part), "\(part) in \(prior)")
         }
         XCTAssertTrue(warnings[2].message.contains("encoder+refine") && warnings[2].message.contains("may be chance"), warnings[2].message)
+        XCTAssertTrue(warnings[3].message.contains("prior start") && warnings[3].message.contains("A_hat 0.200 [0.100, 0.300]"), warnings[3].message)
         // A healthy GAN: the warning says so and suggests something else.
         let healthy = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: false), settings: settings)
-        XCTAssertEqual(healthy.map(\.kind), ["inverted", "inverted"])
+        XCTAssertEqual(healthy.map(\.kind), ["inverted", "inverted", "below-chance", "below-chance", "below-chance"])
         XCTAssertTrue(healthy[0].message.contains("nothing wrong"), healthy[0].message)
         // Nothing below 0.5 and a healthy GAN: no warning at all.
-        XCTAssertEqual(OneClassBenchmark.warnings(starts: [block("prior", a: 0.5, lower: 0.4, upper: 0.6)], health: health(collapsed: false),
-                                                  settings: settings), [])
+        var fine = block("prior", a: 0.5, lower: 0.4, upper: 0.6)
+        fine.aucs = fine.aucs.filter { $0.column == "A" }
+        XCTAssertEqual(OneClassBenchmark.warnings(starts: [fine], health: health(collapsed: false), settings: settings), [])
     }
 
     func testTheWarningsEndThePrintedTable() {
@@ -151,8 +154,9 @@ final class OneClassBenchmarkTests: XCTestCase {
                                              trainingIterations: 3, trainingSeconds: 1, encoderSeconds: 1, health: h, starts: starts,
                                              warnings: OneClassBenchmark.warnings(starts: starts, health: h, settings: tinySettings()))
         let lines = result.table.split(separator: "\n")
-        XCTAssertTrue(lines[lines.count - 2].hasPrefix("WARNING: generator collapsed"), String(lines[lines.count - 2]))
-        XCTAssertTrue(lines[lines.count - 1].hasPrefix("WARNING: scores are inverted"), String(lines[lines.count - 1]))
+        XCTAssertTrue(lines[lines.count - 3].hasPrefix("WARNING: generator collapsed"), String(lines[lines.count - 3]))
+        XCTAssertTrue(lines[lines.count - 2].hasPrefix("WARNING: scores are inverted"), String(lines[lines.count - 2]))
+        XCTAssertTrue(lines[lines.count - 1].hasPrefix("WARNING: below chance"), String(lines[lines.count - 1]))
     }
 
     // MARK: All classes
