@@ -32,6 +32,7 @@ public struct ReportSettings: Codable, Equatable, Sendable {
 /// A training health report (health.json, written by `anogan train` beside its checkpoint)
 /// found for a score run.
 public struct RunHealth: Equatable, Sendable {
+    /// The run, or the runs (comma-separated) whose models share this health.json.
     public var run: String
     public var file: URL
     public var health: TrainingHealth
@@ -43,7 +44,8 @@ public struct RunHealth: Equatable, Sendable {
     }
 
     /// health.json in the folder of each run's checkpoint (the path in summary.json as given,
-    /// then relative to the run directory), for runs that have one. Unreadable ones become notes.
+    /// then relative to the run directory), for runs that have one; runs of one model (one file)
+    /// share one entry. Unreadable ones become notes.
     public static func find(for runs: [NamedScoreRun], notes: inout [String]) -> [RunHealth] {
         var found: [RunHealth] = []
         for run in runs {
@@ -53,6 +55,10 @@ public struct RunHealth: Equatable, Sendable {
             for c in candidates {
                 let file = c.deletingLastPathComponent().appendingPathComponent("health.json")
                 guard FileManager.default.fileExists(atPath: file.path) else { continue }
+                if let k = found.firstIndex(where: { $0.file.standardizedFileURL == file.standardizedFileURL }) {
+                    found[k].run += ", " + run.name
+                    break
+                }
                 do { found.append(RunHealth(run: run.name, file: file, health: try TrainingHealth.read(file))) } catch {
                     notes.append("run \(run.name): \(error)")
                 }

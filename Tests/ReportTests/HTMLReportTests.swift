@@ -101,6 +101,9 @@ final class HTMLReportTests: TemporaryDirectoryTestCase {
         let found = RunHealth.find(for: runs, notes: &notes)
         XCTAssertEqual(found.map(\.health), [sick])
         XCTAssertEqual(notes, [])
+        // Two runs of one model (one health.json) share one entry.
+        let twice = RunHealth.find(for: runs + [try NamedScoreRun.load(name: "again", directory: main.directory)], notes: &notes)
+        XCTAssertEqual(twice.map(\.run), ["anogan, again"])
         var settings = ReportSettings()
         settings.evaluation.bootstrapReplicates = 10
         settings.tsne.iterations = 20
