@@ -6,17 +6,17 @@ import Foundation
 import XCTest
 import NeuralNet
 import Records
+import TestSupport
 @testable import AnoGAN
 
-final class CheckpointTests: XCTestCase {
+final class CheckpointTests: TemporaryDirectoryTestCase {
     private var url: URL!
 
-    override func setUp() {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
         Threads.set(1)
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-ckpt-\(UUID().uuidString).safetensors")
+        url = dir.appendingPathComponent("checkpoint.safetensors")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: url) }
 
     private func trainer(width: Int = 4) throws -> Trainer {
         var rng = SeededGenerator(seed: 1)

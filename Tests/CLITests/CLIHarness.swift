@@ -5,6 +5,7 @@
 
 import Foundation
 import Records
+import TestSupport
 import XCTest
 
 /// Result of one `anogan` run.
@@ -46,12 +47,11 @@ class CLITestCase: XCTestCase {
         guard Self.binary != nil else {
             throw XCTSkip("the anogan executable is not built next to the tests (run `swift build --build-tests`)")
         }
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("anogan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try makeTemporaryDirectory("anogan-cli")
     }
 
     override func tearDownWithError() throws {
-        if let dir { try? FileManager.default.removeItem(at: dir) }
+        if let dir { removeTemporaryDirectory(dir) }
     }
 
     // MARK: - Running the binary

@@ -5,16 +5,23 @@ import Foundation
 import Records
 import XCTest
 
+/// A new, empty, uniquely named directory under the system's temporary directory.
+public func makeTemporaryDirectory(_ prefix: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Removes a directory made by `makeTemporaryDirectory` and everything in it.
+public func removeTemporaryDirectory(_ dir: URL) { try? FileManager.default.removeItem(at: dir) }
+
 open class TemporaryDirectoryTestCase: XCTestCase {
     /// Created before each test, removed after it.
     public var dir: URL!
 
-    override open func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(type(of: self))-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    override open func setUpWithError() throws { dir = try makeTemporaryDirectory("\(type(of: self))") }
 
-    override open func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override open func tearDownWithError() throws { if let dir { removeTemporaryDirectory(dir) } }
 
     /// `body` must throw a FileError whose path ends with `file` and whose problem contains `fragment`.
     public func assertFileError(_ body: @autoclosure () throws -> Any, names file: String, _ fragment: String,

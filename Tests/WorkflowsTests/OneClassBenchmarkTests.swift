@@ -13,15 +13,7 @@ import TestSupport
 import XCTest
 @testable import Workflows
 
-final class OneClassBenchmarkTests: XCTestCase {
-    private var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("OneClassBenchmarkTests-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+final class OneClassBenchmarkTests: TemporaryDirectoryTestCase {
 
     /// An uncompressed IDX file: magic (0, 0, 0x08 = ubyte, rank), big-endian dimensions, bytes.
     private func writeIDX(_ name: String, shape: [Int], bytes: [UInt8]) throws {
