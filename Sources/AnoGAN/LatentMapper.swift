@@ -43,11 +43,7 @@ public struct MappingResult {
     }
 
     /// |x − G(z_Γ)| per pixel, N×C×S×S.
-    public func residuals(of queries: Tensor) -> Tensor {
-        let out = Tensor(shape: queries.shape)
-        for i in 0..<out.count { out.data[i] = abs(queries.data[i] - reconstructions.data[i]) }
-        return out
-    }
+    public func residuals(of queries: Tensor) -> Tensor { absoluteResidual(queries, reconstructions) }
 }
 
 /// What the mapper reports while it works.

@@ -52,7 +52,7 @@ public struct DetectionResult {
         // Γ = 0 searched nothing: no trace.
         if let f = scoring.featureMatching, !f.meanLossTrace.isEmpty { traces.append((MappingVariant.featureMatching.rawValue, f.meanLossTrace)) }
         if let r = scoring.reference, !r.meanLossTrace.isEmpty { traces.append((MappingVariant.reference.rawValue, r.meanLossTrace)) }
-        self.init(rows: scoring.rows, columns: scoring.scoreTable().columns, reconstructions: primary.reconstructions,
+        self.init(rows: scoring.rows, columns: scoring.columns, reconstructions: primary.reconstructions,
                   reconstructionsFrom: scoring.featureMatching != nil ? MappingVariant.featureMatching.rawValue : MappingVariant.reference.rawValue, queryFeatures: scoring.queryFeatures,
                   initialLatents: primary.initialZ, latents: primary.z, lossTraces: traces, seconds: scoring.seconds)
     }
@@ -60,18 +60,26 @@ public struct DetectionResult {
     public var count: Int { rows.count }
 
     /// The ScoreTable (scores.csv) with this detector's columns.
-    public func scoreTable() -> ScoreTable {
+    public func scoreTable() -> ScoreTable { ScoreRow.table(rows, columns: columns) }
+
+    /// |x − x̂| per pixel, N×C×S×S.
+    public func residuals(of queries: Tensor) -> Tensor { absoluteResidual(queries, reconstructions) }
+}
+
+/// |x − x̂| per pixel, same shape as both.
+func absoluteResidual(_ queries: Tensor, _ reconstructions: Tensor) -> Tensor {
+    precondition(queries.shape == reconstructions.shape, "queries \(queries.shape) vs reconstructions \(reconstructions.shape)")
+    let out = Tensor(shape: queries.shape)
+    for i in 0..<queries.count { out.data[i] = abs(queries.data[i] - reconstructions.data[i]) }
+    return out
+}
+
+extension ScoreRow {
+    /// The ScoreTable of `rows` with `columns` (a subset of `ScoreRow.columns`, in that order).
+    static func table(_ rows: [ScoreRow], columns: [String]) -> ScoreTable {
         let index = columns.map { ScoreRow.columns.firstIndex(of: $0)! }
         return ScoreTable(columns: columns, ids: rows.map(\.id), labels: rows.map(\.label),
                           values: rows.map { row in let v = row.values; return index.map { v[$0] } })
-    }
-
-    /// |x − x̂| per pixel, N×C×S×S.
-    public func residuals(of queries: Tensor) -> Tensor {
-        precondition(queries.shape == reconstructions.shape, "queries \(queries.shape) vs reconstructions \(reconstructions.shape)")
-        let out = Tensor(shape: queries.shape)
-        for i in 0..<queries.count { out.data[i] = abs(queries.data[i] - reconstructions.data[i]) }
-        return out
     }
 }
 

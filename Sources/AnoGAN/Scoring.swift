@@ -47,20 +47,19 @@ public struct ScoringResult {
     /// The mapping whose reconstructions and residuals are written: feature matching when run.
     public var primary: MappingResult { (featureMatching ?? reference)! }
 
-    /// The ScoreTable with the columns this run filled.
-    public func scoreTable() -> ScoreTable {
-        var keep = ScoreRow.columns.indices.filter { c in
-            switch ScoreRow.columns[c] {
+    /// The score columns this run filled, in `ScoreRow.columns` order (P_D always).
+    public var columns: [String] {
+        ScoreRow.columns.filter { c in
+            switch c {
             case "R", "D", "A": return featureMatching != nil
             case "R_hat", "D_hat", "A_hat": return reference != nil
             default: return true
             }
         }
-        if keep.isEmpty { keep = [ScoreRow.columns.count - 1] }
-        return ScoreTable(columns: keep.map { ScoreRow.columns[$0] },
-                          ids: rows.map(\.id), labels: rows.map(\.label),
-                          values: rows.map { row in let v = row.values; return keep.map { v[$0] } })
     }
+
+    /// The ScoreTable with the columns this run filled.
+    public func scoreTable() -> ScoreTable { ScoreRow.table(rows, columns: columns) }
 }
 
 /// Scores queries with a trained G and D.
