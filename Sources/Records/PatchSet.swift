@@ -53,6 +53,18 @@ public struct BScanGeometry: Codable, Equatable, Sendable {
     public func originalPosition(row: Int, column: Int) -> (row: Int, column: Double) {
         (row + rowOffsets[column], Double(column) * columnScale)
     }
+
+    /// The inverse of `originalPosition`: the prepared pixels whose linear interpolation
+    /// along x gives original pixel (row, column), as resampling interpolates. Original
+    /// column c lies at prepared column u = c / columnScale, between columns j0 = ⌊u⌋ and
+    /// j1 = j0 + 1 (weights 1 − t and t); in column j it is prepared row `row − rowOffsets[j]`
+    /// (which may lie outside the prepared B-scan). Columns past the last prepared one take it.
+    public func preparedSamples(row: Int, column: Int) -> [(row: Int, column: Int, weight: Double)] {
+        let u = Double(column) / columnScale, last = rowOffsets.count - 1
+        let j0 = min(last, Int(u.rounded(.down))), t = j0 == last ? 0 : u - Double(j0)
+        guard t > 1e-9 else { return [(row - rowOffsets[j0], j0, 1)] }
+        return [(row - rowOffsets[j0], j0, 1 - t), (row - rowOffsets[j0 + 1], j0 + 1, t)]
+    }
 }
 
 /// One patch's full geometry: where it sits in its prepared B-scan and how that maps to the original.

@@ -89,6 +89,25 @@ public struct OCTPreparationSettings: Codable, Equatable, Sendable {
     }
 }
 
+/// Reads one volume and its mask, giving a spacing-less input the stated spacing (µm → the
+/// volume's mm); `grayRange` is the fixed range of PNG folders (by bit depth), nil for MetaImage.
+public func readOCTSource(_ source: OCTSource, settings: OCTPreparationSettings) throws
+    -> (volume: Volume, mask: Volume?, grayRange: ClosedRange<Float>?) {
+    var volume: Volume, mask: Volume?, grayRange: ClosedRange<Float>?
+    switch source.kind {
+    case .metaImage:
+        volume = try MetaImage.read(source.scan)
+        mask = try source.mask.map(MetaImage.read)
+    case .pngFolder:
+        let folder = try BScanFolder.read(directory: source.scan, masks: source.mask)
+        (volume, mask, grayRange) = (folder.volume, folder.masks, folder.bitDepth == 16 ? 0...65535 : 0...255)
+    }
+    // Volumes without a stated spacing carry 1 (mm); the settings give µm.
+    if volume.spacing.x == 1, settings.inputSpacingX > 0 { volume.spacing.x = settings.inputSpacingX / 1000 }
+    if volume.spacing.y == 1, settings.inputSpacingZ > 0 { volume.spacing.y = settings.inputSpacingZ / 1000 }
+    return (volume, mask, grayRange)
+}
+
 /// Reads each volume in turn (a bad file fails when its turn comes, with its name), gives spacing-less
 /// inputs the stated spacing (µm → the volumes' mm) and collects the paper's patches.
 public func prepareOCT(_ sources: [OCTSource], settings: OCTPreparationSettings, log: (String) -> Void) throws -> PatchSet {
@@ -100,18 +119,7 @@ public func prepareOCT(_ sources: [OCTSource], settings: OCTPreparationSettings,
         + "per B-scan, columns resampled to \(p.targetSpacingX) µm")
     for (i, source) in sources.enumerated() {
         let start = Date()
-        var volume: Volume, mask: Volume?, grayRange: ClosedRange<Float>?
-        switch source.kind {
-        case .metaImage:
-            volume = try MetaImage.read(source.scan)
-            mask = try source.mask.map(MetaImage.read)
-        case .pngFolder:
-            let folder = try BScanFolder.read(directory: source.scan, masks: source.mask)
-            (volume, mask, grayRange) = (folder.volume, folder.masks, folder.bitDepth == 16 ? 0...65535 : 0...255)
-        }
-        // Volumes without a stated spacing carry 1 (mm); the settings give µm.
-        if volume.spacing.x == 1, settings.inputSpacingX > 0 { volume.spacing.x = settings.inputSpacingX / 1000 }
-        if volume.spacing.y == 1, settings.inputSpacingZ > 0 { volume.spacing.y = settings.inputSpacingZ / 1000 }
+        let (volume, mask, grayRange) = try readOCTSource(source, settings: settings)
         let before = collector.count
         try OCTPreprocessing.addPatches(from: volume, mask: mask, name: source.name, settings: p, unmaskedLabel: settings.unmaskedLabel,
                                         grayRange: grayRange, using: &rng, into: &collector)

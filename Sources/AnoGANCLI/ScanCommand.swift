@@ -1,0 +1,160 @@
+// `anogan scan`: whole OCT volumes → anomaly maps in the scan's geometry,
+// overlays, en-face projections, per-B-scan scores, marker candidates and,
+// with masks, pixel AUROC and Dice. Parses flags into ScanSettings and calls
+// Workflows.scanWithCheckpoint.
+
+import AnoGAN
+import ArgumentParser
+import Foundation
+import Records
+import Workflows
+
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Score whole B-scans/volumes: anomaly maps in the original geometry, marker candidates, evaluation with masks.",
+        discussion: """
+        Each B-scan is prepared as `prepare` does; its retina band (ILM…Bruch) is tiled with overlapping patches of the \
+        model's size every --stride px (the last tile flush with the band); tiles are scored (by default from E(x) of the \
+        encoder beside the checkpoint, Γ = \(LatentStart.encoder.defaultSteps) unless --steps); |x − x̂| is averaged over \
+        overlapping tiles, smoothed (σ = --map-sigma) and carried back into the original B-scan (undoing flattening and \
+        resampling; 0 outside the band).
+
+        Writes into --out: anomaly_map_<volume>.mha (float32, the input's size and spacing), overlays/<volume>_bscanNNN.png, \
+        enface_<volume>.png, scores.csv (per B-scan and per volume), markers.csv and marker_features.npy (regions of the \
+        thresholded map, 8-connected per B-scan, with the mean D features of the tiles they overlap), scan.html, \
+        evaluation.json when masks exist, and the tiles as a patch set (patches/<volume>) with their score run (runs/<volume>).
+
+        Threshold: --threshold VALUE, or --threshold-percentile P of the band of --normal-volume scans, or the Youden \
+        cut-off of a labelled score run's pixels (--threshold-from-run DIR). Default: the \(ScanThreshold.defaultPercentile)th \
+        percentile of each volume's own band, which always marks its top 1 %.
+        """)
+
+    private static let defaults = ScanSettings()
+
+    @Option(help: "Checkpoint written by `anogan train`.")
+    var checkpoint: String
+    @Option(help: ArgumentHelp("Encoder checkpoint for --start encoder (default: encoder.safetensors in the folder of --checkpoint).", valueName: "file"))
+    var encoder: String?
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(name: .long, help: "MetaImage OCT volume (.mha/.mhd); repeatable. A NAME_mask.mha/.mhd beside it is its mask.")
+    var volume: [String] = []
+    @Option(name: .long, help: "Mask volume for the --volume at the same position; repeatable.")
+    var mask: [String] = []
+    @Option(name: .long, help: "Directory: every .mha/.mhd volume in it (not *_mask), with NAME_mask beside it as mask.")
+    var volumes: [String] = []
+    @Option(name: .long, help: "Folder of B-scan PNGs forming one volume; repeatable.")
+    var bscanFolder: [String] = []
+    @Option(name: .long, help: "Folder of mask PNGs for the --bscan-folder at the same position; repeatable.")
+    var maskFolder: [String] = []
+    @Option(name: .long, parsing: .upToNextOption, help: "Mask values that count as anomalous (e.g. 1 2 = the phantom's fluid); default: every nonzero value.")
+    var maskClasses: [Int] = []
+    @Option(name: .long, help: "Column spacing after resampling, µm (default \(defaults.preparation.preprocessing.targetSpacingX)).")
+    var spacingX: Double?
+    @Option(name: .long, help: "Column spacing of inputs that do not state it (PNG folders), µm; 0 = leave unresampled.")
+    var inputSpacingX: Double?
+    @Option(name: .long, help: "Row spacing of inputs that do not state it, µm.")
+    var inputSpacingZ: Double?
+
+    @Option(help: "Pixels between neighbouring tiles (default \(defaults.stride)).")
+    var stride: Int?
+    @Option(help: "Where each mapping starts: encoder (z₁ = E(x)) or prior (default \(defaults.scoring.start.rawValue)).")
+    var start: LatentStart?
+    @Option(help: "Γ, refinement steps on z per tile (default \(LatentStart.encoder.defaultSteps) from the encoder, \(LatentStart.prior.defaultSteps) from the prior).")
+    var steps: Int?
+    @Option(help: "Tiles mapped at once; does not change the results (default \(defaults.scoring.mapping.batchSize)).")
+    var batchSize: Int?
+    @Option(help: "σ in pixels of the Gaussian smoothing of the stitched residual (default \(defaults.mapSigma)).")
+    var mapSigma: Double?
+
+    @Option(help: "Marker threshold on the map.")
+    var threshold: Float?
+    @Option(help: "Marker threshold: this percentile (0…100) of the band pixels of the --normal-volume scans (default \(ScanThreshold.defaultPercentile)).")
+    var thresholdPercentile: Double?
+    @Option(help: "Normal volume whose map sets the threshold percentile; repeatable.")
+    var normalVolume: [String] = []
+    @Option(help: ArgumentHelp("Marker threshold: Youden cut-off of the pixels of this labelled score run.", valueName: "dir"))
+    var thresholdFromRun: String?
+    @Option(help: "Smallest region kept, in original pixels (default \(defaults.minimumRegionArea)).")
+    var minRegion: Int?
+    @Flag(inversion: .prefixedNo, help: "Write the tiles' patch set and score run (default on).")
+    var patchRun = true
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard !volume.isEmpty || !volumes.isEmpty || !bscanFolder.isEmpty else {
+            throw ValidationError("give at least one volume: --volume, --volumes or --bscan-folder")
+        }
+        guard mask.isEmpty || mask.count == volume.count else { throw ValidationError("--mask given \(mask.count) times for \(volume.count) --volume") }
+        guard maskFolder.isEmpty || maskFolder.count == bscanFolder.count else {
+            throw ValidationError("--mask-folder given \(maskFolder.count) times for \(bscanFolder.count) --bscan-folder")
+        }
+        if let stride, !(1...Limits.imageSize).contains(stride) { throw ValidationError("--stride must be in 1…\(Limits.imageSize), got \(stride)") }
+        try requireRange(steps, 0...Limits.mappingSteps, "--steps")
+        try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
+        if let mapSigma, !(0...64).contains(mapSigma) { throw ValidationError("--map-sigma must be in 0…64, got \(mapSigma)") }
+        if let threshold, !(threshold.isFinite && threshold >= 0) { throw ValidationError("--threshold must be finite and ≥ 0, got \(threshold)") }
+        if let p = thresholdPercentile, !(0...100).contains(p) { throw ValidationError("--threshold-percentile must be in 0…100, got \(p)") }
+        let sources = [threshold != nil, !normalVolume.isEmpty, thresholdFromRun != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("give one threshold: --threshold, --normal-volume (with --threshold-percentile) or --threshold-from-run") }
+        if thresholdPercentile != nil && threshold != nil { throw ValidationError("--threshold-percentile applies to --normal-volume (or each volume's own map), not to --threshold") }
+        if thresholdPercentile != nil && thresholdFromRun != nil { throw ValidationError("--threshold-percentile does not apply to --threshold-from-run") }
+        try requireRange(minRegion, 1...Limits.count, "--min-region")
+        guard maskClasses.allSatisfy({ $0 >= 1 && $0 <= 255 }) else { throw ValidationError("--mask-classes must be values 1…255") }
+        if let spacingX, !(spacingX > 0 && spacingX <= 1e6) { throw ValidationError("--spacing-x must be positive and ≤ 1e6, got \(spacingX)") }
+        for (flag, v) in [("--input-spacing-x", inputSpacingX), ("--input-spacing-z", inputSpacingZ)] {
+            if let v, !(v >= 0 && v <= 1e6) { throw ValidationError("\(flag) must be in 0…1e6, got \(v)") }
+        }
+        if steps == 0, start == .prior { throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let url = { (path: String) in URL(fileURLWithPath: path) }
+        var settings = ScanSettings()
+        if let start { settings.scoring = ScoringSettings(start: start) }
+        if let steps { settings.scoring.mapping.steps = steps }
+        if let batchSize { settings.scoring.mapping.batchSize = batchSize }
+        if let stride { settings.stride = stride }
+        if let mapSigma { settings.mapSigma = mapSigma }
+        if let minRegion { settings.minimumRegionArea = minRegion }
+        settings.writePatchRun = patchRun
+        if !maskClasses.isEmpty { settings.preparation.preprocessing.annotatedClasses = maskClasses.map(UInt8.init) }
+        if let spacingX { settings.preparation.preprocessing.targetSpacingX = spacingX }
+        if let inputSpacingX { settings.preparation.inputSpacingX = inputSpacingX }
+        if let inputSpacingZ { settings.preparation.inputSpacingZ = inputSpacingZ }
+        let percentile = thresholdPercentile ?? ScanThreshold.defaultPercentile
+        if let threshold {
+            settings.threshold = .value(threshold)
+        } else if let thresholdFromRun {
+            settings.threshold = .youdenOfRun(url(thresholdFromRun))
+        } else if !normalVolume.isEmpty {
+            settings.threshold = .percentileOfNormal(try discoverOCTSources(normalVolume.map { .volume(url($0), mask: nil) }), percentile)
+        } else {
+            settings.threshold = .percentileOfVolume(percentile)
+        }
+        let checkpointURL = url(checkpoint)
+        var encoderURL: URL?
+        if settings.scoring.start == .encoder {
+            let e = encoder.map(url) ?? checkpointURL.deletingLastPathComponent().appendingPathComponent(EncoderTrainingOutput.fileName)
+            guard FileManager.default.fileExists(atPath: e.path) else {
+                throw FileError(e, "no encoder checkpoint; make one with `anogan train-encoder --checkpoint \(checkpoint) --data TRAINING-IMAGES`, or give --start prior")
+            }
+            encoderURL = e
+        } else if encoder != nil {
+            throw ValidationError("--encoder needs --start encoder")
+        }
+        let inputs: [OCTInput] = volume.indices.map { .volume(url(volume[$0]), mask: mask.isEmpty ? nil : url(mask[$0])) }
+            + volumes.map { .directory(url($0)) }
+            + bscanFolder.indices.map { .bscanFolder(url(bscanFolder[$0]), masks: maskFolder.isEmpty ? nil : url(maskFolder[$0])) }
+        // The flags were checked in validate(); what remains names settings the flags set.
+        do {
+            try scanWithCheckpoint(checkpointURL, encoder: encoderURL, inputs: inputs, settings: settings, output: url(out), log: { print($0) })
+        } catch let error as SettingsError {
+            throw ValidationError(error.description)
+        }
+    }
+}

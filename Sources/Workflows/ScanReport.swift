@@ -1,0 +1,105 @@
+// scan.html: a scan's page — per volume its en-face projection, the overlays
+// of the B-scans with the largest regions, the table of marker candidates and
+// a t-SNE of their D features. Beside report.html rather than inside it: a
+// scan has no score-level evaluation to share that page with.
+
+import Evaluation
+import Foundation
+import Report
+
+public enum ScanReport {
+    /// What the page shows of one volume.
+    public struct Volume {
+        public var name: String
+        public var stem: String
+        public var bscans: Int
+        public var tiles: Int
+        public var threshold: Float
+        public var score: ScanScore
+        /// B-scans of its largest regions, largest first (their overlays are shown).
+        public var topBScans: [Int]
+    }
+
+    /// At most this many regions in the table.
+    static let tableRows = 100
+    /// At most this many regions (the largest) in the t-SNE.
+    static let tsnePoints = 1000
+
+    static func fmt(_ v: Double?, _ digits: Int = 4) -> String { v.map { $0.isFinite ? String(format: "%.\(digits)g", $0) : "—" } ?? "—" }
+
+    public static func render(volumes: [Volume], markers: [MarkerCandidate], evaluation: ScanEvaluation?, threshold: String,
+                              settings: ScanSettings) throws -> String {
+        var html = """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <title>AnoGAN scan</title>
+        <style>
+        body { font-family: Helvetica, Arial, sans-serif; margin: 24px auto; max-width: 1400px; color: #222; padding: 0 16px; }
+        h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        table { border-collapse: collapse; font-size: 13px; } th, td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; text-align: right; }
+        th:first-child, td:first-child { text-align: left; } th { background: #f6f6f6; }
+        .grid { display: flex; flex-wrap: wrap; gap: 16px; } figure { margin: 0; } figcaption { font-size: 12px; color: #555; max-width: 520px; }
+        img { max-width: 520px; image-rendering: pixelated; }
+        </style></head><body>
+        <h1>AnoGAN scan: anomaly maps and marker candidates</h1>
+        <p>Tiles of the model's size every \(settings.stride) px over the retina band (ILM…Bruch), scored from \
+        \(settings.scoring.start.rawValue == "encoder" ? "E(x)" : "the prior") with Γ = \(settings.scoring.mapping.steps); \
+        map = |x − x̂| averaged over overlapping tiles, smoothed with σ = \(settings.mapSigma) px, in the original geometry. \
+        Threshold: \(escape(threshold)); regions: 8-connected per B-scan, ≥ \(settings.minimumRegionArea) pixels.</p>
+
+        """
+        var rows = "<table><tr><th>volume</th><th>B-scans</th><th>tiles</th><th>map mean</th><th>map max</th><th>mean A of tiles</th><th>threshold</th><th>regions</th></tr>"
+        for v in volumes {
+            rows += "<tr><td>\(escape(v.name))</td><td>\(v.bscans)</td><td>\(v.tiles)</td><td>\(fmt(v.score.mapMean))</td><td>\(fmt(v.score.mapMax))</td>"
+                + "<td>\(fmt(v.score.patchScoreMean))</td><td>\(fmt(Double(v.threshold)))</td><td>\(markers.filter { $0.volume == v.name }.count)</td></tr>"
+        }
+        html += section("Volumes", rows + "</table>")
+        if let e = evaluation {
+            var t = "<p>Pooled over whole B-scans inside the retina band: pixel AUROC <b>\(fmt(e.pixelAUROC))</b>, Dice <b>\(fmt(e.dice))</b>.</p>"
+            t += "<table><tr><th>volume</th><th>pixel AUROC</th><th>Dice</th><th>threshold</th><th>annotated pixels</th><th>band pixels</th></tr>"
+            for v in e.volumes {
+                t += "<tr><td>\(escape(v.volume))</td><td>\(fmt(v.pixelAUROC))</td><td>\(fmt(v.dice))</td><td>\(fmt(Double(v.threshold)))</td>"
+                    + "<td>\(v.annotatedPixels)</td><td>\(v.bandPixels)</td></tr>"
+            }
+            html += section("Evaluation against masks", t + "</table>")
+        }
+        for v in volumes {
+            var body = "<div class=\"grid\"><figure><img src=\"\(escape(ScanFiles.enFace(v.stem)))\" alt=\"en-face\">"
+                + "<figcaption>En face: maximum of the map over depth; one band per B-scan (top = first), one column per A-scan.</figcaption></figure>"
+            for b in v.topBScans {
+                let file = ScanFiles.overlays + "/" + ScanFiles.overlay(v.stem, bscan: b)
+                body += "<figure><img src=\"\(escape(file))\" alt=\"B-scan \(b)\"><figcaption>B-scan \(b)</figcaption></figure>"
+            }
+            html += section("\(v.name): en face and the B-scans with the largest regions", body + "</div>")
+        }
+        var table = "<table><tr><th>rank</th><th>volume</th><th>B-scan</th><th>centroid x, y</th><th>box x</th><th>box y</th><th>area px</th><th>mean residual</th><th>max</th><th>tiles</th></tr>"
+        for (k, m) in markers.prefix(tableRows).enumerated() {
+            let r = m.region
+            table += "<tr><td>\(k)</td><td>\(escape(m.volume))</td><td>\(m.bscan)</td><td>\(String(format: "%.1f, %.1f", r.centroidColumn, r.centroidRow))</td>"
+                + "<td>\(r.minColumn)…\(r.maxColumn)</td><td>\(r.minRow)…\(r.maxRow)</td><td>\(r.area)</td><td>\(fmt(r.meanValue))</td><td>\(fmt(r.maxValue))</td><td>\(m.tiles.count)</td></tr>"
+        }
+        let more = markers.count > tableRows ? "<p>\(markers.count - tableRows) more in \(ScanFiles.markers).</p>" : ""
+        html += section("Marker candidates (\(markers.count); largest mean × area first)", table + "</table>" + more)
+        html += section("t-SNE of the regions' D features", try tsne(markers, volumes: volumes, settings: settings.tsne))
+        return html + "</body></html>\n"
+    }
+
+    static func section(_ title: String, _ body: String) -> String { "<h2>\(escape(title))</h2>\n\(body)\n" }
+
+    static let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
+
+    /// The regions' mean D features embedded in 2-D, one colour per volume (needs ≥ 5 regions with features).
+    static func tsne(_ markers: [MarkerCandidate], volumes: [Volume], settings: TSNESettings) throws -> String {
+        let usable = Array(markers.filter { !$0.tiles.isEmpty }.prefix(tsnePoints))
+        guard usable.count >= 5 else { return "<p>Fewer than 5 regions: no t-SNE.</p>" }
+        var s = settings
+        s.perplexity = min(s.perplexity, Double(usable.count - 1) / 3)
+        s.exaggerationIterations = min(s.exaggerationIterations, s.iterations / 4)
+        let y = try TSNE.embed(usable.map(\.features), settings: s)
+        let groups = volumes.enumerated().map { k, v in
+            PlotSeries(label: v.name, color: colours[k % colours.count],
+                       data: usable.indices.filter { usable[$0].volume == v.name }.map { (y[2 * $0], y[2 * $0 + 1]) })
+        }.filter { !$0.data.isEmpty }
+        return SVGPlot.scatter(title: "regions", groups: groups)
+    }
+}
