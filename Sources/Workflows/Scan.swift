@@ -176,6 +176,9 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
     var prep = settings.preparation
     let size = scorer.config.imageSize
     prep.preprocessing.patchSize = size
+    guard settings.stride <= size else {
+        throw SettingsError("stride \(settings.stride) exceeds the model's \(size)-pixel tiles: the band would have gaps")
+    }
     let (volume, rawMask, fixedRange) = try readOCTSource(source, settings: prep)
     let name = source.name
     if let m = rawMask, m.width != volume.width || m.height != volume.height || m.depth != volume.depth {

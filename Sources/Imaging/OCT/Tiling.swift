@@ -11,9 +11,10 @@ import Records
 public enum OCTTiling {
     /// Starts of `size`-long tiles `stride` apart that cover `range` (inclusive), inside
     /// 0..<extent: the first at the range's start (moved in when a tile would leave the
-    /// extent), then every `stride`, and a last one flush with the range's end. Needs size ≤ extent.
+    /// extent), then every `stride`, and a last one flush with the range's end. Needs
+    /// stride ≤ size (else gaps) and size ≤ extent.
     public static func starts(covering range: ClosedRange<Int>, size: Int, stride: Int, extent: Int) -> [Int] {
-        precondition(size >= 1 && stride >= 1 && size <= extent, "tiles of \(size) every \(stride) in \(extent)")
+        precondition(size >= 1 && stride >= 1 && stride <= size && size <= extent, "tiles of \(size) every \(stride) in \(extent)")
         let last = extent - size
         let first = min(max(0, range.lowerBound), last)
         let end = min(max(first, range.upperBound - size + 1), last)
