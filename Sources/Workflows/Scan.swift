@@ -243,7 +243,11 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
         }
         first = i
         let covered = accumulator.coverage.map { $0 > 0 }
-        let smoothed = AnomalyMap.smoothed(Tensor(shape: [1, 1, h, w], values: accumulator.mean), sigma: settings.mapSigma).array
+        // Normalised smoothing: each pixel averages covered pixels only, so the map does not fade
+        // towards the edge of the tiled region (uncovered pixels are 0 in `mean`).
+        var smoothed = AnomalyMap.smoothed(Tensor(shape: [1, 1, h, w], values: accumulator.mean), sigma: settings.mapSigma).array
+        let weight = AnomalyMap.smoothed(Tensor(shape: [1, 1, h, w], values: covered.map { $0 ? 1 : 0 }), sigma: settings.mapSigma).array
+        for k in smoothed.indices { smoothed[k] = covered[k] && weight[k] > 0 ? smoothed[k] / weight[k] : 0 }
         let geometry = p.geometry(volume: name, bscan: b)
         let original = BScanStitching.toOriginal(smoothed, height: h, geometry: geometry, valid: covered)
         let originalBand = BScanStitching.toOriginal(OCTTiling.bandMask(of: p.flat), height: h, geometry: geometry)
