@@ -58,7 +58,7 @@ struct ScanCommand: ParsableCommand {
     @Option(name: .long, help: "Row spacing of inputs that do not state it, µm.")
     var inputSpacingZ: Double?
 
-    @Option(help: "Pixels between neighbouring tiles (default \(defaults.stride)).")
+    @Option(help: "Pixels between neighbouring tiles, at most the tile size (default half the model's image size: 32 for 64² patches).")
     var stride: Int?
     @Option(help: "Where each mapping starts: encoder (z₁ = E(x)) or prior (default \(defaults.scoring.start.rawValue)).")
     var start: LatentStart?

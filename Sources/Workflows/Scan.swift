@@ -47,8 +47,9 @@ public enum ScanThreshold: Equatable, Sendable {
 public struct ScanSettings: Equatable, Sendable {
     /// Preprocessing as `prepare`'s (the patch size is the model's image size; patchesPerBScan is unused).
     public var preparation = OCTPreparationSettings()
-    /// Pixels between neighbouring tiles (the last tile of a row or column is flush with the band).
-    public var stride = 32
+    /// Pixels between neighbouring tiles (the last tile of a row or column is flush with the band);
+    /// at most the tile size. nil: half the tile (32 for the paper's 64² patches).
+    public var stride: Int? = nil
     /// How tiles are scored: the encoder start, Γ = the encoder start's default, by default.
     public var scoring = ScoringSettings(start: .encoder)
     /// σ (prepared pixels) of the Gaussian applied to the stitched residual: evaluate's anomaly-map σ.
@@ -69,7 +70,7 @@ public struct ScanSettings: Equatable, Sendable {
 
     public func validate() throws {
         try preparation.validate()
-        guard stride >= 1 && stride <= Limits.imageSize else { throw SettingsError("stride must be in 1…\(Limits.imageSize), got \(stride)") }
+        if let stride, !(1...Limits.imageSize).contains(stride) { throw SettingsError("stride must be in 1…\(Limits.imageSize), got \(stride)") }
         guard mapSigma >= 0 && mapSigma <= 64 else { throw SettingsError("mapSigma must be in 0…64, got \(mapSigma)") }
         guard minimumRegionArea >= 1 else { throw SettingsError("minimumRegionArea must be ≥ 1, got \(minimumRegionArea)") }
         switch threshold {
@@ -176,8 +177,9 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
     var prep = settings.preparation
     let size = scorer.config.imageSize
     prep.preprocessing.patchSize = size
-    guard settings.stride <= size else {
-        throw SettingsError("stride \(settings.stride) exceeds the model's \(size)-pixel tiles: the band would have gaps")
+    let stride = settings.stride ?? max(1, size / 2)
+    guard stride <= size else {
+        throw SettingsError("stride \(stride) exceeds the model's \(size)-pixel tiles: the band would have gaps")
     }
     let (volume, rawMask, fixedRange) = try readOCTSource(source, settings: prep)
     let name = source.name
@@ -202,14 +204,14 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
         guard p.flat.image.width >= size else {
             throw FileError(source.scan, "B-scan \(b) is \(p.flat.image.width) columns wide after resampling, narrower than the model's \(size)-pixel patches")
         }
-        let tiles = OCTTiling.tiles(of: p.flat, size: size, stride: settings.stride)
+        let tiles = OCTTiling.tiles(of: p.flat, size: size, stride: stride)
         collector.add(OCTTiling.patches(of: p.flat, at: tiles, size: size), volume: name, bscan: b,
                       unmaskedLabel: -1, geometry: p.geometry(volume: name, bscan: b))
         prepared.append(p)
     }
     var manifest = prep.preprocessing.manifest
     manifest["protocol"] = "oct-scan"
-    manifest["patch_position"] = "tiles every \(settings.stride) px over the retina band, the last flush with its end; sources x,y = top-left in the flattened, resampled B-scan"
+    manifest["patch_position"] = "tiles every \(stride) px over the retina band, the last flush with its end; sources x,y = top-left in the flattened, resampled B-scan"
     manifest["inputs"] = name
     let tiles = collector.patchSet(settings: manifest, seed: 0)
     let labels: [Int?] = rawMask == nil ? Array(repeating: nil, count: tiles.count) : (tiles.labels ?? []).map { $0 < 0 ? nil : $0 }
@@ -455,7 +457,7 @@ public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInp
     let (scorer, saved) = try latentMappingScorer(checkpoint: checkpoint, settings: settings.scoring, encoder: encoder)
     let from = settings.scoring.start == .encoder ? "from E(x) of \((encoder ?? checkpoint).path)" : "from the prior, seed \(settings.scoring.seed)"
     log("scan: \(sources.count) volume(s) with \(checkpoint.path) (epoch \(saved.position.epoch)), \(saved.config.imageSize)² tiles every "
-        + "\(settings.stride) px, Γ = \(settings.scoring.mapping.steps) \(from), map σ = \(settings.mapSigma), threads \(Threads.count); "
+        + "\(settings.stride ?? saved.config.imageSize / 2) px, Γ = \(settings.scoring.mapping.steps) \(from), map σ = \(settings.mapSigma), threads \(Threads.count); "
         + "threshold: \(settings.threshold.description)")
     return try scanVolumes(sources, scorer: scorer, settings: settings, checkpoint: checkpoint,
                            encoderCheckpoint: settings.scoring.start == .encoder ? encoder : nil, output: output, log: log)

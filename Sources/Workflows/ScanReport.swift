@@ -42,7 +42,7 @@ public enum ScanReport {
         img { max-width: 520px; image-rendering: pixelated; }
         </style></head><body>
         <h1>AnoGAN scan: anomaly maps and marker candidates</h1>
-        <p>Tiles of the model's size every \(settings.stride) px over the retina band (ILM…Bruch), scored from \
+        <p>Tiles of the model's size every \(settings.stride.map { "\($0)" } ?? "half a tile's") px over the retina band (ILM…Bruch), scored from \
         \(settings.scoring.start.rawValue == "encoder" ? "E(x)" : "the prior") with Γ = \(settings.scoring.mapping.steps); \
         map = |x − x̂| averaged over overlapping tiles, smoothed with σ = \(settings.mapSigma) px, in the original geometry. \
         Threshold: \(escape(threshold)); regions: 8-connected per B-scan, ≥ \(settings.minimumRegionArea) pixels.</p>

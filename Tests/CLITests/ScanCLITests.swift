@@ -1,0 +1,79 @@
+// `anogan scan` end to end on a tiny phantom with a tiny trained model and encoder:
+// every output file, the map's geometry, the evaluation against the phantom's
+// masks; and bad flags or files fail with one clear line.
+
+import Foundation
+import Records
+import TestSupport
+import XCTest
+
+final class ScanCLITests: CLITestCase {
+    @discardableResult
+    func ok(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> CLIRun {
+        let result = try run(args, file: file, line: line)
+        XCTAssertEqual(result.status, 0, "anogan \(args.joined(separator: " ")) failed:\n\(result.stderr)", file: file, line: line)
+        XCTAssertFalse(result.crashed, file: file, line: line)
+        return result
+    }
+
+    /// A tiny phantom (1 healthy, 1 diseased, 2 B-scans of 128²), a 16² model of width 2 and its encoder.
+    func tinyModel() throws -> String {
+        try ok(["phantom", "--out", path("ph"), "--healthy", "1", "--diseased", "1", "--bscans", "2", "--width", "128", "--height", "128", "--no-png"])
+        try ok(["prepare", "--volume", path("ph/healthy_000.mha"), "--out", path("normal"), "--patch-size", "16", "--patches-per-bscan", "8"])
+        try ok(["train", "--data", path("normal"), "--out", path("train"), "--epochs", "1", "--width", "2", "--batch-size", "4"])
+        try ok(["train-encoder", "--checkpoint", path("train/checkpoint.safetensors"), "--data", path("normal"), "--iterations", "2", "--batch-size", "4"])
+        return path("train/checkpoint.safetensors")
+    }
+
+    func testScanWritesMapsOverlaysScoresMarkersAndEvaluation() throws {
+        let checkpoint = try tinyModel()
+        let result = try ok(["scan", "--checkpoint", checkpoint, "--volume", path("ph/diseased_000.mha"), "--volume", path("ph/healthy_000.mha"),
+                             "--out", path("scan"), "--stride", "8", "--mask-classes", "1", "2", "--min-region", "5"])
+        XCTAssertTrue(result.stdout.contains("from E(x)"), "the encoder start by default:\n\(result.stdout)")
+        XCTAssertTrue(result.stdout.contains("pixel AUROC"), result.stdout)
+        let fm = FileManager.default
+        for name in ["anomaly_map_diseased_000.mha", "anomaly_map_healthy_000.mha", "enface_diseased_000.png", "enface_healthy_000.png",
+                     "overlays/diseased_000_bscan000.png", "overlays/diseased_000_bscan001.png", "overlays/healthy_000_bscan001.png",
+                     "scores.csv", "markers.csv", "marker_features.npy", "evaluation.json", "scan.html",
+                     "patches/diseased_000/manifest.json", "runs/diseased_000/scores.csv", "runs/healthy_000/summary.json"] {
+            XCTAssertTrue(fm.fileExists(atPath: path("scan/" + name)), name)
+        }
+        // The map: float32 with the scan's size and spacing, read back by the header alone.
+        let header = try String(decoding: Data(contentsOf: URL(fileURLWithPath: path("scan/anomaly_map_diseased_000.mha"))).prefix(400), as: UTF8.self)
+        let scanHeader = try String(decoding: Data(contentsOf: URL(fileURLWithPath: path("ph/diseased_000.mha"))).prefix(400), as: UTF8.self)
+        func field(_ h: String, _ key: String) -> String? { h.split(separator: "\n").first { $0.hasPrefix(key + " =") }.map(String.init) }
+        XCTAssertEqual(field(header, "DimSize"), "DimSize = 128 128 2")
+        XCTAssertEqual(field(header, "ElementSpacing"), field(scanHeader, "ElementSpacing"))
+        XCTAssertEqual(field(header, "ElementType"), "ElementType = MET_FLOAT")
+        // scores.csv: a header, 2 B-scans + the volume, for each volume.
+        let scores = try String(contentsOfFile: path("scan/scores.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(scores.first, "volume,bscan,patches,band_pixels,map_mean,map_max,patch_score_mean")
+        XCTAssertEqual(scores.count, 1 + 2 * 3)
+        XCTAssertEqual(scores.filter { $0.contains(",all,") }.count, 2)
+        // Patch ids are the stable volume/bscan/x/y.
+        let runScores = try String(contentsOfFile: path("scan/runs/diseased_000/scores.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(runScores[1].hasPrefix("diseased_000.mha/0/"), String(runScores[1]))
+        let evaluation = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("scan/evaluation.json")))) as? [String: Any]
+        let auroc = try XCTUnwrap(evaluation?["pixelAUROC"] as? Double)
+        XCTAssertTrue(auroc > 0 && auroc <= 1)
+        let html = try String(contentsOfFile: path("scan/scan.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("</html>") && html.contains("enface_diseased_000.png") && html.contains("Marker candidates"))
+    }
+
+    func testBadFlagsAndFilesFailWithOneLine() throws {
+        let checkpoint = try tinyModel()
+        let base = ["scan", "--checkpoint", checkpoint, "--out", path("o")]
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--stride", "0"], status: 64, mentions: ["--stride"])
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--stride", "-3"], status: 64, mentions: ["--stride"])
+        try assertFails(base, status: 64, mentions: ["--volume"])
+        try assertFails(base + ["--volume", path("ph/missing.mha")], mentions: [path("ph/missing.mha"), "no such volume"])
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--stride", "17"], status: 64, mentions: ["stride 17", "16-pixel"])
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--threshold", "0.5", "--threshold-from-run", path("x")],
+                        status: 64, mentions: ["one threshold"])
+        // A mask of another size than its volume.
+        try ok(["phantom", "--out", path("small"), "--healthy", "1", "--diseased", "0", "--bscans", "1", "--width", "64", "--height", "64", "--no-png"])
+        try assertFails(base + ["--volume", path("ph/diseased_000.mha"), "--mask", path("small/healthy_000_mask.mha")],
+                        mentions: ["healthy_000_mask.mha", "64×64×1", "128×128×2"])
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--encoder", path("nope.safetensors")], mentions: ["nope.safetensors"])
+    }
+}
