@@ -223,4 +223,25 @@ final class ScanTests: TemporaryDirectoryTestCase {
         XCTAssertTrue(mismatch.contains("wrong_mask.mha") && mismatch.contains("64×128×1") && mismatch.contains("128×128×1"), mismatch)
         XCTAssertFalse(mismatch.contains("\n"), mismatch)
     }
+
+    func testThresholdFromALabelledRunIsYoudensCutOffOfItsSmoothedPixels() throws {
+        let run = try SyntheticRun.make(in: dir, name: "labelled", count: 6, size: 16, seed: 2)
+        let cut = try youdenThreshold(ofRun: run.directory, sigma: 1)
+        let maps = AnomalyMap.smoothed(Tensor(shape: [6, 1, 16, 16], values: run.residuals), sigma: 1).array
+        let curve = try ROCCurve(scores: maps.map(Double.init), labels: run.masks.map { $0 != 0 })
+        XCTAssertEqual(Double(cut), curve.youden.threshold, accuracy: 1e-6)
+    }
+
+    func testThresholdFromANormalVolumeIsThePercentileOfItsBand() throws {
+        let (normal, _, _) = try phantom(name: "normal", bscans: 1, width: 256, height: 200)
+        let (query, _, _) = try phantom(name: "query", bscans: 1, width: 256, height: 200, seed: 12)
+        var settings = ScanSettings()
+        settings.threshold = .percentileOfNormal([normal], 50)
+        settings.writePatchRun = false
+        let result = try scanVolumes([query], scorer: StandInScorer.constant(0.25, imageSize: 32), settings: settings, checkpoint: checkpoint,
+                                     output: dir.appendingPathComponent("o"), log: { _ in })
+        // The normal map is 0.25 over its band, so is its median; the query's band is one region at that threshold.
+        XCTAssertEqual(result.markers.count, 1)
+        XCTAssertEqual(result.markers.first?.threshold ?? 0, 0.25, accuracy: 1e-5)
+    }
 }
