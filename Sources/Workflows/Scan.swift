@@ -110,6 +110,8 @@ public struct VolumeMap {
     public var tiles: PatchSet
     /// What the scorer returned for the tiles (rows in `tiles` order).
     public var detection: DetectionResult
+    /// Wall-clock seconds of preparing (read, segment, flatten, tile), scoring and stitching.
+    public var seconds: (prepare: Double, score: Double, stitch: Double)
 
     /// Pixels of B-scan b inside the band (map values).
     func bandValues(bscan b: Int) -> [Float] {
@@ -181,6 +183,8 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
     guard stride <= size else {
         throw SettingsError("stride \(stride) exceeds the model's \(size)-pixel tiles: the band would have gaps")
     }
+    var clock = Date()
+    func lap() -> Double { defer { clock = Date() }; return Date().timeIntervalSince(clock) }
     let (volume, rawMask, fixedRange) = try readOCTSource(source, settings: prep)
     let name = source.name
     if let m = rawMask, m.width != volume.width || m.height != volume.height || m.depth != volume.depth {
@@ -218,6 +222,7 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
     if let patchDirectory { try tiles.save(to: patchDirectory) }
     let input = ImageInput(images: tiles.images, labels: labels, ids: tiles.ids, source: patchDirectory ?? source.scan)
     try input.check(fits: scorer.config)
+    let prepareSeconds = lap()
 
     let detection: DetectionResult
     if let runDirectory {
@@ -227,6 +232,7 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
         let progress = Records.Progress("scan \(name)", total: scorer.work(imageCount: input.count), unit: scorer.workUnit)
         detection = try scorer.score(input) { progress.update($0.done, detail: $0.detail) }
     }
+    let scoreSeconds = lap()
     let residuals = detection.residuals(of: input.images)
 
     // Stitch each B-scan's tiles in the prepared geometry, smooth, keep the band, carry back.
@@ -259,7 +265,8 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
             map[base + k] = original[k]
         }
     }
-    return VolumeMap(name: name, volume: volume, mask: mask, map: map, band: band, tiles: tiles, detection: detection)
+    return VolumeMap(name: name, volume: volume, mask: mask, map: map, band: band, tiles: tiles, detection: detection,
+                     seconds: (prepareSeconds, scoreSeconds, lap()))
 }
 
 // MARK: - Markers
@@ -373,7 +380,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
             try PNG.write(width: picture.width, height: picture.height, channels: 3, pixels8: picture.pixels,
                           to: output.appendingPathComponent(ScanFiles.overlays).appendingPathComponent(ScanFiles.overlay(stem, bscan: b)))
         }
-        let enFace = ScanPictures.enFace(m, display: display)
+        let enFace = ScanPictures.enFace(m)
         try PNG.write(width: enFace.width, height: enFace.height, channels: 3, pixels8: enFace.pixels,
                       to: output.appendingPathComponent(ScanFiles.enFace(stem)))
 
@@ -411,9 +418,11 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
         }
         summaries.append(ScanReport.Volume(name: m.name, stem: stem, bscans: m.volume.depth, tiles: m.tiles.count, threshold: threshold,
                                            score: scores.last!, topBScans: found.map(\.bscan).reduce(into: [Int]()) { if !$0.contains($1) && $0.count < 6 { $0.append($1) } }))
-        log(String(format: "  %d B-scans, %d tiles, map mean %.4g max %.4g over the band, threshold %.4g → %d region(s), %.1f s",
+        log(String(format: "  %d B-scans, %d tiles, map mean %.4g max %.4g over the band, threshold %.4g → %d region(s), "
+                   + "%.1f s (prepare %.1f, score %.1f, stitch %.1f, files and regions %.1f)",
                    m.volume.depth, m.tiles.count, scores.last!.mapMean, scores.last!.mapMax, threshold, found.count,
-                   Date().timeIntervalSince(volumeStart)))
+                   Date().timeIntervalSince(volumeStart), m.seconds.prepare, m.seconds.score, m.seconds.stitch,
+                   Date().timeIntervalSince(volumeStart) - m.seconds.prepare - m.seconds.score - m.seconds.stitch))
     }
     markers.sort { $0.region.mass > $1.region.mass }
 

@@ -1,6 +1,6 @@
 // The pictures of a scan: each B-scan in grey with its anomaly map as a colour
-// overlay, and the en-face projection of the map (maximum over depth: one row
-// per B-scan, stretched to the B-scan spacing, one column per A-scan). Pure
+// overlay, and the en-face projection of the map (mean over the band of each
+// A-scan: one band of rows per B-scan, stretched to the B-scan spacing). Pure
 // functions from a VolumeMap to RGB bytes; the scan writes them as PNG.
 
 import Foundation
@@ -64,15 +64,25 @@ public enum ScanPictures {
         return min(16, max(1, Int((s.z / s.x).rounded())))
     }
 
-    /// The maximum of the map over depth for every (B-scan, column), in `hot` colours from 0 to `display.high`.
-    public static func enFace(_ m: VolumeMap, display: DisplayRange) -> Picture {
+    /// The mean of the map over the band of every A-scan (B-scan, column), in `hot` colours
+    /// stretched from the 1st to the 99th percentile of those means. The mean, not the maximum:
+    /// the maximum over depth is nearly always a layer edge and paints the whole picture alike.
+    public static func enFace(_ m: VolumeMap) -> Picture {
         let w = m.volume.width, h = m.volume.height, k = rowsPerBScan(m)
+        var means = [Float](repeating: 0, count: w * m.volume.depth)
+        for b in 0..<m.volume.depth {
+            for x in 0..<w {
+                var sum: Float = 0, n = 0
+                for y in 0..<h where m.band[(b * h + y) * w + x] { sum += m.map[(b * h + y) * w + x]; n += 1 }
+                means[b * w + x] = n == 0 ? 0 : sum / Float(n)
+            }
+        }
+        let sorted = means.sorted()
+        let lo = sorted[sorted.count / 100], hi = max(sorted[(sorted.count - 1) * 99 / 100], lo + 1e-6)
         var pixels = [UInt8](repeating: 0, count: w * m.volume.depth * k * 3)
         for b in 0..<m.volume.depth {
             for x in 0..<w {
-                var top: Float = 0
-                for y in 0..<h { top = max(top, m.map[(b * h + y) * w + x]) }
-                let c = hot(top / display.high)
+                let c = hot((means[b * w + x] - lo) / (hi - lo))
                 for r in 0..<k {
                     let i = ((b * k + r) * w + x) * 3
                     pixels[i] = UInt8((255 * c.0).rounded()); pixels[i + 1] = UInt8((255 * c.1).rounded()); pixels[i + 2] = UInt8((255 * c.2).rounded())

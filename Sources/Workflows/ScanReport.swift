@@ -65,7 +65,7 @@ public enum ScanReport {
         }
         for v in volumes {
             var body = "<div class=\"grid\"><figure><img src=\"\(escape(ScanFiles.enFace(v.stem)))\" alt=\"en-face\">"
-                + "<figcaption>En face: maximum of the map over depth; one band per B-scan (top = first), one column per A-scan.</figcaption></figure>"
+                + "<figcaption>En face: mean of the map over the retina band of each A-scan, stretched 1st–99th percentile; one band of rows per B-scan (top = first), one column per A-scan.</figcaption></figure>"
             for b in v.topBScans {
                 let file = ScanFiles.overlays + "/" + ScanFiles.overlay(v.stem, bscan: b)
                 body += "<figure><img src=\"\(escape(file))\" alt=\"B-scan \(b)\"><figcaption>B-scan \(b)</figcaption></figure>"
