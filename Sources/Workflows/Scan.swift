@@ -370,9 +370,9 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
         } else { threshold = .infinity }
 
         // Files of the volume.
-        var mapVolume = m.volume
-        mapVolume.voxels = m.map
-        try MetaImage.write(mapVolume, to: output.appendingPathComponent(ScanFiles.anomalyMap(stem)), elementType: .float)
+        var mapFile = m.volume
+        mapFile.voxels = m.map
+        try MetaImage.write(mapFile, to: output.appendingPathComponent(ScanFiles.anomalyMap(stem)), elementType: .float)
         let display = ScanPictures.DisplayRange(threshold: threshold, values: bandValues)
         let gray = OCTPreprocessing.grayRange(of: m.volume)
         for b in 0..<m.volume.depth {
@@ -397,7 +397,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
         for b in 0..<m.volume.depth { scores.append(score(b, m.bandValues(bscan: b))) }
         scores.append(score(nil, bandValues))
 
-        let found = markerCandidates(in: m, threshold: threshold, minimumArea: settings.minimumRegionArea)
+        let found = byMass(markerCandidates(in: m, threshold: threshold, minimumArea: settings.minimumRegionArea))
         markers += found
 
         // Evaluation inside the band.
@@ -424,7 +424,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
                    Date().timeIntervalSince(volumeStart), m.seconds.prepare, m.seconds.score, m.seconds.stitch,
                    Date().timeIntervalSince(volumeStart) - m.seconds.prepare - m.seconds.score - m.seconds.stitch))
     }
-    markers.sort { $0.region.mass > $1.region.mass }
+    markers = byMass(markers)
 
     try Data(ScanCSV.scores(scores).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.scores))
     try Data(ScanCSV.markers(markers, sources: sources).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.markers))
@@ -470,6 +470,13 @@ public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInp
         + "threshold: \(settings.threshold.description)")
     return try scanVolumes(sources, scorer: scorer, settings: settings, checkpoint: checkpoint,
                            encoderCheckpoint: settings.scoring.start == .encoder ? encoder : nil, output: output, log: log)
+}
+
+/// Largest mass (mean × area) first; equal masses keep their order (volume, B-scan, scan order).
+private func byMass(_ markers: [MarkerCandidate]) -> [MarkerCandidate] {
+    markers.enumerated().sorted { a, b in
+        a.element.region.mass != b.element.region.mass ? a.element.region.mass > b.element.region.mass : a.offset < b.offset
+    }.map(\.element)
 }
 
 private func createDirectory(_ url: URL) throws {
