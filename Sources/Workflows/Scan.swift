@@ -356,6 +356,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
     var scores: [ScanScore] = [], markers: [MarkerCandidate] = [], evaluations: [ScanEvaluation.PerVolume] = []
     var pooledAUROC = PixelAUROC(), anyMask = false, diceBoth = 0, diceSum = 0
     var summaries: [ScanReport.Volume] = []
+    var featureCount = 0
     for (index, source) in sources.enumerated() {
         let volumeStart = Date()
         let stem = stems[index]
@@ -364,6 +365,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
                               patchDirectory: settings.writePatchRun ? output.appendingPathComponent(ScanFiles.patches).appendingPathComponent(stem) : nil,
                               runDirectory: settings.writePatchRun ? output.appendingPathComponent(ScanFiles.runs).appendingPathComponent(stem) : nil)
         let bandValues = m.allBandValues
+        featureCount = m.detection.queryFeatures.itemCount
         let threshold: Float
         if let fixed { threshold = fixed } else if case .percentileOfVolume(let p) = settings.threshold {
             threshold = bandValues.isEmpty ? .infinity : try MarkerCandidates.percentile(bandValues, p)
@@ -428,7 +430,6 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
 
     try Data(ScanCSV.scores(scores).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.scores))
     try Data(ScanCSV.markers(markers, sources: sources).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.markers))
-    let featureCount = markers.first?.features.count ?? 0
     try NPY.write(Tensor(shape: [markers.count, featureCount], values: markers.flatMap(\.features)),
                   to: output.appendingPathComponent(ScanFiles.markerFeatures))
 
