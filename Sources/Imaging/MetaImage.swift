@@ -155,8 +155,10 @@ public enum MetaImage {
     /// Writes `volume` as MetaImage: a `.mha` URL gets one file with the data inline,
     /// anything else (normally `.mhd`) a header plus `<name>.raw` beside it.
     /// Data are little-endian. Integer types round to nearest; a value outside the
-    /// type's range throws. Both files are written atomically.
-    public static func write(_ volume: Volume, to url: URL, elementType: MetaImageElementType = .float) throws {
+    /// type's range throws. Both files are written atomically. `extraFields` (key, value) go into
+    /// the header after ElementSpacing (e.g. an input's Offset and TransformMatrix, which Volume does not keep).
+    public static func write(_ volume: Volume, to url: URL, elementType: MetaImageElementType = .float,
+                             extraFields: [(key: String, value: String)] = []) throws {
         if let bad = volume.voxels.firstIndex(where: { !$0.isFinite }) {
             throw FileError(url, "voxel \(bad) is \(volume.voxels[bad]) (not finite)")
         }
@@ -175,7 +177,7 @@ public enum MetaImage {
         CompressedData = False
         DimSize = \(volume.width) \(volume.height) \(volume.depth)
         ElementSpacing = \(s.x) \(s.y) \(s.z)
-        ElementNumberOfChannels = 1
+        \(extraFields.map { "\($0.key) = \($0.value)\n" }.joined())ElementNumberOfChannels = 1
         ElementType = \(elementType.rawValue)
         ElementDataFile = \(inline ? "LOCAL" : rawName)
 

@@ -374,7 +374,8 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
         // Files of the volume.
         var mapFile = m.volume
         mapFile.voxels = m.map
-        try MetaImage.write(mapFile, to: output.appendingPathComponent(ScanFiles.anomalyMap(stem)), elementType: .float)
+        try MetaImage.write(mapFile, to: output.appendingPathComponent(ScanFiles.anomalyMap(stem)), elementType: .float,
+                            extraFields: source.kind == .metaImage ? spatialHeaderFields(source.scan) : [])
         let display = ScanPictures.DisplayRange(threshold: threshold, values: bandValues)
         let gray = OCTPreprocessing.grayRange(of: m.volume)
         for b in 0..<m.volume.depth {
@@ -471,6 +472,22 @@ public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInp
         + "threshold: \(settings.threshold.description)")
     return try scanVolumes(sources, scorer: scorer, settings: settings, checkpoint: checkpoint,
                            encoderCheckpoint: settings.scoring.start == .encoder ? encoder : nil, output: output, log: log)
+}
+
+/// The header fields of a MetaImage file that place it in space beyond its spacing (Volume keeps
+/// only the spacing), so the map overlays the scan in ITK-SNAP or 3D Slicer; [] when unreadable.
+func spatialHeaderFields(_ url: URL) -> [(key: String, value: String)] {
+    let keys = ["Offset", "Origin", "Position", "TransformMatrix", "Rotation", "Orientation", "CenterOfRotation", "AnatomicalOrientation"]
+    guard let handle = try? FileHandle(forReadingFrom: url), let head = try? handle.read(upToCount: 65536) else { return [] }
+    try? handle.close()
+    var fields: [(key: String, value: String)] = []
+    for line in head.split(separator: 0x0A) {
+        guard let text = String(data: Data(line), encoding: .utf8), let eq = text.firstIndex(of: "=") else { break }
+        let key = text[..<eq].trimmingCharacters(in: .whitespaces), value = text[text.index(after: eq)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        if key == "ElementDataFile" { break }
+        if keys.contains(key) && !value.isEmpty && !value.contains(where: \.isNewline) { fields.append((key, value)) }
+    }
+    return fields
 }
 
 /// Largest mass (mean × area) first; equal masses keep their order (volume, B-scan, scan order).

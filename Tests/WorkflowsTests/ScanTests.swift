@@ -244,4 +244,22 @@ final class ScanTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(result.markers.count, 1)
         XCTAssertEqual(result.markers.first?.threshold ?? 0, 0.25, accuracy: 1e-5)
     }
+
+    func testTheMapKeepsTheInputsPlacementInSpace() throws {
+        let (source, volume, _) = try phantom(name: "placed", bscans: 1, width: 256, height: 200)
+        try MetaImage.write(volume, to: source.scan, elementType: .uchar,
+                            extraFields: [("Offset", "1.5 -2 3"), ("TransformMatrix", "1 0 0 0 1 0 0 0 1")])
+        var settings = ScanSettings()
+        settings.writePatchRun = false
+        let out = dir.appendingPathComponent("o")
+        try scanVolumes([source], scorer: StandInScorer.constant(0.1, imageSize: 32), settings: settings, checkpoint: checkpoint,
+                        output: out, log: { _ in })
+        let url = out.appendingPathComponent(ScanFiles.anomalyMap("placed"))
+        let header = String(decoding: try Data(contentsOf: url).prefix(500), as: UTF8.self).split(separator: "\n").map(String.init)
+        XCTAssertTrue(header.contains("Offset = 1.5 -2 3"), "\(header)")
+        XCTAssertTrue(header.contains("TransformMatrix = 1 0 0 0 1 0 0 0 1"), "\(header)")
+        let map = try MetaImage.read(url)
+        XCTAssertEqual([map.width, map.height, map.depth], [256, 200, 1])
+        XCTAssertEqual(map.spacing, volume.spacing)
+    }
 }
