@@ -26,7 +26,7 @@ struct ScanCommand: ParsableCommand {
         evaluation.json when masks exist, and the tiles as a patch set (patches/<volume>) with their score run (runs/<volume>).
 
         Threshold: --threshold VALUE, or --threshold-percentile P of the band of --normal-volume scans, or the Youden \
-        cut-off of a labelled score run's pixels (--threshold-from-run DIR). Default: the \(ScanThreshold.defaultPercentile)th \
+        cut-off of a labelled score run's pixels (--threshold-from-run DIR). Default: the \(String(format: "%g", ScanThreshold.defaultPercentile))th \
         percentile of each volume's own band, which always marks its top 1 %.
         """)
 
@@ -71,7 +71,7 @@ struct ScanCommand: ParsableCommand {
 
     @Option(help: "Marker threshold on the map.")
     var threshold: Float?
-    @Option(help: "Marker threshold: this percentile (0…100) of the band pixels of the --normal-volume scans (default \(ScanThreshold.defaultPercentile)).")
+    @Option(help: "Marker threshold: this percentile (0…100) of the band pixels of the --normal-volume scans (default \(String(format: "%g", ScanThreshold.defaultPercentile))).")
     var thresholdPercentile: Double?
     @Option(help: "Normal volume whose map sets the threshold percentile; repeatable.")
     var normalVolume: [String] = []

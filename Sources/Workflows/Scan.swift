@@ -36,8 +36,8 @@ public enum ScanThreshold: Equatable, Sendable {
     var description: String {
         switch self {
         case .value(let v): return "fixed \(v)"
-        case .percentileOfVolume(let p): return "\(p)th percentile of each volume's band"
-        case .percentileOfNormal(let s, let p): return "\(p)th percentile of the band of \(s.map(\.name).joined(separator: ", "))"
+        case .percentileOfVolume(let p): return "\(String(format: "%g", p))th percentile of each volume's band"
+        case .percentileOfNormal(let s, let p): return "\(String(format: "%g", p))th percentile of the band of \(s.map(\.name).joined(separator: ", "))"
         case .youdenOfRun(let url): return "Youden cut-off of the pixels of \(url.path)"
         }
     }
