@@ -28,7 +28,7 @@ struct TrainCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {architecture: {latentDimension, imageSize, width, channels}, \
         training: {epochs, iterations, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount, \
-        validationFraction}}; flags override it. Without an image size in flags or file, the model takes the data's.
+        validationFraction, generatorAverageDecay, realLabel}}; flags override it. Without an image size in flags or file, the model takes the data's.
         """)
 
     @Option(help: "Training images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -52,6 +52,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed of weights, shuffles and noise (default \(TrainingSettings().seed)).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Keep an exponential moving average of G's weights with this decay (e.g. 0.999) and use it after training (samples, health, encoder, scoring). Off by default (the paper).", valueName: "decay"))
+    var generatorAverage: Double?
+
+    @Option(help: ArgumentHelp("D's target for real images, e.g. 0.9 (one-sided label smoothing). Default 1 (the paper).", valueName: "target"))
+    var realLabel: Float?
+
     @Option(help: "Continue from this checkpoint (its settings and seed are used).")
     var resume: String?
 
@@ -66,8 +72,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--validation-fraction must lie in [0, 1), got \(validationFraction)")
         }
         try requireRange(batchSize, 2...Limits.batchSize, "--batch-size")
+        if let generatorAverage, !(generatorAverage > 0 && generatorAverage < 1) {
+            throw ValidationError("--generator-average must lie in (0, 1), got \(generatorAverage)")
+        }
+        if let realLabel, !(realLabel > 0.5 && realLabel <= 1) {
+            throw ValidationError("--real-label must lie in (0.5, 1], got \(realLabel)")
+        }
         if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
-            || validationFraction != nil {
+            || validationFraction != nil || generatorAverage != nil || realLabel != nil {
             throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")
         }
     }
@@ -86,6 +98,8 @@ struct TrainCommand: ParsableCommand {
         if let validationFraction { settings.validationFraction = validationFraction }
         if let batchSize { settings.batchSize = batchSize }
         if let seed { settings.seed = seed }
+        if let generatorAverage { settings.generatorAverageDecay = generatorAverage }
+        if let realLabel { settings.realLabel = realLabel }
         let policy: ResumePolicy = resume.map {
             .from(URL(fileURLWithPath: $0), epochs: epochs ?? (loaded.sets("training.epochs") ? settings.epochs : nil),
                   iterations: iterations ?? (loaded.sets("training.iterations") ? settings.iterations : nil))

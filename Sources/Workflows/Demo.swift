@@ -178,7 +178,8 @@ public enum Demo {
         let output = layout.anoganTraining
         try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
                           settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed,
-                                                     validationFraction: TrainingSettings.defaultValidationFraction),
+                                                     validationFraction: TrainingSettings.defaultValidationFraction,
+                                                     generatorAverageDecay: s.generatorAverageDecay),
                           output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }

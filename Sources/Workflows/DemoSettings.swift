@@ -36,6 +36,8 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     public var batchSize = 64
     public var epochs = 7
     public var acaeEpochs = 3
+    /// Decay of the moving average of G's weights (TrainingSettings.generatorAverageDecay); nil: none.
+    public var generatorAverageDecay: Double? = nil
     /// Iterations of the izi_f encoder E, trained after the GAN with G and D frozen.
     public var encoderIterations = 600
 

@@ -24,9 +24,20 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// The recommended hold-out, 5 %. Not the init's default, so callers (CLI, demo) opt in and
     /// runs configured before the slice existed train on the same images as before.
     public static let defaultValidationFraction = 0.05
+    /// Decay of an exponential moving average of G's weights (Karras et al. 2018, Yazıcı et al. 2019),
+    /// used for everything after training (samples, health, encoder, scoring). Effective decay at
+    /// iteration t is min(decay, (1+t)/(10+t)), so early averages are not dominated by the random init;
+    /// G's BatchNorm statistics are re-estimated for the averaged weights. nil (the paper): no average.
+    public var generatorAverageDecay: Double?
+    /// The target of real images in D's loss, one-sided label smoothing (Salimans et al. 2016), e.g. 0.9.
+    /// nil (the paper): 1.
+    public var realLabel: Float?
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
-                iterations: Int? = nil, validationFraction: Double? = nil) {
+                iterations: Int? = nil, validationFraction: Double? = nil, generatorAverageDecay: Double? = nil,
+                realLabel: Float? = nil) {
+        self.generatorAverageDecay = generatorAverageDecay
+        self.realLabel = realLabel
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
