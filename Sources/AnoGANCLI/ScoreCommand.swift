@@ -34,7 +34,8 @@ struct ScoreCommand: ParsableCommand {
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
-        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}}, \
+        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, \
+        earlyStopping: {patience, tolerance}}, \
         variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
 
@@ -62,6 +63,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Γ, Adam steps on z per image (default \(LatentStart.prior.defaultSteps) from the prior, \(LatentStart.encoder.defaultSteps) from the encoder; 0 only with --start encoder).")
     var steps: Int?
 
+    @Option(help: ArgumentHelp("Stop an image's mapping after this many steps in a row that do not lower its best loss by 0.1 % (its scores are those of its last step; off by default, the paper).", valueName: "patience"))
+    var earlyStopping: Int?
+
     @Option(help: "λ, weight of the discrimination loss (default \(defaults.scoring.mapping.lambda)).")
     var lambda: Float?
 
@@ -83,6 +87,7 @@ struct ScoreCommand: ParsableCommand {
 
     func validate() throws {
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
+        try requireRange(earlyStopping, 1...Limits.mappingSteps, "--early-stopping")
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }
@@ -97,6 +102,7 @@ struct ScoreCommand: ParsableCommand {
         var config = loaded.value
         if let start { config.scoring.start = start }
         if let variant { config.scoring.variant = variant }
+        if let earlyStopping { config.scoring.mapping.earlyStopping = EarlyStopping(patience: earlyStopping) }
         if let steps { config.scoring.mapping.steps = steps } else if !loaded.sets("scoring.mapping.steps") {
             config.scoring.mapping.steps = config.scoring.start.defaultSteps
         }
