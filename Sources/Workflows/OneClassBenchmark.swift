@@ -74,7 +74,8 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
 
     /// One line: the budget every class gets (the all-classes table's header says it).
     public var budget: String {
-        "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out), "
+        "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out"
+            + (generatorAverageDecay.map { ", G averaged with decay \($0)" } ?? "") + "), "
             + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior, 0 and \(refinementSteps) from E(x); "
             + "32×32, width \(width), test subset \(testLimit), seed \(seed)"
     }
