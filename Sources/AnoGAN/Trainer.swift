@@ -100,7 +100,7 @@ public final class Trainer {
     public convenience init(resuming checkpoint: Checkpoint, images: Tensor, datasetPath: String = "", epochs: Int? = nil,
                             iterations: Int? = nil) throws {
         var settings = checkpoint.settings
-        if let epochs { settings.epochs = epochs; settings.iterations = nil }
+        if let epochs { settings.epochs = epochs; settings.iterations = nil; settings.minimumIterations = nil }
         if let iterations { settings.iterations = iterations }
         guard checkpoint.datasetCount == 0 || checkpoint.datasetCount == images.shape[0] else {
             throw FileError(checkpoint.url, "was trained on \(checkpoint.datasetCount) images, the given set has \(images.shape[0]); resume needs the same data")
@@ -120,6 +120,7 @@ public final class Trainer {
         guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
         guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
         if let iterations = settings.iterations, iterations < 0 { throw TrainingError.invalidSettings("iterations must be ≥ 0, got \(iterations)") }
+        if let minimum = settings.minimumIterations, minimum < 0 { throw TrainingError.invalidSettings("minimum iterations must be ≥ 0, got \(minimum)") }
         if let f = settings.validationFraction, !(f >= 0 && f < 1) {
             throw TrainingError.invalidSettings("validation fraction must lie in [0, 1), got \(f)")
         }
@@ -217,8 +218,9 @@ public final class Trainer {
     }
 
     public var iterationsPerEpoch: Int { trainingIndices.count / settings.batchSize }
-    /// The run's length: `settings.iterations` when set, else `settings.epochs` full epochs.
-    public var totalIterations: Int { settings.iterations ?? settings.epochs * iterationsPerEpoch }
+    /// The run's length: `settings.iterations` when set, else `settings.epochs` full epochs but at
+    /// least `settings.minimumIterations`.
+    public var totalIterations: Int { settings.iterations ?? max(settings.epochs * iterationsPerEpoch, settings.minimumIterations ?? 0) }
     /// Epochs the run touches (the last one may be partial under an iteration budget).
     public var totalEpochs: Int { (totalIterations + iterationsPerEpoch - 1) / iterationsPerEpoch }
     public var isFinished: Bool { completedIterations >= totalIterations }

@@ -9,8 +9,10 @@ import Workflows
 /// The settings file of `anogan train`.
 struct TrainConfig: Codable {
     var architecture = DCGANConfig.paper
-    /// The CLI holds out the recommended validation slice unless told otherwise.
-    var training = TrainingSettings(validationFraction: TrainingSettings.defaultValidationFraction)
+    /// The CLI holds out the recommended validation slice and trains small sets for at least
+    /// the minimum iterations unless told otherwise.
+    var training = TrainingSettings(validationFraction: TrainingSettings.defaultValidationFraction,
+                                    minimumIterations: TrainingSettings.defaultMinimumIterations)
 }
 
 struct TrainCommand: ParsableCommand {
@@ -28,7 +30,7 @@ struct TrainCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {architecture: {latentDimension, imageSize, width, channels}, \
         training: {epochs, iterations, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount, \
-        validationFraction, generatorAverageDecay, realLabel}}; flags override it. Without an image size in flags or file, the model takes the data's.
+        validationFraction, minimumIterations, generatorAverageDecay, realLabel}}; flags override it. Without an image size in flags or file, the model takes the data's.
         """)
 
     @Option(help: "Training images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -37,7 +39,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "Epochs (default \(TrainingSettings().epochs), the paper's). With --resume, the new total.")
+    @Option(help: "Epochs (default \(TrainingSettings().epochs), the paper's, but at least \(TrainingSettings.defaultMinimumIterations) iterations for small sets). With --resume, the new total.")
     var epochs: Int?
 
     @Option(help: "Iterations in all; wins over --epochs (the last epoch may be partial). With --resume, the new total.")
@@ -94,6 +96,8 @@ struct TrainCommand: ParsableCommand {
         if let imageSize = architecture.imageSize { config.imageSize = imageSize }
         if let width = architecture.width { config.width = width }
         if let epochs { settings.epochs = epochs; if iterations == nil { settings.iterations = nil } }
+        // Epochs asked for are epochs: the floor only applies to the default budget.
+        if epochs != nil || loaded.sets("training.epochs") { settings.minimumIterations = nil }
         if let iterations { settings.iterations = iterations }
         if let validationFraction { settings.validationFraction = validationFraction }
         if let batchSize { settings.batchSize = batchSize }

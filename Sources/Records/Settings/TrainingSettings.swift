@@ -17,6 +17,13 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// as it is reached, possibly mid-epoch. nil (and in checkpoints written before it existed):
     /// `epochs` full epochs.
     public var iterations: Int?
+    /// With a budget in epochs (`iterations` nil): train at least this many iterations, so a small
+    /// set still gets enough steps (20 epochs of 400 images are only 120 iterations). nil (and in
+    /// checkpoints written before it existed): exactly `epochs` epochs.
+    public var minimumIterations: Int?
+    /// The CLI's floor, 2000 iterations: the one-class protocol's budget, measured on 400 and 6000
+    /// images of Fashion-MNIST (docs/ONE_CLASS.md). Large sets reach 20 epochs first (above 6400 images at batch 64).
+    public static let defaultMinimumIterations = 2000
     /// Fraction of the given images held out as a validation slice, never trained on: a seeded
     /// choice (see `Trainer.validationSplit`) of at least 1 image and at most what leaves one
     /// batch to train. nil (and in checkpoints written before it existed) or 0: no hold-out.
@@ -35,7 +42,8 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
                 iterations: Int? = nil, validationFraction: Double? = nil, generatorAverageDecay: Double? = nil,
-                realLabel: Float? = nil) {
+                realLabel: Float? = nil, minimumIterations: Int? = nil) {
+        self.minimumIterations = minimumIterations
         self.generatorAverageDecay = generatorAverageDecay
         self.realLabel = realLabel
         self.epochs = epochs
