@@ -130,5 +130,9 @@ public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringS
     let mappings = input.count * settings.variant.losses.count
     log(String(format: "scored %d images × %d variant(s) in %.1f s (%.2f images/s); wrote %@", input.count,
                settings.variant.losses.count, result.seconds, Double(mappings) / max(result.seconds, 1e-9), directory.path))
+    if settings.mapping.earlyStopping != nil, let taken = result.stepsTaken, !taken.isEmpty {
+        log(String(format: "early stopping: %.1f steps per image on average (fewest %d, most %d of Γ = %d)",
+                   Double(taken.reduce(0, +)) / Double(taken.count), taken.min()!, taken.max()!, settings.mapping.steps))
+    }
     return result
 }

@@ -35,6 +35,7 @@ final class DetectionOptionsCLITests: CLITestCase {
         let score = try run(["score", "--checkpoint", path("gan/checkpoint.safetensors"), "--data", data, "--out", path("s"),
                              "--steps", "30", "--early-stopping", "2"])
         XCTAssertEqual(score.status, 0, score.stderr)
+        XCTAssertTrue(score.stdout.contains("early stopping: "), score.stdout)
         let summary = try XCTUnwrap(try ScoreRun.read(from: URL(fileURLWithPath: path("s")), parts: []).summary)
         XCTAssertEqual(summary.settings.mapping.earlyStopping, EarlyStopping(patience: 2))
     }
