@@ -36,7 +36,8 @@ final class ShardCLITests: CLITestCase {
         let merged = try run(["merge", "--out", path("merged"), path("shard-2"), path("shard-3"), path("shard-1")])
         XCTAssertEqual(merged.status, 0, merged.stderr)
         XCTAssertTrue(merged.stdout.contains("merged 3 shards of 16 images"), merged.stdout)
-        for name in ["scores.csv", "z1.npy", "z_gamma.npy", "residuals.npy", "triplets/0006.png"]  // picture 6: shard 2 (images 5..<10) drew it as its 1 {
+        // Picture 6 comes from shard 2 (images 5..<10), which drew it as its picture 1.
+        for name in ["scores.csv", "z1.npy", "z_gamma.npy", "residuals.npy", "triplets/0006.png"] {
             XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("merged/" + name)),
                            try Data(contentsOf: dir.appendingPathComponent("whole/" + name)), name)
         }
