@@ -94,6 +94,26 @@ final class MergeTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try bytes(dir.appendingPathComponent("merged-one"), F.latents), try bytes(whole, F.latents))
     }
 
+    /// The aCAE's one-pass scoring shards and merges the same way (its checkpoint told apart by its format).
+    func testAutoencoderShardsMergeIntoTheUnshardedRun() throws {
+        var rng = SeededGenerator(seed: 4)
+        let model = AdversarialAutoencoder(config: DCGANConfig(latentDimension: 8, imageSize: 16, width: 4),
+                                           settings: ACAESettings(batchSize: 2, seed: 5))
+        model.initialize(using: &rng)
+        let acae = dir.appendingPathComponent("acae.safetensors")
+        try model.save(to: acae)
+        let settings = ScoringSettings(mapping: MappingSettings(steps: 1, batchSize: 3))
+        let options = ScoreRunOptions(triplets: 3, trace: false)
+        let whole = try score("whole", settings: settings, options: options, checkpoint: acae)
+        let shards = try (1...2).map { try score("a\($0)", shard: Shard(index: $0, count: 2), settings: settings, options: options, checkpoint: acae) }
+        let out = dir.appendingPathComponent("merged")
+        try mergeShardRuns(shards, to: out)
+        for name in [ScoreRun.Files.scores, ScoreRun.Files.latents, ScoreRun.Files.residuals, ScoreRun.Files.features, "triplets/0002.png"] {
+            XCTAssertEqual(try bytes(out, name), try bytes(whole, name), name)
+        }
+        XCTAssertEqual(try ScoreRun.read(from: out).summary?.reconstructionsFrom, "encoder")
+    }
+
     func testShardsThatDoNotBelongTogetherAreRefusedNamingTheRun() throws {
         let settings = ScoringSettings(mapping: MappingSettings(steps: 1, batchSize: 4), seed: 3)
         let options = ScoreRunOptions(triplets: 0, trace: false)
