@@ -12,6 +12,6 @@ struct Anogan: ParsableCommand {
         version: "anogan 0.1 (oneDNN \(Threads.oneDNNVersion))",
         subcommands: [
             PhantomCommand.self, PrepareCommand.self, TrainCommand.self, TrainEncoderCommand.self, TrainACAECommand.self, ScoreCommand.self,
-            EvaluateCommand.self, ReportCommand.self, DemoCommand.self, OneClassCommand.self, SpeedCommand.self,
+            MergeCommand.self, EvaluateCommand.self, ReportCommand.self, DemoCommand.self, OneClassCommand.self, SpeedCommand.self,
         ])
 }

@@ -26,6 +26,9 @@ struct ScoreCommand: ParsableCommand {
         P_D = σ(D(x)) always, where LOW values mean anomalous), summary.json (settings, start, Γ), \
         reconstructions.npy, residuals.npy, features.npy, z1.npy, z_gamma.npy, triplets/NNNN.png and, with --trace, trace.csv.
 
+        --shard i/n scores one contiguous block of the images (shard 1 the first); the shard runs of one split, \
+        scored with the same settings, merge with `anogan merge --out DIR RUN...` into exactly the run of all images.
+
         Starts: --start prior (the paper: z₁ ~ U[-1,1], Γ = \(LatentStart.prior.defaultSteps) steps by default) or \
         --start encoder (z₁ = E(x) of the izi_f encoder made by `anogan train-encoder`; Γ = \(LatentStart.encoder.defaultSteps) \
         by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
@@ -78,6 +81,11 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Number of query | G(z) | residual pictures to write, the first images (default \(defaults.output.triplets)).")
     var triplets: Int?
 
+    @Option(help: ArgumentHelp("Score only shard i of n (1-based, e.g. 3/8): the images at positions ⌊(i−1)·N/n⌋ ..< ⌊i·N/n⌋ "
+                               + "of the N in --data, a contiguous block; `anogan merge` joins the n shard runs into the run of all N.",
+                               valueName: "i/n"))
+    var shard: String?
+
     @Flag(inversion: .prefixedNo, help: "Also write trace.csv, the mean mapping loss at every step (default \(defaults.output.trace ? "on" : "off")).")
     var trace: Bool?
 
@@ -94,6 +102,14 @@ struct ScoreCommand: ParsableCommand {
         try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
         if let lambda, !(lambda >= 0 && lambda <= 1) { throw ValidationError("--lambda must lie in [0, 1], got \(lambda)") }
         try requireRange(triplets, 0...Limits.count, "--triplets")
+        _ = try parsedShard()
+    }
+
+    /// --shard as a Shard (nil without it); a malformed or out-of-range spec is a usage error naming the flag.
+    func parsedShard() throws -> Shard? {
+        do { return try shard.map(Shard.init(parsing:)) } catch let error as SettingsError {
+            throw ValidationError("--" + error.description)
+        }
     }
 
     func run() throws {
@@ -132,9 +148,10 @@ struct ScoreCommand: ParsableCommand {
         }
         try translatingSettingNames(["scoring.mapping.steps": "--steps", "scoring.mapping.lambda": "--lambda", "scoring.mapping.batchSize": "--batch-size",
                                      "output.triplets": "--triplets", "scoring.start": "--start", "architecture.imageSize": "--image-size",
-                                     "architecture.width": "--width"], config: configFile) {
+                                     "architecture.width": "--width", "shard": "--shard"], config: configFile) {
         try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
-                                imageSize: architecture.imageSize, width: architecture.width, to: URL(fileURLWithPath: out),
+                                imageSize: architecture.imageSize, width: architecture.width, shard: try parsedShard(),
+                                to: URL(fileURLWithPath: out),
                                 options: config.output, log: { print($0) })
         }
     }
