@@ -132,8 +132,10 @@ public final class Trainer {
         self.datasetPath = datasetPath
         datasetFingerprint = fingerprint
         resumedFrom = checkpoint?.url
-        generator = Generator(config: config)
-        discriminator = Discriminator(config: config)
+        let precision = settings.precision ?? .f32
+        do { try precision.checkSupported() } catch { throw TrainingError.invalidSettings("training.\(error)") }
+        generator = Generator(config: config, precision: precision)
+        discriminator = Discriminator(config: config, precision: precision)
         rng = SeededGenerator(seed: settings.seed)
         generator.initialize(using: &rng)
         discriminator.initialize(using: &rng)

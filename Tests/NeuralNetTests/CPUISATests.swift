@@ -14,7 +14,7 @@ final class CPUISATests: XCTestCase {
                 XCTAssertEqual(error as? UnsupportedPrecision, UnsupportedPrecision(precision: .bf16, isa: isa))
                 let text = "\(error)"
                 XCTAssertFalse(text.contains("\n"))
-                XCTAssertTrue(text.hasPrefix("precision bf16 needs a CPU with AVX512-BF16; oneDNN reports "), text)
+                XCTAssertTrue(text.hasPrefix("precision bf16 needs a CPU with AVX512-BF16, but oneDNN reports "), text)
             }
         }
         for isa in [CPUISA.avx512CoreBF16, .avx512CoreAMX] {

@@ -40,7 +40,7 @@ public struct UnsupportedPrecision: Error, Equatable, CustomStringConvertible {
     public let precision: Precision
     public let isa: CPUISA
     public var description: String {
-        "precision \(precision.rawValue) needs a CPU with AVX512-BF16; oneDNN reports \(isa) here (use precision f32)"
+        "precision \(precision.rawValue) needs a CPU with AVX512-BF16, but oneDNN reports \(isa) here; use f32"
     }
 }
 

@@ -24,9 +24,11 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// The recommended hold-out, 5 %. Not the init's default, so callers (CLI, demo) opt in and
     /// runs configured before the slice existed train on the same images as before.
     public static let defaultValidationFraction = 0.05
+    /// Precision of the convolutions (Precision). nil (and in checkpoints written before it existed): f32.
+    public var precision: Precision?
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
-                iterations: Int? = nil, validationFraction: Double? = nil) {
+                iterations: Int? = nil, validationFraction: Double? = nil, precision: Precision? = nil) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
@@ -34,6 +36,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         self.sampleCount = sampleCount
         self.iterations = iterations
         self.validationFraction = validationFraction
+        self.precision = precision
     }
 }
 
