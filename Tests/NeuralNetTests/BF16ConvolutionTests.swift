@@ -28,6 +28,16 @@ final class BF16ConvolutionTests: XCTestCase {
         try XCTSkipUnless(Precision.bf16.isSupported(), "this CPU has no AVX512-BF16 (oneDNN reports \(CPUISA.effective))")
     }
 
+    /// Runs `body` with weight gradients from f32 operands (the default) and from bf16 operands.
+    private func inBothWeightGradientModes(_ body: () -> Void) {
+        let saved = DNNL.bf16WeightGradients
+        defer { DNNL.bf16WeightGradients = saved }
+        for mode in [false, true] {
+            DNNL.bf16WeightGradients = mode
+            body()
+        }
+    }
+
     /// Asserts |a − exact| ≤ c(K)·bound elementwise, with c(K) = 2·2⁻⁸ + 2⁻¹⁶ + 2·K·2⁻²⁴.
     private func assertWithinBF16Bound(_ a: [Float], _ exact: [Double], _ bound: [Double], reduction k: Int, _ what: String,
                                        file: StaticString = #filePath, line: UInt = #line) {
@@ -53,11 +63,28 @@ final class BF16ConvolutionTests: XCTestCase {
         }
     }
 
+    /// dW and db: from bf16 operands within the bf16 bounds, or, when weight gradients run on the f32
+    /// operands (`Precision.bf16.weightGradientOperandType`), like an f32 convolution (1e-4 of the scale).
+    private func assertWeightGradients(_ dw: [Float], _ db: [Float], exact: (dx: [Double], dw: [Double], db: [Double]),
+                                       rounded: (dx: [Double], dw: [Double], db: [Double]), bound: (dx: [Double], dw: [Double], db: [Double]),
+                                       reduction k: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        if Precision.bf16.weightGradientOperandType == .bf16 {
+            assertMatchesRounded(dw, rounded.dw, bound.dw, reduction: k, "\(what) dW", file: file, line: line)
+            assertWithinBF16Bound(dw, exact.dw, bound.dw, reduction: k, "\(what) dW", file: file, line: line)
+            // db = Σ dy over the batch and positions, from the bf16 copy of dy: one rounding per term.
+            assertMatchesRounded(db, rounded.db, bound.db, reduction: k, "\(what) db", file: file, line: line)
+        } else {
+            assertClose(dw, exact.dw, "\(what) dW (f32 operands)", file: file, line: line)
+            assertClose(db, exact.db, "\(what) db (f32 operands)", file: file, line: line)
+        }
+    }
+
     private func assertJitBF16(since start: Int, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let made = DNNL.implementations.dropFirst(start).filter { $0.contains("conv") }
         XCTAssertFalse(made.isEmpty, what, file: file, line: line)
         for impl in made {
             XCTAssertFalse(impl.contains(": ref"), "\(what): reference kernel \(impl)", file: file, line: line)
+            if impl.contains("bwd weights") && Precision.bf16.weightGradientOperandType == .f32 { continue }
             // Blocked sides run jit_bf16:avx512_core_bf16; plain (<4-channel) sides oneDNN's bf16 GEMM convolution,
             // named x64:gemm:jit like its f32 sibling (ONEDNN_VERBOSE shows src_bf16/wei_bf16 there).
             XCTAssertTrue(impl.contains("jit_bf16") || impl.contains("gemm:jit"), "\(what): not a jit bf16 kernel: \(impl)", file: file, line: line)
@@ -65,6 +92,10 @@ final class BF16ConvolutionTests: XCTestCase {
     }
 
     func testConv2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() {
+        inBothWeightGradientModes { checkConv2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() }
+    }
+
+    private func checkConv2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() {
         var rng = SeededGenerator(seed: 21)
         // (shape, out channels, kernel, stride, padding): D's 1-channel first conv, a blocked middle one, few outputs.
         let cases: [([Int], Int, Int, Int, Int)] = [([2, 1, 12, 10], 8, 5, 2, 2), ([2, 16, 8, 8], 32, 5, 2, 2), ([1, 8, 6, 6], 3, 3, 1, 1)]
@@ -96,15 +127,16 @@ final class BF16ConvolutionTests: XCTestCase {
             let kData = oc * k * k, kWeights = s[0] * exact.shape[2] * exact.shape[3]
             assertMatchesRounded(dx.array, ro.dx, bd2.dx, reduction: kData, "conv dx \(s)")
             assertWithinBF16Bound(dx.array, ex.dx, bd2.dx, reduction: kData, "conv dx \(s)")
-            assertMatchesRounded(wg.array, ro.dw, bd2.dw, reduction: kWeights, "conv dW \(s)")
-            assertWithinBF16Bound(wg.array, ex.dw, bd2.dw, reduction: kWeights, "conv dW \(s)")
-            // db = Σ dy over N·OH·OW, from the bf16 copy of dy: one rounding per term.
-            assertMatchesRounded(bg.array, ro.db, bd2.db, reduction: kWeights, "conv db \(s)")
+            assertWeightGradients(wg.array, bg.array, exact: ex, rounded: ro, bound: bd2, reduction: kWeights, "conv \(s)")
             assertJitBF16(since: start, "conv \(s)")
         }
     }
 
     func testConvTranspose2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() {
+        inBothWeightGradientModes { checkConvTranspose2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() }
+    }
+
+    private func checkConvTranspose2dInBF16StaysWithinTheRoundingBoundOfTheF32Reference() {
         var rng = SeededGenerator(seed: 22)
         // G's shapes in small: a blocked middle deconvolution and the last one to 1 channel, plain output, with tanh.
         let cases: [([Int], Int, Bool)] = [([2, 32, 4, 4], 16, false), ([2, 16, 6, 6], 1, true)]
@@ -137,9 +169,7 @@ final class BF16ConvolutionTests: XCTestCase {
             let kData = oc * k * k, kWeights = s[0] * s[2] * s[3] * 4
             assertMatchesRounded(dx.array, ro.dx, bd2.dx, reduction: kData, "deconv dx \(s)")
             assertWithinBF16Bound(dx.array, ex.dx, bd2.dx, reduction: kData, "deconv dx \(s)")
-            assertMatchesRounded(wg.array, ro.dw, bd2.dw, reduction: kWeights, "deconv dW \(s)")
-            assertWithinBF16Bound(wg.array, ex.dw, bd2.dw, reduction: kWeights, "deconv dW \(s)")
-            assertMatchesRounded(bg.array, ro.db, bd2.db, reduction: s[0] * exact.shape[2] * exact.shape[3], "deconv db \(s)")
+            assertWeightGradients(wg.array, bg.array, exact: ex, rounded: ro, bound: bd2, reduction: kWeights, "deconv \(s)")
             assertJitBF16(since: start, "deconv \(s)")
         }
     }

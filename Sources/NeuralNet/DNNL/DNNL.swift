@@ -46,6 +46,15 @@ public enum DNNL {
     /// max 700 ms, on 2). Convolutions and inner products always use all threads.
     nonisolated(unsafe) public static var memoryBoundThreads: Int? = 1
 
+    /// Whether bf16 convolutions also compute weight gradients from bf16 operands (true) or from the
+    /// f32 activations and gradients they already have (false, the default; set before building networks).
+    ///
+    /// oneDNN 2.6.3's bf16 weight-gradient kernel (jit_bf16:avx512_core_bf16) is slower than its f32 one
+    /// on these shapes and erratic when the machine is shared (measured at load 8 on 2 cores, full-size
+    /// model, per call: D conv4 (batch 128) 1.0–1.8 s in bf16 against 0.28 s in f32, conv2 0.3–1.6 s
+    /// against 0.26 s; the bf16 training step 5.2–6.3 s against 3.4 s with f32 weight gradients).
+    nonisolated(unsafe) public static var bf16WeightGradients = false
+
     /// Runs `body` with the OpenMP thread count set to `n` (nil: unchanged).
     @inline(__always)
     static func withThreads<T>(_ n: Int?, _ body: () -> T) -> T {

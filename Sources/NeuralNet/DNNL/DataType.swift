@@ -48,6 +48,11 @@ extension Precision {
         case .bf16: return .bf16
         }
     }
+
+    /// The type of src and diff_dst in the weight-gradient primitive (diff_weights is always f32).
+    public var weightGradientOperandType: DataType {
+        self == .bf16 && DNNL.bf16WeightGradients ? .bf16 : .f32
+    }
 }
 
 extension DNNL {

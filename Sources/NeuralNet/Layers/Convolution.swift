@@ -37,7 +37,7 @@ public final class Conv2d {
         self.precision = precision
         geometry = ConvolutionGeometry(transposed: false, inputChannels: inputChannels, outputChannels: outputChannels,
                                        kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0,
-                                       operandType: precision.operandType)
+                                       operandType: precision.operandType, weightGradientType: precision.weightGradientOperandType)
         runner = ConvolutionRunner(name: "Conv2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
                                    weightGradient: weightGradient, biasGradient: biasGradient)
     }
@@ -133,7 +133,8 @@ public final class ConvTranspose2d {
         self.precision = precision
         geometry = ConvolutionGeometry(transposed: true, inputChannels: inputChannels, outputChannels: outputChannels,
                                        kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: outputPadding,
-                                       operandType: precision.operandType, plainOutput: plainOutput)
+                                       operandType: precision.operandType, weightGradientType: precision.weightGradientOperandType,
+                                       plainOutput: plainOutput)
         runner = ConvolutionRunner(name: "ConvTranspose2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
                                    weightGradient: weightGradient, biasGradient: biasGradient)
     }

@@ -12,6 +12,7 @@
 // the primitive's layout, gradient into the primitive's layout), which now also
 // convert the type: the weights once per forward unless `weightsUnchanged`, the
 // incoming gradient once per backward and shared by backward data and weights.
+// Weight gradients run on the f32 operands by default (DNNL.bf16WeightGradients).
 
 import Records
 import CDNNL
@@ -27,6 +28,8 @@ struct ConvolutionGeometry {
     var outputPadding: Int
     /// Type of src, weights and diff_dst inside the primitives (dst, diff_src, diff_weights, bias are f32).
     var operandType: DataType = .f32
+    /// Type of src and diff_dst inside the weight-gradient primitive.
+    var weightGradientType: DataType = .f32
     /// Hand the output back in plain NCHW whatever layout the primitive computes in (network edges).
     var plainOutput = false
 
@@ -228,7 +231,7 @@ final class ConvolutionPlan {
     /// Types: diff_dst in the operand type; backward data reads weights in it and writes f32 diff_src;
     /// backward weights reads src in it and writes f32 diff_weights and diff_bias.
     private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
-        let operand = geometry.operandType
+        let operand = wantWeights ? geometry.weightGradientType : geometry.operandType
         func make(_ srcLayout: dnnl_memory_desc_t, _ dstLayout: dnnl_memory_desc_t) -> PrimitiveDescriptor {
             var s = DNNL.retyped(srcLayout, wantWeights ? operand : .f32), dd = DNNL.retyped(dstLayout, operand)
             let srcMD = s
@@ -315,8 +318,10 @@ final class ConvolutionPlan {
         if DNNL.equal(sDesc, source.wrapper.desc) {
             src = source.wrapper  // the caller's input, before the forward's reorder
         } else if !DNNL.equal(sDesc, srcDesc) {
+            // From the forward's copy when it has the wanted type, else from the caller's f32 input.
+            let from = DNNL.dataType(sDesc) == DNNL.dataType(srcDesc) ? source.memory : source.wrapper
             src = DNNLMemory(desc: sDesc)
-            prepare.append(Reorder(from: srcDesc, to: sDesc).bind(source.memory, src))
+            prepare.append(Reorder(from: from.desc, to: sDesc).bind(from, src))
         }
         let diffDst = gradientCopy(pd.md(dnnl_query_diff_dst_md))
         let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
