@@ -19,7 +19,7 @@ public struct BenchmarkSettings: Codable, Equatable, Sendable {
     public var threads: Int?
     public var seed: UInt64 = 0
     /// Precision of every convolution timed (Precision).
-    public var precision: Precision = .f32
+    public var precision: Precision = .default
 
     public init() {}
 }

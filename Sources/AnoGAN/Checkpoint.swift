@@ -86,7 +86,7 @@ public struct Checkpoint {
     }
 
     /// New G and D in the checkpoint's architecture, holding its weights, with convolutions in `precision`.
-    public func makeNetworks(precision: Precision = .f32) throws -> (generator: Generator, discriminator: Discriminator) {
+    public func makeNetworks(precision: Precision = .default) throws -> (generator: Generator, discriminator: Discriminator) {
         let g = Generator(config: config, precision: precision), d = Discriminator(config: config, precision: precision)
         try load(into: g, d)
         return (g, d)

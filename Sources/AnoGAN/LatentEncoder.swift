@@ -38,7 +38,7 @@ public struct EncoderTrainingSettings: Codable, Equatable, Sendable {
     /// A checkpoint every this many iterations (and at the end) when training writes one.
     public var checkpointInterval: Int
     /// Precision of the convolutions of E, G and D while training E (Precision); nil (and in
-    /// checkpoints written before it existed): f32. E is built at G's precision, which the caller chose.
+    /// checkpoints written before it existed): `Precision.default`, f32. E is built at G's precision, which the caller chose.
     public var precision: Precision?
 
     public init(iterations: Int = 1500, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .encoder,

@@ -132,7 +132,7 @@ public final class Trainer {
         self.datasetPath = datasetPath
         datasetFingerprint = fingerprint
         resumedFrom = checkpoint?.url
-        let precision = settings.precision ?? .f32
+        let precision = settings.precision ?? .default
         do { try precision.checkSupported() } catch { throw TrainingError.invalidSettings("training.\(error)") }
         generator = Generator(config: config, precision: precision)
         discriminator = Discriminator(config: config, precision: precision)

@@ -42,7 +42,7 @@ extension Precision: ExpressibleByArgument {}
 /// `--precision f32|bf16`: the convolutions' precision (Records' Precision; nil: the settings' value, f32 by default).
 /// bf16 asked for on a CPU without AVX512-BF16 is a usage error, not a silent fallback to f32.
 struct PrecisionOption: ParsableArguments {
-    @Option(help: "Convolution precision: f32, or bf16 mixed precision (needs AVX512-BF16; default f32).")
+    @Option(help: "Convolution precision: f32, or bf16 mixed precision (needs AVX512-BF16; default \(Precision.default.rawValue)).")
     var precision: Precision?
 
     func validate() throws {

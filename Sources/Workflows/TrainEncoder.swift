@@ -40,7 +40,7 @@ public func trainEncoder(gan checkpoint: URL, data: URL, settings: EncoderTraini
     let lock = try RunDirectory.Lock(output.directory)
     defer { withExtendedLifetime(lock) {} }
     let saved = try Checkpoint.read(checkpoint)
-    let precision = settings.precision ?? .f32
+    let precision = settings.precision ?? .default
     do { try precision.checkSupported() } catch { throw SettingsError("encoder.\(error)") }
     let (generator, discriminator) = try saved.makeNetworks(precision: precision)
     let input = try ImageInput.load(data)

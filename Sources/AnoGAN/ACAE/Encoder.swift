@@ -24,7 +24,7 @@ public final class Encoder: Network {
     private let inputs = TensorWrapper()
     private let gradients = TensorWrapper()
 
-    public init(config: DCGANConfig, precision: Precision = .f32) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         self.config = config
         self.precision = precision
         var specs = NetworkSpecs()

@@ -31,7 +31,7 @@ public final class Discriminator: Network {
     private var lastFeatures: DNNLMemory?
     private var lastInput: Tensor?
 
-    public init(config: DCGANConfig, precision: Precision = .f32) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         self.config = config
         self.precision = precision
         var specs = NetworkSpecs()

@@ -24,7 +24,7 @@ public final class Generator: Network {
     private let inputs = TensorWrapper()
     private let gradients = TensorWrapper()
 
-    public init(config: DCGANConfig, precision: Precision = .f32) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
         self.config = config
         self.precision = precision

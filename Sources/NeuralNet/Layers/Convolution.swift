@@ -25,7 +25,7 @@ public final class Conv2d {
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
-                activation: ActivationKind? = nil, precision: Precision = .f32) {
+                activation: ActivationKind? = nil, precision: Precision = .default) {
         precondition(weight.shape == [outputChannels, inputChannels, kernelSize, kernelSize], "Conv2d weight shape \(weight.shape)")
         precondition(bias == nil || bias!.shape == [outputChannels], "Conv2d bias shape")
         precondition(weightGradient == nil || weightGradient!.shape == weight.shape, "Conv2d weight gradient shape")
@@ -121,7 +121,7 @@ public final class ConvTranspose2d {
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
-                activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .f32) {
+                activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .default) {
         precondition(weight.shape == [inputChannels, outputChannels, kernelSize, kernelSize], "ConvTranspose2d weight shape \(weight.shape)")
         precondition(bias == nil || bias!.shape == [outputChannels], "ConvTranspose2d bias shape")
         precondition(weightGradient == nil || weightGradient!.shape == weight.shape, "ConvTranspose2d weight gradient shape")

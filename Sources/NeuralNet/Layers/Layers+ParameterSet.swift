@@ -19,7 +19,7 @@ extension Linear {
 extension Conv2d {
     /// `name.weight` [out, in, k, k] and, when declared, `name.bias` [out] of `p`, with gradients.
     public convenience init(_ name: String, in p: ParameterSet, stride: Int = 1, padding: Int = 0, activation: ActivationKind? = nil,
-                            precision: Precision = .f32) {
+                            precision: Precision = .default) {
         let w = p.value("\(name).weight"), hasBias = p.contains("\(name).bias")
         self.init(inputChannels: w.shape[1], outputChannels: w.shape[0], kernelSize: w.shape[2], stride: stride, padding: padding,
                   weight: w, bias: hasBias ? p.value("\(name).bias") : nil,
@@ -31,7 +31,7 @@ extension Conv2d {
 extension ConvTranspose2d {
     /// `name.weight` [in, out, k, k] and, when declared, `name.bias` [out] of `p`, with gradients.
     public convenience init(_ name: String, in p: ParameterSet, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
-                            activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .f32) {
+                            activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .default) {
         let w = p.value("\(name).weight"), hasBias = p.contains("\(name).bias")
         self.init(inputChannels: w.shape[0], outputChannels: w.shape[1], kernelSize: w.shape[2], stride: stride, padding: padding,
                   outputPadding: outputPadding, weight: w, bias: hasBias ? p.value("\(name).bias") : nil,

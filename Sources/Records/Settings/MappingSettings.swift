@@ -35,7 +35,7 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     /// Adam on z (lr 0.01, β₁ 0.9, β₂ 0.999).
     public var adam: AdamSettings
     /// Precision of G's and D's convolutions (Precision); z, its Adam and the losses stay f32.
-    /// nil (and in summaries written before it existed): f32.
+    /// nil (and in summaries written before it existed): `Precision.default`, f32.
     public var precision: Precision?
 
     public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping, precision: Precision? = nil) {

@@ -24,7 +24,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// The recommended hold-out, 5 %. Not the init's default, so callers (CLI, demo) opt in and
     /// runs configured before the slice existed train on the same images as before.
     public static let defaultValidationFraction = 0.05
-    /// Precision of the convolutions (Precision). nil (and in checkpoints written before it existed): f32.
+    /// Precision of the convolutions (Precision). nil (and in checkpoints written before it existed): `Precision.default`, f32.
     public var precision: Precision?
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
