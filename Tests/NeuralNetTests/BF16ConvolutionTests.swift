@@ -28,7 +28,7 @@ final class BF16ConvolutionTests: XCTestCase {
         try XCTSkipUnless(Precision.bf16.isSupported(), "this CPU has no AVX512-BF16 (oneDNN reports \(CPUISA.effective))")
     }
 
-    /// Runs `body` with weight gradients from f32 operands (the default) and from bf16 operands.
+    /// Runs `body` with weight gradients from f32 operands and from bf16 operands (the default).
     private func inBothWeightGradientModes(_ body: () -> Void) {
         let saved = DNNL.bf16WeightGradients
         defer { DNNL.bf16WeightGradients = saved }

@@ -12,7 +12,8 @@
 // the primitive's layout, gradient into the primitive's layout), which now also
 // convert the type: the weights once per forward unless `weightsUnchanged`, the
 // incoming gradient once per backward and shared by backward data and weights.
-// Weight gradients run on the f32 operands by default (DNNL.bf16WeightGradients).
+// Weight gradients run on bf16 operands too, on one thread (DNNL.bf16WeightGradients,
+// DNNL.bf16WeightGradientThreads: oneDNN 2.6's bf16 kernel is slow on two).
 
 import Records
 import CDNNL
@@ -232,6 +233,7 @@ final class ConvolutionPlan {
     /// backward weights reads src in it and writes f32 diff_weights and diff_bias.
     private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
         let operand = wantWeights ? geometry.weightGradientType : geometry.operandType
+        let threads = wantWeights && operand == .bf16 ? DNNL.bf16WeightGradientThreads : nil
         func make(_ srcLayout: dnnl_memory_desc_t, _ dstLayout: dnnl_memory_desc_t) -> PrimitiveDescriptor {
             var s = DNNL.retyped(srcLayout, wantWeights ? operand : .f32), dd = DNNL.retyped(dstLayout, operand)
             let srcMD = s
@@ -247,7 +249,7 @@ final class ConvolutionPlan {
                 } else {
                     DNNL.check(dnnl_deconvolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
                 }
-                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))", threads: threads)
             } else {
                 var op = dnnl_convolution_desc_t()
                 if wantWeights {
@@ -255,7 +257,7 @@ final class ConvolutionPlan {
                 } else {
                     DNNL.check(dnnl_convolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
                 }
-                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))", threads: threads)
             }
         }
         let forced = make(srcDesc, dstDesc)
