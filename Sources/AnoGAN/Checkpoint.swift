@@ -104,9 +104,9 @@ public struct Checkpoint {
         }
     }
 
-    /// New G and D in the checkpoint's architecture, holding its weights.
-    public func makeNetworks() throws -> (generator: Generator, discriminator: Discriminator) {
-        let g = Generator(config: config), d = Discriminator(config: config)
+    /// New G and D in the checkpoint's architecture, holding its weights, with convolutions in `precision`.
+    public func makeNetworks(precision: Precision = .default) throws -> (generator: Generator, discriminator: Discriminator) {
+        let g = Generator(config: config, precision: precision), d = Discriminator(config: config, precision: precision)
         try load(into: g, d)
         return (g, d)
     }

@@ -137,8 +137,10 @@ public final class Trainer {
         self.datasetPath = datasetPath
         datasetFingerprint = fingerprint
         resumedFrom = checkpoint?.url
-        generator = Generator(config: config)
-        discriminator = Discriminator(config: config)
+        let precision = settings.precision ?? .default
+        do { try precision.checkSupported() } catch { throw TrainingError.invalidSettings("training.\(error)") }
+        generator = Generator(config: config, precision: precision)
+        discriminator = Discriminator(config: config, precision: precision)
         rng = SeededGenerator(seed: settings.seed)
         generator.initialize(using: &rng)
         discriminator.initialize(using: &rng)
@@ -149,7 +151,7 @@ public final class Trainer {
         }
         if let decay = settings.generatorAverageDecay {
             guard decay > 0 && decay < 1 else { throw TrainingError.invalidSettings("the generator average decay must lie in (0, 1), got \(decay)") }
-            let averaged = Generator(config: config)
+            let averaged = Generator(config: config, precision: precision)
             averaged.copyState(from: generator)
             averagedGenerator = averaged
         } else {

@@ -37,7 +37,7 @@ struct ScoreCommand: ParsableCommand {
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
-        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, \
+        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, precision, \
         earlyStopping: {patience, tolerance}}, \
         variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
@@ -92,6 +92,7 @@ struct ScoreCommand: ParsableCommand {
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
@@ -124,6 +125,7 @@ struct ScoreCommand: ParsableCommand {
         }
         if let lambda { config.scoring.mapping.lambda = lambda }
         if let batchSize { config.scoring.mapping.batchSize = batchSize }
+        if let precision = precisionOption.precision { config.scoring.mapping.precision = precision }
         if let seed { config.scoring.seed = seed }
         if let triplets { config.output.triplets = triplets }
         if let trace { config.output.trace = trace }
@@ -148,7 +150,7 @@ struct ScoreCommand: ParsableCommand {
         }
         try translatingSettingNames(["scoring.mapping.steps": "--steps", "scoring.mapping.lambda": "--lambda", "scoring.mapping.batchSize": "--batch-size",
                                      "output.triplets": "--triplets", "scoring.start": "--start", "architecture.imageSize": "--image-size",
-                                     "architecture.width": "--width", "shard": "--shard"], config: configFile) {
+                                     "architecture.width": "--width", "shard": "--shard", "scoring.mapping.precision": "--precision"], config: configFile) {
         try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
                                 imageSize: architecture.imageSize, width: architecture.width, shard: try parsedShard(),
                                 to: URL(fileURLWithPath: out),

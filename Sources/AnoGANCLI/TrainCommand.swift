@@ -30,7 +30,7 @@ struct TrainCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {architecture: {latentDimension, imageSize, width, channels}, \
         training: {epochs, iterations, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount, \
-        validationFraction, minimumIterations, generatorAverageDecay, realLabel}}; flags override it. Without an image size in flags or file, the model takes the data's.
+        validationFraction, minimumIterations, generatorAverageDecay, realLabel, precision}}; flags override it. Without an image size in flags or file, the model takes the data's.
         """)
 
     @Option(help: "Training images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -66,6 +66,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try requireRange(epochs, 1...Limits.epochs, "--epochs")
@@ -81,7 +82,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--real-label must lie in (0.5, 1], got \(realLabel)")
         }
         if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
-            || validationFraction != nil || generatorAverage != nil || realLabel != nil {
+            || validationFraction != nil || generatorAverage != nil || realLabel != nil || precisionOption.precision != nil {
             throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")
         }
     }
@@ -104,6 +105,7 @@ struct TrainCommand: ParsableCommand {
         if let seed { settings.seed = seed }
         if let generatorAverage { settings.generatorAverageDecay = generatorAverage }
         if let realLabel { settings.realLabel = realLabel }
+        if let precision = precisionOption.precision { settings.precision = precision }
         let policy: ResumePolicy = resume.map {
             .from(URL(fileURLWithPath: $0), epochs: epochs ?? (loaded.sets("training.epochs") ? settings.epochs : nil),
                   iterations: iterations ?? (loaded.sets("training.iterations") ? settings.iterations : nil))
@@ -111,7 +113,7 @@ struct TrainCommand: ParsableCommand {
         try translatingSettingNames(["training.batchSize": "--batch-size", "resume that run": "continue it with --resume",
                                      "validation fraction": "--validation-fraction",
                                      "training.epochs": "--epochs", "training.iterations": "--iterations",
-                                     "training.validationFraction": "--validation-fraction",
+                                     "training.validationFraction": "--validation-fraction", "training.precision": "--precision",
                                      "architecture.imageSize": "--image-size", "architecture.width": "--width"], config: configFile) {
             try trainOrResume(data: URL(fileURLWithPath: data), config: config,
                               fitImageSizeToData: architecture.imageSize == nil && !loaded.sets("architecture.imageSize"),

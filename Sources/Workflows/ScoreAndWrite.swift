@@ -51,7 +51,9 @@ public func latentMappingScorer(checkpoint url: URL, settings: ScoringSettings, 
     if let imageSize { expected.imageSize = imageSize }
     if let width { expected.width = width }
     try saved.check(matches: expected)
-    let (generator, discriminator) = try saved.makeNetworks()
+    let precision = settings.mapping.precision ?? .default
+    do { try precision.checkSupported() } catch { throw SettingsError("scoring.mapping.\(error)") }
+    let (generator, discriminator) = try saved.makeNetworks(precision: precision)
     let start: InitialLatents
     switch settings.start {
     case .prior: start = .prior

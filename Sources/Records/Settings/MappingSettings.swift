@@ -36,14 +36,18 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     public var adam: AdamSettings
     /// Per-image early stopping; nil (the paper, and runs written before it existed): every image takes Γ steps.
     public var earlyStopping: EarlyStopping?
+    /// Precision of G's and D's convolutions (Precision); z, its Adam and the losses stay f32.
+    /// nil (and in summaries written before it existed): `Precision.default`, f32.
+    public var precision: Precision?
 
     public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping,
-                earlyStopping: EarlyStopping? = nil) {
+                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil) {
         self.earlyStopping = earlyStopping
         self.steps = steps
         self.lambda = lambda
         self.batchSize = batchSize
         self.adam = adam
+        self.precision = precision
     }
 }
 

@@ -40,9 +40,12 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
     /// nil (the paper): 1.
     public var realLabel: Float?
 
+    /// Precision of the convolutions (Precision). nil (and in checkpoints written before it existed): `Precision.default`, f32.
+    public var precision: Precision?
+
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan, sampleCount: Int = 64,
                 iterations: Int? = nil, validationFraction: Double? = nil, generatorAverageDecay: Double? = nil,
-                realLabel: Float? = nil, minimumIterations: Int? = nil) {
+                realLabel: Float? = nil, minimumIterations: Int? = nil, precision: Precision? = nil) {
         self.minimumIterations = minimumIterations
         self.generatorAverageDecay = generatorAverageDecay
         self.realLabel = realLabel
@@ -53,6 +56,7 @@ public struct TrainingSettings: Codable, Equatable, Sendable {
         self.sampleCount = sampleCount
         self.iterations = iterations
         self.validationFraction = validationFraction
+        self.precision = precision
     }
 }
 
