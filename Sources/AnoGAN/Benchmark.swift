@@ -18,6 +18,8 @@ public struct BenchmarkSettings: Codable, Equatable, Sendable {
     /// oneDNN/OpenMP threads; nil keeps the default (OMP_NUM_THREADS or all cores).
     public var threads: Int?
     public var seed: UInt64 = 0
+    /// Precision of every convolution timed (Precision).
+    public var precision: Precision = .default
 
     public init() {}
 }
@@ -37,6 +39,7 @@ public struct BenchmarkResult: Sendable {
     public var batch: Int
     public var config: DCGANConfig
     public var oneDNN: String
+    public var precision: Precision
     public var generatorForward: BenchmarkTiming
     public var discriminatorForward: BenchmarkTiming
     public var trainingStep: BenchmarkTiming
@@ -50,7 +53,7 @@ public struct BenchmarkResult: Sendable {
     /// One JSON object (keys: threads, batch, g_forward_ms, d_forward_ms, train_step_ms, map_step_ms, …).
     public var json: String {
         var o: [String: Any] = [
-            "threads": threads, "batch": batch, "onednn": oneDNN, "ref_kernels": referenceKernels,
+            "threads": threads, "batch": batch, "onednn": oneDNN, "ref_kernels": referenceKernels, "precision": precision.rawValue,
             "latent": config.latentDimension, "image_size": config.imageSize, "width": config.width, "channels": config.channels,
         ]
         for (key, t) in [("g_forward", generatorForward), ("d_forward", discriminatorForward), ("train_step", trainingStep), ("map_step", mappingStep)] {
@@ -67,7 +70,7 @@ public struct BenchmarkResult: Sendable {
 
     /// A small human-readable table.
     public var table: String {
-        var lines = ["oneDNN \(oneDNN), \(threads) threads, batch \(batch), image \(config.imageSize)×\(config.imageSize), width \(config.width)",
+        var lines = ["oneDNN \(oneDNN), \(threads) threads, batch \(batch), image \(config.imageSize)×\(config.imageSize), width \(config.width), \(precision.rawValue)",
                      "step             median ms  fastest ms    images/s   GFLOP/s"]
         for (name, t) in [("G forward", generatorForward), ("D forward", discriminatorForward), ("training step", trainingStep), ("mapping step", mappingStep)] {
             lines.append(name.padding(toLength: 16, withPad: " ", startingAt: 0)
@@ -112,7 +115,7 @@ public enum Benchmark {
         if let t = settings.threads { Threads.set(t) }  // before the first primitive exists
         let c = settings.config, n = settings.batch
         var rng = SeededGenerator(seed: settings.seed)
-        let g = Generator(config: c), d = Discriminator(config: c)
+        let g = Generator(config: c, precision: settings.precision), d = Discriminator(config: c, precision: settings.precision)
         g.initialize(using: &rng)
         d.initialize(using: &rng)
         let real = Tensor.uniform(shape: [n, c.channels, c.imageSize, c.imageSize], low: -1, high: 1, using: &rng)
@@ -152,7 +155,7 @@ public enum Benchmark {
         let es = time { _ = try! mapper.evaluate(real, at: encoder.encode(real, batchSize: n), loss: .featureMatching) }
 
         return BenchmarkResult(
-            threads: Threads.count, batch: n, config: c, oneDNN: Threads.oneDNNVersion,
+            threads: Threads.count, batch: n, config: c, oneDNN: Threads.oneDNNVersion, precision: settings.precision,
             generatorForward: timing(gf, flops.generator), discriminatorForward: timing(df, flops.discriminator),
             trainingStep: timing(ts, 8 * flops.discriminator + 3 * flops.generator),
             mappingStep: timing(ms, 2 * flops.discriminator + 2 * flops.generator),

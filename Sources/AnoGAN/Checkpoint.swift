@@ -27,8 +27,10 @@ public struct Checkpoint {
 
     // MARK: Writing
 
-    /// Writes G, D, both Adam states and `position` to `url` atomically.
-    public static func write(generator: Generator, discriminator: Discriminator,
+    /// Writes G, D, both Adam states and `position` to `url` atomically. With an averaged
+    /// generator, `generator.*` holds the average (what every later stage uses) and
+    /// `training.generator.*` the trained weights a resume continues from.
+    public static func write(generator: Generator, averagedGenerator: Generator? = nil, discriminator: Discriminator,
                              generatorAdam: Adam, discriminatorAdam: Adam,
                              settings: TrainingSettings, position: TrainingPosition,
                              datasetCount: Int, datasetPath: String, datasetFingerprint: String? = nil, to url: URL) throws {
@@ -36,8 +38,12 @@ public struct Checkpoint {
         func add(_ prefix: String, _ set: ParameterSet) {
             for spec in set.specs { tensors.append((prefix + spec.name, set.value(spec.name))) }
         }
-        add("generator.", generator.parameters)
-        add("generator.", generator.statistics)
+        add("generator.", (averagedGenerator ?? generator).parameters)
+        add("generator.", (averagedGenerator ?? generator).statistics)
+        if averagedGenerator != nil {
+            add(trainingGeneratorPrefix, generator.parameters)
+            add(trainingGeneratorPrefix, generator.statistics)
+        }
         add("discriminator.", discriminator.parameters)
         add("discriminator.", discriminator.statistics)
         tensors.append(("optim.generator.m", generatorAdam.m))
@@ -85,9 +91,22 @@ public struct Checkpoint {
         try copy("discriminator.", into: discriminator.statistics)
     }
 
-    /// New G and D in the checkpoint's architecture, holding its weights.
-    public func makeNetworks() throws -> (generator: Generator, discriminator: Discriminator) {
-        let g = Generator(config: config), d = Discriminator(config: config)
+    /// Where a checkpoint of a run with an averaged generator keeps the trained generator.
+    static let trainingGeneratorPrefix = "training.generator."
+
+    /// Loads a training run's state: with `averagedGenerator`, the trained weights from
+    /// `training.generator.*` into `generator` and the average into `averagedGenerator`.
+    public func loadTraining(into generator: Generator, _ discriminator: Discriminator, averagedGenerator: Generator?) throws {
+        try load(into: averagedGenerator ?? generator, discriminator)
+        if averagedGenerator != nil {
+            try copy(Self.trainingGeneratorPrefix, into: generator.parameters)
+            try copy(Self.trainingGeneratorPrefix, into: generator.statistics)
+        }
+    }
+
+    /// New G and D in the checkpoint's architecture, holding its weights, with convolutions in `precision`.
+    public func makeNetworks(precision: Precision = .default) throws -> (generator: Generator, discriminator: Discriminator) {
+        let g = Generator(config: config, precision: precision), d = Discriminator(config: config, precision: precision)
         try load(into: g, d)
         return (g, d)
     }

@@ -10,14 +10,16 @@ import Records
 
 extension DetectionResult {
     /// The run record of this result; `trace` adds the mean loss per step of each latent search.
-    /// `encoderCheckpoint` names the encoder behind z₁ = E(x) (with `settings.start` `.encoder`).
+    /// `encoderCheckpoint` names the encoder behind z₁ = E(x) (with `settings.start` `.encoder`);
+    /// `shard` is recorded in the summary of a shard run.
     public func scoreRun(input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, config: DCGANConfig,
-                         settings: ScoringSettings, trace: Bool, threads: Int) -> ScoreRun {
+                         settings: ScoringSettings, trace: Bool, threads: Int, shard: Shard.Record? = nil) -> ScoreRun {
         let table = scoreTable()
-        let summary = ScoreRun.Summary(checkpoint: checkpoint.path, patches: input.source.path, architecture: config,
+        var summary = ScoreRun.Summary(checkpoint: checkpoint.path, patches: input.source.path, architecture: config,
                                        settings: settings, scores: table, seconds: seconds,
                                        mappings: settings.variant.losses.count, threads: threads,
                                        reconstructionsFrom: reconstructionsFrom, encoderCheckpoint: encoderCheckpoint?.path)
+        summary.shard = shard
         func traced(_ name: String) -> [Double]? { lossTraces.first { $0.name == name }?.values }
         let searched = !lossTraces.isEmpty
         return ScoreRun(scores: table, summary: summary, reconstructions: reconstructions,
@@ -32,9 +34,9 @@ extension DetectionResult {
     /// `triplets` folder. Returns the run id.
     @discardableResult
     public func write(input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, config: DCGANConfig, settings: ScoringSettings,
-                      triplets: Int, trace: Bool, threads: Int, to directory: URL) throws -> String {
+                      triplets: Int, trace: Bool, threads: Int, shard: Shard.Record? = nil, to directory: URL) throws -> String {
         let run = scoreRun(input: input, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint, config: config,
-                           settings: settings, trace: trace, threads: threads)
+                           settings: settings, trace: trace, threads: threads, shard: shard)
         let scale = max(1, 128 / config.imageSize)
         return try run.write(to: directory) { temp in
             let folder = temp.appendingPathComponent(ScoreRun.Files.triplets)

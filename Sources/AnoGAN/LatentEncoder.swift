@@ -37,15 +37,19 @@ public struct EncoderTrainingSettings: Codable, Equatable, Sendable {
     public var kappa: Float
     /// A checkpoint every this many iterations (and at the end) when training writes one.
     public var checkpointInterval: Int
+    /// Precision of the convolutions of E, G and D while training E (Precision); nil (and in
+    /// checkpoints written before it existed): `Precision.default`, f32. E is built at G's precision, which the caller chose.
+    public var precision: Precision?
 
     public init(iterations: Int = 1500, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .encoder,
-                kappa: Float = 1, checkpointInterval: Int = 500) {
+                kappa: Float = 1, checkpointInterval: Int = 500, precision: Precision? = nil) {
         self.iterations = iterations
         self.batchSize = batchSize
         self.seed = seed
         self.adam = adam
         self.kappa = kappa
         self.checkpointInterval = checkpointInterval
+        self.precision = precision
     }
 }
 
@@ -111,7 +115,7 @@ public final class LatentEncoder {
         self.discriminator = discriminator
         self.settings = settings
         self.ganCheckpoint = ganCheckpoint
-        encoder = Encoder(config: generator.config)
+        encoder = Encoder(config: generator.config, precision: generator.precision)  // E runs at G's precision
         var rng = SeededGenerator(seed: settings.seed)
         encoder.initialize(using: &rng)
         adam = Adam(count: encoder.parameters.count, settings: settings.adam)

@@ -55,6 +55,7 @@ extension LatentMapper {
             start = range.upperBound
         }
         return MappingResult(loss: loss, initialZ: z.copy(), z: z.copy(), reconstructions: reconstructions,
-                             residualLoss: residual, discriminationLoss: discrimination, meanLossTrace: [])
+                             residualLoss: residual, discriminationLoss: discrimination, meanLossTrace: [],
+                             stepsTaken: Array(repeating: 0, count: n))
     }
 }

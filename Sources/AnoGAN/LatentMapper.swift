@@ -32,8 +32,10 @@ public struct MappingResult {
     public var residualLoss: [Double]
     /// L_D(z_Γ) per image: Σ|f(x) − f(G(z_Γ))| (feature matching) or σ(D(G(z_Γ)), 1) (reference).
     public var discriminationLoss: [Double]
-    /// Mean over images of the total loss at each step γ = 1…Γ.
+    /// Mean over images of the total loss at each step γ = 1…Γ (a stopped image counts with its last loss).
     public var meanLossTrace: [Double]
+    /// The steps each image took: Γ, or fewer under `MappingSettings.earlyStopping`.
+    public var stepsTaken: [Int]
 
     public var count: Int { residualLoss.count }
 
@@ -84,6 +86,9 @@ public final class LatentMapper {
         guard settings.steps >= 0 else { throw MappingError.invalidSettings("mapping steps (Γ) must be ≥ 0, got \(settings.steps)") }
         guard settings.batchSize >= 1 else { throw MappingError.invalidSettings("mapping batch size must be ≥ 1, got \(settings.batchSize)") }
         guard settings.lambda >= 0 && settings.lambda <= 1 else { throw MappingError.invalidSettings("λ must lie in [0, 1], got \(settings.lambda)") }
+        if let rule = settings.earlyStopping, rule.patience < 1 || !(rule.tolerance >= 0 && rule.tolerance < 1) {
+            throw MappingError.invalidSettings("early stopping needs patience ≥ 1 and a tolerance in [0, 1), got \(rule.patience) and \(rule.tolerance)")
+        }
         self.generator = generator
         self.discriminator = discriminator
         self.settings = settings
@@ -129,30 +134,55 @@ public final class LatentMapper {
         let reconstructions = Tensor(shape: queries.shape)
         var residual = [Double](repeating: 0, count: n), discrimination = residual
         var trace = [Double](repeating: 0, count: settings.steps)
+        var stepsTaken = [Int](repeating: settings.steps, count: n)
         let batches = (n + settings.batchSize - 1) / settings.batchSize
         for b in 0..<batches {
             let range = (b * settings.batchSize)..<min(n, (b + 1) * settings.batchSize)
             stepper.reset(queries: queries.items(range), z: initialZ.items(range))
             var last: [MappingLoss] = []
+            var trackers = [EarlyStopping.Tracker](repeating: .init(), count: range.count)
+            var stoppedLoss = [MappingLoss?](repeating: nil, count: range.count)
             for s in 1...settings.steps {
-                // z after the last update is z_{Γ+1}; keep z_Γ, the point of the last forward.
-                if s == settings.steps { zOut.setItems(from: stepper.z, at: range.lowerBound) }
+                // z after the update is z_{s+1}; keep z_s, the point of this step's forward.
+                let zNow = stepper.z
                 last = stepper.step()
                 var sum = 0.0
-                for l in last { sum += Double(l.total) }
+                var newlyStopped: [Int] = []
+                for (k, l) in last.enumerated() {
+                    if let frozen = stoppedLoss[k] { sum += Double(frozen.total); continue }
+                    sum += Double(l.total)
+                    if s == settings.steps { continue }
+                    if let rule = settings.earlyStopping, trackers[k].record(Double(l.total), rule: rule) {
+                        stoppedLoss[k] = l
+                        stepsTaken[range.lowerBound + k] = s
+                        newlyStopped.append(k)
+                    }
+                }
+                if s == settings.steps {
+                    for k in 0..<range.count where stoppedLoss[k] == nil { newlyStopped.append(k) }
+                }
+                if !newlyStopped.isEmpty {
+                    let image = stepper.reconstruction
+                    for k in newlyStopped {
+                        zOut.setItems(from: zNow.items(k..<(k + 1)), at: range.lowerBound + k)
+                        reconstructions.setItems(from: image.items(k..<(k + 1)), at: range.lowerBound + k)
+                        residual[range.lowerBound + k] = Double(last[k].residual)
+                        discrimination[range.lowerBound + k] = Double(last[k].discrimination)
+                    }
+                }
                 trace[s - 1] += sum
                 onProgress(MappingProgress(imagesDone: range.lowerBound, batchCount: range.count, step: s,
                                            steps: settings.steps, meanLoss: sum / Double(range.count)))
-            }
-            reconstructions.setItems(from: stepper.reconstruction, at: range.lowerBound)
-            for (k, l) in last.enumerated() {
-                residual[range.lowerBound + k] = Double(l.residual)
-                discrimination[range.lowerBound + k] = Double(l.discrimination)
+                if stoppedLoss.allSatisfy({ $0 != nil }) {
+                    // Every image has stopped: the rest of the trace holds their last losses.
+                    for rest in s..<settings.steps { trace[rest] += sum }
+                    break
+                }
             }
         }
         return MappingResult(loss: loss, initialZ: initialZ.copy(), z: zOut, reconstructions: reconstructions,
                              residualLoss: residual, discriminationLoss: discrimination,
-                             meanLossTrace: trace.map { $0 / Double(n) })
+                             meanLossTrace: trace.map { $0 / Double(n) }, stepsTaken: stepsTaken)
     }
 
     private func stepper(for loss: DiscriminationLoss) -> LatentMappingStep {

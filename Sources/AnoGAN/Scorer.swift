@@ -29,6 +29,8 @@ public struct DetectionResult {
     public var lossTraces: [(name: String, values: [Double])]
     /// Wall-clock seconds of the whole scoring.
     public var seconds: Double
+    /// Mapping steps each image took in the primary search (below Γ under early stopping); nil for one-pass detectors.
+    public var stepsTaken: [Int]?
 
     public init(rows: [ScoreRow], columns: [String], reconstructions: Tensor, reconstructionsFrom: String,
                 queryFeatures: Tensor, initialLatents: Tensor? = nil, latents: Tensor?, lossTraces: [(name: String, values: [Double])], seconds: Double) {
@@ -55,6 +57,7 @@ public struct DetectionResult {
         self.init(rows: scoring.rows, columns: scoring.columns, reconstructions: primary.reconstructions,
                   reconstructionsFrom: scoring.featureMatching != nil ? MappingVariant.featureMatching.rawValue : MappingVariant.reference.rawValue, queryFeatures: scoring.queryFeatures,
                   initialLatents: primary.initialZ, latents: primary.z, lossTraces: traces, seconds: scoring.seconds)
+        stepsTaken = primary.stepsTaken
     }
 
     public var count: Int { rows.count }

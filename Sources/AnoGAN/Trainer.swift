@@ -60,8 +60,12 @@ public enum TrainingError: Error, CustomStringConvertible {
 public final class Trainer {
     public let config: DCGANConfig
     public private(set) var settings: TrainingSettings
+    /// The generator being trained (D plays against this one).
     public let generator: Generator
     public let discriminator: Discriminator
+    /// The moving average of `generator`'s weights when `settings.generatorAverageDecay` is set.
+    /// Its BatchNorm statistics are only valid after `refreshAveragedStatistics()`; use `outputGenerator`.
+    public let averagedGenerator: Generator?
     public let step: GANTrainingStep
     /// N×C×S×S in [-1, 1]: all given images, the validation slice included.
     public let images: Tensor
@@ -96,7 +100,7 @@ public final class Trainer {
     public convenience init(resuming checkpoint: Checkpoint, images: Tensor, datasetPath: String = "", epochs: Int? = nil,
                             iterations: Int? = nil) throws {
         var settings = checkpoint.settings
-        if let epochs { settings.epochs = epochs; settings.iterations = nil }
+        if let epochs { settings.epochs = epochs; settings.iterations = nil; settings.minimumIterations = nil }
         if let iterations { settings.iterations = iterations }
         guard checkpoint.datasetCount == 0 || checkpoint.datasetCount == images.shape[0] else {
             throw FileError(checkpoint.url, "was trained on \(checkpoint.datasetCount) images, the given set has \(images.shape[0]); resume needs the same data")
@@ -116,6 +120,7 @@ public final class Trainer {
         guard settings.epochs >= 0 else { throw TrainingError.invalidSettings("epochs must be ≥ 0, got \(settings.epochs)") }
         guard settings.sampleCount >= 1 else { throw TrainingError.invalidSettings("sample count must be ≥ 1") }
         if let iterations = settings.iterations, iterations < 0 { throw TrainingError.invalidSettings("iterations must be ≥ 0, got \(iterations)") }
+        if let minimum = settings.minimumIterations, minimum < 0 { throw TrainingError.invalidSettings("minimum iterations must be ≥ 0, got \(minimum)") }
         if let f = settings.validationFraction, !(f >= 0 && f < 1) {
             throw TrainingError.invalidSettings("validation fraction must lie in [0, 1), got \(f)")
         }
@@ -132,12 +137,26 @@ public final class Trainer {
         self.datasetPath = datasetPath
         datasetFingerprint = fingerprint
         resumedFrom = checkpoint?.url
-        generator = Generator(config: config)
-        discriminator = Discriminator(config: config)
+        let precision = settings.precision ?? .default
+        do { try precision.checkSupported() } catch { throw TrainingError.invalidSettings("training.\(error)") }
+        generator = Generator(config: config, precision: precision)
+        discriminator = Discriminator(config: config, precision: precision)
         rng = SeededGenerator(seed: settings.seed)
         generator.initialize(using: &rng)
         discriminator.initialize(using: &rng)
         step = GANTrainingStep(generator: generator, discriminator: discriminator, adam: settings.adam)
+        if let label = settings.realLabel {
+            guard label > 0.5 && label <= 1 else { throw TrainingError.invalidSettings("the real label must lie in (0.5, 1], got \(label)") }
+            step.realTarget = label
+        }
+        if let decay = settings.generatorAverageDecay {
+            guard decay > 0 && decay < 1 else { throw TrainingError.invalidSettings("the generator average decay must lie in (0, 1), got \(decay)") }
+            let averaged = Generator(config: config, precision: precision)
+            averaged.copyState(from: generator)
+            averagedGenerator = averaged
+        } else {
+            averagedGenerator = nil
+        }
         // The grid noise has its own stream so it is the same for a run and its resume.
         var sampleRNG = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_F1_8ED_0015)
         fixedNoise = Tensor.uniform(shape: [settings.sampleCount, config.latentDimension], low: -1, high: 1, using: &sampleRNG)
@@ -145,7 +164,7 @@ public final class Trainer {
         noise = Tensor(shape: [settings.batchSize, config.latentDimension])
         order = trainingIndices
         if let checkpoint {
-            try checkpoint.load(into: generator, discriminator)
+            try checkpoint.loadTraining(into: generator, discriminator, averagedGenerator: averagedGenerator)
             try checkpoint.restore(step.adamG, network: "generator", steps: checkpoint.position.generatorAdamSteps)
             try checkpoint.restore(step.adamD, network: "discriminator", steps: checkpoint.position.discriminatorAdamSteps)
             rng.state = checkpoint.position.rngState
@@ -201,8 +220,9 @@ public final class Trainer {
     }
 
     public var iterationsPerEpoch: Int { trainingIndices.count / settings.batchSize }
-    /// The run's length: `settings.iterations` when set, else `settings.epochs` full epochs.
-    public var totalIterations: Int { settings.iterations ?? settings.epochs * iterationsPerEpoch }
+    /// The run's length: `settings.iterations` when set, else `settings.epochs` full epochs but at
+    /// least `settings.minimumIterations`.
+    public var totalIterations: Int { settings.iterations ?? max(settings.epochs * iterationsPerEpoch, settings.minimumIterations ?? 0) }
     /// Epochs the run touches (the last one may be partial under an iteration budget).
     public var totalEpochs: Int { (totalIterations + iterationsPerEpoch - 1) / iterationsPerEpoch }
     public var isFinished: Bool { completedIterations >= totalIterations }
@@ -239,6 +259,10 @@ public final class Trainer {
             for k in 0..<noise.count { noise.data[k] = rng.uniform(-1, 1) }
             let losses = step.step(real: batch, z: noise)
             completedIterations += 1
+            if let averagedGenerator, let decay = settings.generatorAverageDecay {
+                averagedGenerator.parameters.values.moveAverage(toward: generator.parameters.values,
+                                                                decay: Self.averageDecay(decay, iteration: completedIterations))
+            }
             let values = [losses.lossD, losses.lossG, losses.dReal, losses.dFake, losses.dFakeAfter]
             if let bad = values.first(where: { !$0.isFinite }) {
                 throw TrainingError.diverged(epoch: epoch, iteration: i + 1,
@@ -266,12 +290,46 @@ public final class Trainer {
 
     /// G(fixed noise) in inference mode: N×C×S×S, the same noise every epoch.
     public func samples() -> Tensor {
-        generator.forward(fixedNoise, training: false).copy()
+        outputGenerator.forward(fixedNoise, training: false).copy()
     }
+
+    /// The generator the run hands on (samples, health, checkpoint's `generator.*`): the averaged
+    /// one, its statistics re-estimated first, when averaging is on; else the trained one.
+    public var outputGenerator: Generator {
+        guard let averagedGenerator else { return generator }
+        refreshAveragedStatistics()
+        return averagedGenerator
+    }
+
+    /// Effective decay after `iteration` updates: min(decay, (1+t)/(10+t)).
+    static func averageDecay(_ decay: Double, iteration t: Int) -> Float {
+        Float(min(decay, Double(1 + t) / Double(10 + t)))
+    }
+
+    /// Re-estimates the averaged generator's BatchNorm statistics: the running statistics of the
+    /// trained G belong to other weights, so they are replaced by the mean of the batch statistics
+    /// of `averageStatisticsBatches` training-mode passes on seeded noise (a stream of its own, so
+    /// this neither moves the training's random state nor depends on when it is called).
+    public func refreshAveragedStatistics() {
+        guard let averagedGenerator else { return }
+        var noiseRNG = SeededGenerator(seed: settings.seed, stream: "averaged-generator-statistics")
+        let z = Tensor(shape: [settings.batchSize, config.latentDimension])
+        averagedGenerator.statistics.resetRunningStatistics()
+        for k in 1...Self.averageStatisticsBatches {
+            for i in 0..<z.count { z.data[i] = noiseRNG.uniform(-1, 1) }
+            // momentum 1/k makes the running statistics the plain mean over the k batches so far.
+            for norm in averagedGenerator.norms { norm.momentum = 1 / Float(k) }
+            _ = averagedGenerator.forward(z, training: true)
+        }
+        for norm in averagedGenerator.norms { norm.momentum = 0.1 }
+    }
+
+    static let averageStatisticsBatches = 8
 
     /// Writes the current state as a checkpoint (atomically).
     public func saveCheckpoint(to url: URL) throws {
-        try Checkpoint.write(generator: generator, discriminator: discriminator,
+        refreshAveragedStatistics()
+        try Checkpoint.write(generator: generator, averagedGenerator: averagedGenerator, discriminator: discriminator,
                              generatorAdam: step.adamG, discriminatorAdam: step.adamD,
                              settings: settings, position: position,
                              datasetCount: images.shape[0], datasetPath: datasetPath, datasetFingerprint: datasetFingerprint, to: url)
@@ -359,7 +417,7 @@ extension Trainer {
     public func assessHealth(lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil,
                              settings: HealthSettings = HealthSettings()) throws -> TrainingHealth {
         let k = max(settings.images, settings.samples)
-        return try TrainingHealth.assess(generator: generator, discriminator: discriminator,
+        return try TrainingHealth.assess(generator: outputGenerator, discriminator: discriminator,
                                          trainingImages: trainingSample(count: k, seed: settings.seed),
                                          validationImages: validationImages, lossHistory: lossHistory,
                                          encoder: encoder, settings: settings)
@@ -388,5 +446,14 @@ extension Trainer {
             if it <= completedIterations { kept.append(line) }
         }
         return kept
+    }
+}
+
+extension Tensor {
+    /// self ← decay·self + (1 − decay)·target, elementwise (an exponential moving average step).
+    func moveAverage(toward target: Tensor, decay: Float) {
+        precondition(count == target.count, "moving average of \(target.shape) into \(shape)")
+        let a = data, b = target.data, keep = 1 - decay
+        for i in 0..<count { a[i] = decay * a[i] + keep * b[i] }
     }
 }

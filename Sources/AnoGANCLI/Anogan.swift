@@ -11,7 +11,7 @@ struct Anogan: ParsableCommand {
         abstract: "Unsupervised anomaly detection with GANs (AnoGAN, Schlegl et al. 2017).",
         version: "anogan 0.1 (oneDNN \(Threads.oneDNNVersion))",
         subcommands: [
-            PhantomCommand.self, PrepareCommand.self, TrainCommand.self, TrainEncoderCommand.self, TrainACAECommand.self, ScoreCommand.self, ScanCommand.self,
-            EvaluateCommand.self, ReportCommand.self, DemoCommand.self, OneClassCommand.self, SpeedCommand.self,
+            PhantomCommand.self, PrepareCommand.self, TrainCommand.self, TrainEncoderCommand.self, TrainACAECommand.self, ScoreCommand.self,
+            ScanCommand.self, MergeCommand.self, EvaluateCommand.self, ReportCommand.self, DemoCommand.self, OneClassCommand.self, SpeedCommand.self,
         ])
 }

@@ -56,6 +56,9 @@ struct OneClassCommand: ParsableCommand {
     @Option(help: "Fraction of the training images held out for the health check (default \(defaults.validationFraction)).")
     var validationFraction: Double?
 
+    @Option(help: ArgumentHelp("Moving average of G's weights with this decay, e.g. 0.999 (default: \(defaults.generatorAverageDecay.map { "\($0)" } ?? "none")).", valueName: "decay"))
+    var generatorAverage: Double?
+
     @Option(help: "Encoder (izi_f) training iterations (default \(defaults.encoderIterations)).")
     var encoderIterations: Int?
 
@@ -91,6 +94,9 @@ struct OneClassCommand: ParsableCommand {
             throw ValidationError("unknown data set \(dataset); use fashion-mnist or mnist (or give --data DIR with IDX files)")
         }
         if allClasses, normalClass != nil { throw ValidationError("give --normal-class or --all-classes, not both") }
+        if let generatorAverage, !(generatorAverage > 0 && generatorAverage < 1) {
+            throw ValidationError("--generator-average must lie in (0, 1), got \(generatorAverage)")
+        }
     }
 
     func run() throws {
@@ -107,6 +113,7 @@ struct OneClassCommand: ParsableCommand {
         if let iterations { settings.iterations = iterations }
         if let validationFraction { settings.validationFraction = validationFraction }
         if let encoderIterations { settings.encoderIterations = encoderIterations }
+        if let generatorAverage { settings.generatorAverageDecay = generatorAverage }
         if let steps { settings.steps = steps }
         if let refinementSteps { settings.refinementSteps = refinementSteps }
         if let testLimit { settings.testLimit = testLimit }

@@ -37,6 +37,25 @@ struct ThreadOptions: ParsableArguments {
     }
 }
 
+extension Precision: ExpressibleByArgument {}
+
+/// `--precision f32|bf16`: the convolutions' precision (Records' Precision; nil: the settings' value, f32 by default).
+/// bf16 asked for on a CPU without AVX512-BF16 is a usage error, not a silent fallback to f32.
+struct PrecisionOption: ParsableArguments {
+    @Option(help: "Convolution precision: f32, or bf16 mixed precision (needs AVX512-BF16; default \(Precision.default.rawValue)).")
+    var precision: Precision?
+
+    func validate() throws {
+        try Self.check(precision)
+    }
+
+    /// Throws "--precision bf16 needs a CPU with AVX512-BF16, but oneDNN reports … here; use f32" when `isa` lacks it.
+    static func check(_ precision: Precision?, isa: CPUISA = .effective) throws {
+        guard let precision else { return }
+        do { try precision.checkSupported(on: isa) } catch { throw ValidationError("--\(error)") }
+    }
+}
+
 /// `--image-size` and `--width`: the DCGAN's size (DCGANConfig).
 struct ArchitectureOptions: ParsableArguments {
     @Option(help: "Image size S of the model (a multiple of 16; the paper: \(DCGANConfig.paper.imageSize)).")

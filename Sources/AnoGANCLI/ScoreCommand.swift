@@ -26,6 +26,9 @@ struct ScoreCommand: ParsableCommand {
         P_D = σ(D(x)) always, where LOW values mean anomalous), summary.json (settings, start, Γ), \
         reconstructions.npy, residuals.npy, features.npy, z1.npy, z_gamma.npy, triplets/NNNN.png and, with --trace, trace.csv.
 
+        --shard i/n scores one contiguous block of the images (shard 1 the first); the shard runs of one split, \
+        scored with the same settings, merge with `anogan merge --out DIR RUN...` into exactly the run of all images.
+
         Starts: --start prior (the paper: z₁ ~ U[-1,1], Γ = \(LatentStart.prior.defaultSteps) steps by default) or \
         --start encoder (z₁ = E(x) of the izi_f encoder made by `anogan train-encoder`; Γ = \(LatentStart.encoder.defaultSteps) \
         by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
@@ -34,7 +37,8 @@ struct ScoreCommand: ParsableCommand {
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
-        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}}, \
+        --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, precision, \
+        earlyStopping: {patience, tolerance}}, \
         variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
 
@@ -62,6 +66,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Γ, Adam steps on z per image (default \(LatentStart.prior.defaultSteps) from the prior, \(LatentStart.encoder.defaultSteps) from the encoder; 0 only with --start encoder).")
     var steps: Int?
 
+    @Option(help: ArgumentHelp("Stop an image's mapping after this many steps in a row that do not lower its best loss by 0.1 % (its scores are those of its last step; off by default, the paper).", valueName: "patience"))
+    var earlyStopping: Int?
+
     @Option(help: "λ, weight of the discrimination loss (default \(defaults.scoring.mapping.lambda)).")
     var lambda: Float?
 
@@ -74,21 +81,36 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Number of query | G(z) | residual pictures to write, the first images (default \(defaults.output.triplets)).")
     var triplets: Int?
 
+    @Option(help: ArgumentHelp("Score only shard i of n (1-based, e.g. 3/8): the images at positions ⌊(i−1)·N/n⌋ ..< ⌊i·N/n⌋ "
+                               + "of the N in --data, a contiguous block; `anogan merge` joins the n shard runs into the run of all N.",
+                               valueName: "i/n"))
+    var shard: String?
+
     @Flag(inversion: .prefixedNo, help: "Also write trace.csv, the mean mapping loss at every step (default \(defaults.output.trace ? "on" : "off")).")
     var trace: Bool?
 
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
+        try requireRange(earlyStopping, 1...Limits.mappingSteps, "--early-stopping")
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }
         try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
         if let lambda, !(lambda >= 0 && lambda <= 1) { throw ValidationError("--lambda must lie in [0, 1], got \(lambda)") }
         try requireRange(triplets, 0...Limits.count, "--triplets")
+        _ = try parsedShard()
+    }
+
+    /// --shard as a Shard (nil without it); a malformed or out-of-range spec is a usage error naming the flag.
+    func parsedShard() throws -> Shard? {
+        do { return try shard.map(Shard.init(parsing:)) } catch let error as SettingsError {
+            throw ValidationError("--" + error.description)
+        }
     }
 
     func run() throws {
@@ -97,11 +119,13 @@ struct ScoreCommand: ParsableCommand {
         var config = loaded.value
         if let start { config.scoring.start = start }
         if let variant { config.scoring.variant = variant }
+        if let earlyStopping { config.scoring.mapping.earlyStopping = EarlyStopping(patience: earlyStopping) }
         if let steps { config.scoring.mapping.steps = steps } else if !loaded.sets("scoring.mapping.steps") {
             config.scoring.mapping.steps = config.scoring.start.defaultSteps
         }
         if let lambda { config.scoring.mapping.lambda = lambda }
         if let batchSize { config.scoring.mapping.batchSize = batchSize }
+        if let precision = precisionOption.precision { config.scoring.mapping.precision = precision }
         if let seed { config.scoring.seed = seed }
         if let triplets { config.output.triplets = triplets }
         if let trace { config.output.trace = trace }
@@ -126,9 +150,10 @@ struct ScoreCommand: ParsableCommand {
         }
         try translatingSettingNames(["scoring.mapping.steps": "--steps", "scoring.mapping.lambda": "--lambda", "scoring.mapping.batchSize": "--batch-size",
                                      "output.triplets": "--triplets", "scoring.start": "--start", "architecture.imageSize": "--image-size",
-                                     "architecture.width": "--width"], config: configFile) {
+                                     "architecture.width": "--width", "shard": "--shard", "scoring.mapping.precision": "--precision"], config: configFile) {
         try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
-                                imageSize: architecture.imageSize, width: architecture.width, to: URL(fileURLWithPath: out),
+                                imageSize: architecture.imageSize, width: architecture.width, shard: try parsedShard(),
+                                to: URL(fileURLWithPath: out),
                                 options: config.output, log: { print($0) })
         }
     }

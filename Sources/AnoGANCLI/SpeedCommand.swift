@@ -17,7 +17,7 @@ struct SpeedCommand: ParsableCommand {
         abstract: "Time G forward, D forward, a training step and a mapping step of the paper's model (build with -c release).",
         discussion: """
         --config FILE (JSON or YAML) holds any of {speed: {config: {latentDimension, imageSize, width, channels}, \
-        batch, iterations, warmup, threads, seed}}; flags override it. (Old name: bench, kept for one release.)
+        batch, iterations, warmup, threads, seed, precision}}; flags override it. (Old name: bench, kept for one release.)
         """,
         aliases: ["bench"])
 
@@ -31,6 +31,7 @@ struct SpeedCommand: ParsableCommand {
     @Option(help: "Image side in pixels, a multiple of 16 (default \(defaults.config.imageSize)).") var imageSize: Int?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
     @OptionGroup var configFile: ConfigOption
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try ThreadOptions.check(threads)
@@ -51,6 +52,8 @@ struct SpeedCommand: ParsableCommand {
         if let warmup { s.warmup = warmup }
         if let width { s.config.width = width }
         if let imageSize { s.config.imageSize = imageSize }
+        if let precision = precisionOption.precision { s.precision = precision }
+        try PrecisionOption.check(s.precision)  // also when bf16 came from the settings file
         do { try s.config.validate() } catch { throw ValidationError("\(error)") }
         guard s.batch >= 1, s.iterations >= 1, s.warmup >= 0, (s.threads ?? 1) >= 1 else {
             throw ValidationError("batch, iterations and threads must be ≥ 1 and warmup ≥ 0")

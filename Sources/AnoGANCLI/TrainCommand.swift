@@ -9,8 +9,10 @@ import Workflows
 /// The settings file of `anogan train`.
 struct TrainConfig: Codable {
     var architecture = DCGANConfig.paper
-    /// The CLI holds out the recommended validation slice unless told otherwise.
-    var training = TrainingSettings(validationFraction: TrainingSettings.defaultValidationFraction)
+    /// The CLI holds out the recommended validation slice and trains small sets for at least
+    /// the minimum iterations unless told otherwise.
+    var training = TrainingSettings(validationFraction: TrainingSettings.defaultValidationFraction,
+                                    minimumIterations: TrainingSettings.defaultMinimumIterations)
 }
 
 struct TrainCommand: ParsableCommand {
@@ -28,7 +30,7 @@ struct TrainCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {architecture: {latentDimension, imageSize, width, channels}, \
         training: {epochs, iterations, batchSize, seed, adam: {learningRate, beta1, beta2, epsilon}, sampleCount, \
-        validationFraction}}; flags override it. Without an image size in flags or file, the model takes the data's.
+        validationFraction, minimumIterations, generatorAverageDecay, realLabel, precision}}; flags override it. Without an image size in flags or file, the model takes the data's.
         """)
 
     @Option(help: "Training images: a patch-set directory or an N×1×S×S .npy in [-1, 1].")
@@ -37,7 +39,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "Epochs (default \(TrainingSettings().epochs), the paper's). With --resume, the new total.")
+    @Option(help: "Epochs (default \(TrainingSettings().epochs), the paper's, but at least \(TrainingSettings.defaultMinimumIterations) iterations for small sets). With --resume, the new total.")
     var epochs: Int?
 
     @Option(help: "Iterations in all; wins over --epochs (the last epoch may be partial). With --resume, the new total.")
@@ -52,12 +54,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed of weights, shuffles and noise (default \(TrainingSettings().seed)).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Keep an exponential moving average of G's weights with this decay (e.g. 0.999) and use it after training (samples, health, encoder, scoring). Off by default (the paper).", valueName: "decay"))
+    var generatorAverage: Double?
+
+    @Option(help: ArgumentHelp("D's target for real images, e.g. 0.9 (one-sided label smoothing). Default 1 (the paper).", valueName: "target"))
+    var realLabel: Float?
+
     @Option(help: "Continue from this checkpoint (its settings and seed are used).")
     var resume: String?
 
     @OptionGroup var architecture: ArchitectureOptions
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try requireRange(epochs, 1...Limits.epochs, "--epochs")
@@ -66,8 +75,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--validation-fraction must lie in [0, 1), got \(validationFraction)")
         }
         try requireRange(batchSize, 2...Limits.batchSize, "--batch-size")
+        if let generatorAverage, !(generatorAverage > 0 && generatorAverage < 1) {
+            throw ValidationError("--generator-average must lie in (0, 1), got \(generatorAverage)")
+        }
+        if let realLabel, !(realLabel > 0.5 && realLabel <= 1) {
+            throw ValidationError("--real-label must lie in (0.5, 1], got \(realLabel)")
+        }
         if resume != nil, batchSize != nil || seed != nil || architecture.imageSize != nil || architecture.width != nil
-            || validationFraction != nil {
+            || validationFraction != nil || generatorAverage != nil || realLabel != nil || precisionOption.precision != nil {
             throw ValidationError("--resume continues with the checkpoint's settings; only --epochs or --iterations may change")
         }
     }
@@ -82,10 +97,15 @@ struct TrainCommand: ParsableCommand {
         if let imageSize = architecture.imageSize { config.imageSize = imageSize }
         if let width = architecture.width { config.width = width }
         if let epochs { settings.epochs = epochs; if iterations == nil { settings.iterations = nil } }
+        // Epochs asked for are epochs: the floor only applies to the default budget.
+        if epochs != nil || loaded.sets("training.epochs") { settings.minimumIterations = nil }
         if let iterations { settings.iterations = iterations }
         if let validationFraction { settings.validationFraction = validationFraction }
         if let batchSize { settings.batchSize = batchSize }
         if let seed { settings.seed = seed }
+        if let generatorAverage { settings.generatorAverageDecay = generatorAverage }
+        if let realLabel { settings.realLabel = realLabel }
+        if let precision = precisionOption.precision { settings.precision = precision }
         let policy: ResumePolicy = resume.map {
             .from(URL(fileURLWithPath: $0), epochs: epochs ?? (loaded.sets("training.epochs") ? settings.epochs : nil),
                   iterations: iterations ?? (loaded.sets("training.iterations") ? settings.iterations : nil))
@@ -93,7 +113,7 @@ struct TrainCommand: ParsableCommand {
         try translatingSettingNames(["training.batchSize": "--batch-size", "resume that run": "continue it with --resume",
                                      "validation fraction": "--validation-fraction",
                                      "training.epochs": "--epochs", "training.iterations": "--iterations",
-                                     "training.validationFraction": "--validation-fraction",
+                                     "training.validationFraction": "--validation-fraction", "training.precision": "--precision",
                                      "architecture.imageSize": "--image-size", "architecture.width": "--width"], config: configFile) {
             try trainOrResume(data: URL(fileURLWithPath: data), config: config,
                               fitImageSizeToData: architecture.imageSize == nil && !loaded.sets("architecture.imageSize"),

@@ -23,7 +23,7 @@ struct TrainEncoderCommand: ParsableCommand {
         --resume continues an encoder exactly; --iterations is then the new total.
 
         --config FILE (JSON or YAML) holds any of {encoder: {iterations, batchSize, seed, adam: {...}, kappa, \
-        checkpointInterval}}; flags override it.
+        checkpointInterval, precision}}; flags override it. --precision may change on --resume (it says how to compute, not what).
         """)
 
     private static let defaults = EncoderTrainingSettings()
@@ -57,6 +57,7 @@ struct TrainEncoderCommand: ParsableCommand {
 
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         try requireRange(iterations, 1...Limits.iterations, "--iterations")
@@ -71,7 +72,7 @@ struct TrainEncoderCommand: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try configFile.load(TrainEncoderConfig())
-        if resume != nil, !loaded.keys.subtracting(["encoder", "encoder.iterations"]).isEmpty {
+        if resume != nil, !loaded.keys.subtracting(["encoder", "encoder.iterations", "encoder.precision"]).isEmpty {
             throw ValidationError("--resume continues with the encoder checkpoint's settings; only encoder.iterations may be set in --config")
         }
         var settings = loaded.value.encoder
@@ -80,12 +81,13 @@ struct TrainEncoderCommand: ParsableCommand {
         if let seed { settings.seed = seed }
         if let kappa { settings.kappa = kappa }
         if let checkpointEvery { settings.checkpointInterval = checkpointEvery }
+        if let precision = precisionOption.precision { settings.precision = precision }
         let gan = URL(fileURLWithPath: checkpoint)
         let output = EncoderTrainingOutput(directory: out.map { URL(fileURLWithPath: $0) } ?? gan.deletingLastPathComponent())
         let policy: EncoderResumePolicy = resume.map {
             .from(URL(fileURLWithPath: $0), iterations: iterations ?? (loaded.sets("encoder.iterations") ? settings.iterations : nil))
         } ?? .fresh
-        try translatingSettingNames(["encoder.batchSize": "--batch-size", "resume that encoder": "continue it with --resume"],
+        try translatingSettingNames(["encoder.batchSize": "--batch-size", "encoder.precision": "--precision", "resume that encoder": "continue it with --resume"],
                                     config: configFile) {
             try trainEncoder(gan: gan, data: URL(fileURLWithPath: data), settings: settings, output: output, resume: policy,
                              log: { print($0) })

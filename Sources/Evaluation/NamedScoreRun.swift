@@ -66,7 +66,9 @@ public struct NamedScoreRun {
             loaded.notes.append("run \(name): no summary.json names the patch set; figures without input images and masks")
         }
         if let url = patchURL {
-            let set = try PatchSet.load(from: url)
+            var set = try PatchSet.load(from: url)
+            // A shard run scored its shard of the set (Shard's rule); the ids below check it is that set.
+            if let shard = run.summary?.shard, set.count == shard.total, let mine = try? shard.shard { set = try set.shard(mine) }
             guard set.count == n else {
                 throw FileError(url, "patch set has \(set.count) images but \(scoresPath) has \(n) rows")
             }

@@ -11,6 +11,10 @@
 //   trace.csv            step, mean mapping loss per variant
 //   files.json           ScoreRun.Manifest: the run id and every file's size and FNV-1a
 //
+// A shard run (Shard) is a run like any other whose summary also records the
+// shard; merging the shards (Workflows' mergeShardRuns) gives the run of the
+// whole data set, file for file.
+//
 // Rows of every array are in scores.csv order. The directory is written whole
 // into a temporary sibling and renamed into place (RunDirectory.replace), so it
 // is never a mix of two runs; summary.json's `runID` and files.json tie every
@@ -117,6 +121,10 @@ public struct ScoreRun {
         /// The run's id, also in files.json (set when the run is written; nil in runs
         /// written before run ids existed).
         public var runID: String?
+        /// Which shard of which data set this run scored (nil for a run of the whole set).
+        public var shard: Shard.Record?
+        /// The run ids of the shard runs, in shard order, when this run is their merge (nil otherwise).
+        public var mergedFrom: [String]?
 
         public init(checkpoint: String, patches: String, architecture: DCGANConfig, settings: ScoringSettings,
                     scores: ScoreTable, seconds: Double, mappings: Int, threads: Int, reconstructionsFrom: String,

@@ -64,7 +64,8 @@ public enum Demo {
         let layout = DemoLayout(root: directory)
         log("anogan demo: the report will be written to \(layout.report.path)")
         log("settings: seed \(settings.seed), \(settings.imageSize)×\(settings.imageSize) patches, width \(settings.width), "
-            + "\(settings.epochs) AnoGAN epochs, \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
+            + "\(settings.ganIterations) GAN iterations" + (settings.generatorAverageDecay.map { " (G averaged, decay \($0))" } ?? "")
+            + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
             + "threads \(Threads.count)")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw FileError(directory, "cannot create the demo directory: \(error.localizedDescription)")
@@ -177,8 +178,9 @@ public enum Demo {
     private static func trainAnoGAN(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let output = layout.anoganTraining
         try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
-                          settings: TrainingSettings(epochs: s.epochs, batchSize: s.batchSize, seed: s.seed,
-                                                     validationFraction: TrainingSettings.defaultValidationFraction),
+                          settings: TrainingSettings(batchSize: s.batchSize, seed: s.seed, iterations: s.ganIterations,
+                                                     validationFraction: TrainingSettings.defaultValidationFraction,
+                                                     generatorAverageDecay: s.generatorAverageDecay),
                           output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }
@@ -260,13 +262,14 @@ public enum Demo {
         var k = s
         let d = DemoSettings.standard
         func drop(_ paths: [WritableKeyPath<DemoSettings, Int>]) { for p in paths { k[keyPath: p] = d[keyPath: p] } }
+        if stage == "patches" || !stage.hasPrefix("anogan") && !stage.hasPrefix("encoder") { k.generatorAverageDecay = d.generatorAverageDecay }
         switch stage {
-        case "patches": drop([\.width, \.batchSize, \.epochs, \.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
+        case "patches": drop([\.width, \.batchSize, \.ganIterations, \.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
         case "anogan-training": drop([\.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
         case "anogan-scores": drop([\.acaeEpochs, \.encoderIterations, \.refinementSteps])
         case "encoder-training": drop([\.acaeEpochs, \.mappingSteps, \.refinementSteps])
         case "encoder-scores": drop([\.acaeEpochs, \.mappingSteps])
-        default: drop([\.epochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])  // the aCAE stages
+        default: drop([\.ganIterations, \.mappingSteps, \.encoderIterations, \.refinementSteps])  // the aCAE stages
         }
         return k
     }

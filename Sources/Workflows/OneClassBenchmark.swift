@@ -33,6 +33,8 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
     public var validationFraction = TrainingSettings.defaultValidationFraction
     /// Iterations of the izi_f encoder E, trained after the GAN with G and D frozen (the demo's 600).
     public var encoderIterations = 600
+    /// Decay of the moving average of G's weights (TrainingSettings.generatorAverageDecay); nil: none.
+    public var generatorAverageDecay: Double? = nil
     /// Γ of the prior start, mapping steps per image (the paper: 500).
     public var steps = 100
     /// Γ of the mapping refined from E(x) (the encoder start at Γ = 0 is always scored too).
@@ -72,7 +74,8 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
 
     /// One line: the budget every class gets (the all-classes table's header says it).
     public var budget: String {
-        "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out), "
+        "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out"
+            + (generatorAverageDecay.map { ", G averaged with decay \($0)" } ?? "") + "), "
             + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior, 0 and \(refinementSteps) from E(x); "
             + "32×32, width \(width), test subset \(testLimit), seed \(seed)"
     }
@@ -229,7 +232,8 @@ public enum OneClassBenchmark {
         let before = (try? Checkpoint.read(output.checkpoint))?.position.iteration
         let trainer = try trainOrResume(try ImageInput.load(trainDir), config: s.architecture,
                                         settings: TrainingSettings(batchSize: s.batchSize, seed: s.seed, iterations: s.iterations,
-                                                                   validationFraction: s.validationFraction),
+                                                                   validationFraction: s.validationFraction,
+                                                                   generatorAverageDecay: s.generatorAverageDecay),
                                         output: output, resume: .whenSameRun, health: nil, log: log)
         let ganWasTrained = before != trainer.completedIterations
         let trainingSeconds = Date().timeIntervalSince(trainStart)

@@ -40,7 +40,9 @@ public func trainEncoder(gan checkpoint: URL, data: URL, settings: EncoderTraini
     let lock = try RunDirectory.Lock(output.directory)
     defer { withExtendedLifetime(lock) {} }
     let saved = try Checkpoint.read(checkpoint)
-    let (generator, discriminator) = try saved.makeNetworks()
+    let precision = settings.precision ?? .default
+    do { try precision.checkSupported() } catch { throw SettingsError("encoder.\(error)") }
+    let (generator, discriminator) = try saved.makeNetworks(precision: precision)
     let input = try ImageInput.load(data)
     try input.check(fits: saved.config)
     let encoder: LatentEncoder

@@ -67,7 +67,10 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
         throw FileError(input.source, "holds \(count) images, fewer than one batch of \(batchSize); lower the batch size (training.batchSize)")
     }
     let c = trainer.config, s = trainer.settings
-    let budget = s.iterations.map { "\($0) iterations" } ?? "\(s.epochs) epochs"
+    let budget = s.iterations.map { "\($0) iterations" }
+        ?? (trainer.totalIterations > s.epochs * trainer.iterationsPerEpoch
+            ? "\(trainer.totalIterations) iterations (\(s.epochs) epochs would be \(s.epochs * trainer.iterationsPerEpoch); at least \(s.minimumIterations ?? 0))"
+            : "\(s.epochs) epochs")
     if let from = trainer.resumedFrom {
         log("resuming \(from.path) at epoch \(trainer.completedEpochs), iteration \(trainer.completedIterations)/\(trainer.totalIterations), seed \(s.seed)")
     } else {

@@ -119,3 +119,32 @@ final class TrainingBudgetTests: TemporaryDirectoryTestCase {
         XCTAssertFalse(try jsonString(position).contains("epochStart"))
     }
 }
+
+final class MinimumIterationsTests: TemporaryDirectoryTestCase {
+    /// An epoch budget is raised to the floor on small sets, left alone on large ones,
+    /// and an explicit --epochs on resume drops the floor.
+    func testEpochBudgetIsRaisedToTheMinimumOnlyWhenShort() throws {
+        Threads.set(1)
+        var rng = SeededGenerator(seed: 1)
+        let images = Synthetic.bars(64, using: &rng)   // 4 batches of 16 per epoch
+        let config = Synthetic.config(width: 4)
+        let short = try Trainer(config: config, settings: TrainingSettings(epochs: 2, batchSize: 16, minimumIterations: 11), images: images)
+        XCTAssertEqual(short.totalIterations, 11)
+        XCTAssertEqual(short.totalEpochs, 3)
+        let long = try Trainer(config: config, settings: TrainingSettings(epochs: 5, batchSize: 16, minimumIterations: 11), images: images)
+        XCTAssertEqual(long.totalIterations, 20)
+        let explicit = try Trainer(config: config, settings: TrainingSettings(epochs: 2, batchSize: 16, iterations: 3, minimumIterations: 11),
+                                   images: images)
+        XCTAssertEqual(explicit.totalIterations, 3, "an iteration budget is taken as given")
+        XCTAssertEqual(try Trainer(config: config, settings: TrainingSettings(epochs: 2, batchSize: 16), images: images).totalIterations, 8)
+
+        let firstLeg = TrainingSettings(epochs: 1, batchSize: 16, sampleCount: 4, minimumIterations: 6)
+        let out = TrainingOutput(directory: dir)
+        let first = try Trainer(config: config, settings: firstLeg, images: images)
+        try first.run(output: out, health: nil)
+        XCTAssertEqual(first.completedIterations, 6)
+        let resumed = try Trainer(resuming: Checkpoint.read(out.checkpoint), images: images, epochs: 3)
+        XCTAssertNil(resumed.settings.minimumIterations)
+        XCTAssertEqual(resumed.totalIterations, 12)
+    }
+}

@@ -15,6 +15,8 @@ public final class Encoder: Network {
     public let parameters: ParameterSet
     /// bn{2,3,4}.{running_mean,running_var}.
     public let statistics: ParameterSet
+    /// Precision of the trunk's convolutions (the code layer and BatchNorm stay f32).
+    public let precision: Precision
 
     let trunk: ConvolutionalTrunk
     let code: Linear
@@ -22,15 +24,16 @@ public final class Encoder: Network {
     private let inputs = TensorWrapper()
     private let gradients = TensorWrapper()
 
-    public init(config: DCGANConfig) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         self.config = config
+        self.precision = precision
         var specs = NetworkSpecs()
         ConvolutionalTrunk.declare(config, into: &specs)
         let features = ConvolutionalTrunk.featureCount(config)
         specs.parameter("code.weight", [config.latentDimension, features])
         specs.parameter("code.bias", [config.latentDimension])
         (parameters, statistics) = specs.makeSets()
-        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics)
+        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics, precision: precision)
         code = Linear("code", in: parameters)
     }
 

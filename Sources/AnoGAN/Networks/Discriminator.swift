@@ -21,6 +21,8 @@ public final class Discriminator: Network {
     public let parameters: ParameterSet
     /// bn{2,3,4}.{running_mean,running_var}.
     public let statistics: ParameterSet
+    /// Precision of the trunk's convolutions (the classifier and BatchNorm stay f32).
+    public let precision: Precision
 
     let trunk: ConvolutionalTrunk
     let classify: Linear
@@ -29,15 +31,16 @@ public final class Discriminator: Network {
     private var lastFeatures: DNNLMemory?
     private var lastInput: Tensor?
 
-    public init(config: DCGANConfig) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         self.config = config
+        self.precision = precision
         var specs = NetworkSpecs()
         ConvolutionalTrunk.declare(config, into: &specs)
         let features = ConvolutionalTrunk.featureCount(config)
         specs.parameter("classify.weight", [1, features])
         specs.parameter("classify.bias", [1])
         (parameters, statistics) = specs.makeSets()
-        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics)
+        trunk = ConvolutionalTrunk(parameters: parameters, statistics: statistics, precision: precision)
         classify = Linear("classify", in: parameters)
     }
 

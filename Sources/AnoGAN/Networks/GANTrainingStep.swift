@@ -44,6 +44,8 @@ public final class GANTrainingStep {
     private var generatorGradient = Tensor(shape: [0, 1])
     /// Real images then fakes, 2N×C×S×S.
     private var pair = Tensor(shape: [0])
+    /// D's target for real images: 1 (the paper), below 1 for one-sided label smoothing.
+    public var realTarget: Float = 1
 
     public init(generator: Generator, discriminator: Discriminator, adam: AdamSettings = .dcgan) {
         precondition(generator.config == discriminator.config, "generator and discriminator configs differ")
@@ -76,7 +78,7 @@ public final class GANTrainingStep {
         (pair.data + real.count).update(from: fake.data, count: real.count)
         d.zeroGradients()
         let logits = d.forward(pairInputs.wrap(pair), training: true, logits: true, segments: 2).logits!
-        let lossReal = Loss.binaryCrossEntropyWithLogits(logits.data, count: n, target: 1, gradient: logitGradient.data)
+        let lossReal = Loss.binaryCrossEntropyWithLogits(logits.data, count: n, target: realTarget, gradient: logitGradient.data)
         let lossFake = Loss.binaryCrossEntropyWithLogits(logits.data + n, count: n, target: 0, gradient: logitGradient.data + n)
         let dReal = meanSigmoid(logits.data, n), dFake = meanSigmoid(logits.data + n, n)
         d.backward(gradLogits: logitGradients.wrap(logitGradient), gradFeatures: nil, weightGradients: true, inputGradient: false)

@@ -13,6 +13,8 @@ public final class Generator: Network {
     public let parameters: ParameterSet
     /// BatchNorm running statistics: bn{0..3}.{running_mean,running_var}.
     public let statistics: ParameterSet
+    /// Precision of the transposed convolutions (the projection and BatchNorm stay f32).
+    public let precision: Precision
 
     let project: Linear
     let norms: [BatchNorm2d]
@@ -22,9 +24,10 @@ public final class Generator: Network {
     private let inputs = TensorWrapper()
     private let gradients = TensorWrapper()
 
-    public init(config: DCGANConfig) {
+    public init(config: DCGANConfig, precision: Precision = .default) {
         precondition((try? config.validate()) != nil, "invalid DCGAN config \(config)")
         self.config = config
+        self.precision = precision
         let hidden = Array(config.ladder.reversed()), s = config.baseSize
         var specs = NetworkSpecs()
         specs.parameter("project.weight", [hidden[0] * s * s, config.latentDimension])
@@ -39,7 +42,7 @@ public final class Generator: Network {
         norms = (0..<4).map { BatchNorm2d("bn\($0)", in: p, statistics: st, fusedReLU: true) }
         deconvs = (1...4).map { i in
             ConvTranspose2d("deconv\(i)", in: p, stride: 2, padding: 2, outputPadding: 1,
-                            activation: i == 4 ? .tanh : nil, plainOutput: i == 4)
+                            activation: i == 4 ? .tanh : nil, plainOutput: i == 4, precision: precision)
         }
     }
 

@@ -46,6 +46,19 @@ public enum DNNL {
     /// max 700 ms, on 2). Convolutions and inner products always use all threads.
     nonisolated(unsafe) public static var memoryBoundThreads: Int? = 1
 
+    /// Whether bf16 convolutions also compute weight gradients from bf16 operands (true, the default)
+    /// or from the f32 activations and gradients they already have (false). Set before building networks.
+    nonisolated(unsafe) public static var bf16WeightGradients = true
+
+    /// Threads for bf16 weight-gradient primitives (nil: all).
+    ///
+    /// oneDNN 2.6.3's bf16 weight-gradient kernel (jit_bf16:avx512_core_bf16) on two OpenMP threads is
+    /// slow and erratic on a shared machine, on one thread faster than the f32 kernel on two. Measured,
+    /// full-size model, `speed --threads 2`, training step in bf16 (load average 5): weight gradients in
+    /// bf16 on 2 threads 3.3–5.6 s, in f32 on 2 threads 1.61–1.66 s, in f32 on 1 thread 1.55–1.61 s,
+    /// in bf16 on 1 thread 1.40–1.48 s (f32 training step at the same time: 2.26–2.38 s).
+    nonisolated(unsafe) public static var bf16WeightGradientThreads: Int? = 1
+
     /// Runs `body` with the OpenMP thread count set to `n` (nil: unchanged).
     @inline(__always)
     static func withThreads<T>(_ n: Int?, _ body: () -> T) -> T {

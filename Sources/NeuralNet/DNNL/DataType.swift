@@ -4,6 +4,7 @@
 // asks for, and nothing else.
 
 import CDNNL
+import Records
 
 /// The type of a memory's elements.
 public enum DataType: Sendable, CaseIterable {
@@ -36,5 +37,30 @@ public enum DataType: Sendable, CaseIterable {
     public init?(_ type: dnnl_data_type_t) {
         guard let t = DataType.allCases.first(where: { $0.dnnl == type }) else { return nil }
         self = t
+    }
+}
+
+extension Precision {
+    /// The type a convolution's src, weights and diff_dst have inside the primitive (its outputs are always f32).
+    public var operandType: DataType {
+        switch self {
+        case .f32: return .f32
+        case .bf16: return .bf16
+        }
+    }
+
+    /// The type of src and diff_dst in the weight-gradient primitive (diff_weights is always f32).
+    public var weightGradientOperandType: DataType {
+        self == .bf16 && DNNL.bf16WeightGradients ? .bf16 : .f32
+    }
+}
+
+extension DNNL {
+    /// `md` with its element type replaced by `type`, same dimensions and layout. (oneDNN's blocked
+    /// strides count elements, not bytes, so the layout carries over unchanged.)
+    static func retyped(_ md: dnnl_memory_desc_t, _ type: DataType) -> dnnl_memory_desc_t {
+        var out = md
+        out.data_type = type.dnnl
+        return out
     }
 }

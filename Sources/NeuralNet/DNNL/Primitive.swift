@@ -10,11 +10,14 @@ final class PrimitiveDescriptor {
     let handle: OpaquePointer
 
     /// Creates a descriptor from an op descriptor (a `dnnl_*_desc_t` value).
-    init<Op>(_ op: Op, attr: OpaquePointer? = nil, hint: PrimitiveDescriptor? = nil, what: String, memoryBound: Bool = false) {
+    /// `threads`: run with that many threads (nil: all); `memoryBound` overrides it with `DNNL.memoryBoundThreads`.
+    init<Op>(_ op: Op, attr: OpaquePointer? = nil, hint: PrimitiveDescriptor? = nil, what: String, memoryBound: Bool = false,
+             threads: Int? = nil) {
         var op = op
         var pd: OpaquePointer?
-        threads = memoryBound ? DNNL.memoryBoundThreads : nil
-        let status = DNNL.withThreads(threads) {
+        let count = memoryBound ? DNNL.memoryBoundThreads : threads
+        self.threads = count
+        let status = DNNL.withThreads(count) {
             withUnsafePointer(to: &op) {
                 dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, DNNL.engine, hint?.handle)
             }

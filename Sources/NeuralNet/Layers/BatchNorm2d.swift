@@ -14,7 +14,9 @@ import CDNNL
 public final class BatchNorm2d {
     public let channels: Int
     public let epsilon: Float
-    public let momentum: Float
+    /// Weight of the batch statistics in the running update (PyTorch's momentum); 1 makes the running
+    /// statistics exactly the last batch's, which is how averaged weights get their statistics re-estimated.
+    public var momentum: Float
     /// γ and β, `[channels]` each (views owned by the caller).
     public let weight: Tensor, bias: Tensor
     /// running_mean and running_var, `[channels]` each.

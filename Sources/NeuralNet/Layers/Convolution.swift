@@ -18,12 +18,14 @@ public final class Conv2d {
     public let weightGradient: Tensor?
     public let biasGradient: Tensor?
     public let activation: ActivationKind?
+    /// Precision of the primitive's operands (bf16: input, weights and incoming gradient as bf16 copies; results f32).
+    public let precision: Precision
     let geometry: ConvolutionGeometry
     private let runner: ConvolutionRunner
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
-                activation: ActivationKind? = nil) {
+                activation: ActivationKind? = nil, precision: Precision = .default) {
         precondition(weight.shape == [outputChannels, inputChannels, kernelSize, kernelSize], "Conv2d weight shape \(weight.shape)")
         precondition(bias == nil || bias!.shape == [outputChannels], "Conv2d bias shape")
         precondition(weightGradient == nil || weightGradient!.shape == weight.shape, "Conv2d weight gradient shape")
@@ -32,8 +34,10 @@ public final class Conv2d {
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
         self.weight = weight; self.bias = bias; self.weightGradient = weightGradient; self.biasGradient = biasGradient
         self.activation = activation
+        self.precision = precision
         geometry = ConvolutionGeometry(transposed: false, inputChannels: inputChannels, outputChannels: outputChannels,
-                                       kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0)
+                                       kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: 0,
+                                       operandType: precision.operandType, weightGradientType: precision.weightGradientOperandType)
         runner = ConvolutionRunner(name: "Conv2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
                                    weightGradient: weightGradient, biasGradient: biasGradient)
     }
@@ -110,12 +114,14 @@ public final class ConvTranspose2d {
     public let weightGradient: Tensor?
     public let biasGradient: Tensor?
     public let activation: ActivationKind?
+    /// Precision of the primitive's operands (bf16: input, weights and incoming gradient as bf16 copies; results f32).
+    public let precision: Precision
     let geometry: ConvolutionGeometry
     private let runner: ConvolutionRunner
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
                 weight: Tensor, bias: Tensor? = nil, weightGradient: Tensor? = nil, biasGradient: Tensor? = nil,
-                activation: ActivationKind? = nil, plainOutput: Bool = false) {
+                activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .default) {
         precondition(weight.shape == [inputChannels, outputChannels, kernelSize, kernelSize], "ConvTranspose2d weight shape \(weight.shape)")
         precondition(bias == nil || bias!.shape == [outputChannels], "ConvTranspose2d bias shape")
         precondition(weightGradient == nil || weightGradient!.shape == weight.shape, "ConvTranspose2d weight gradient shape")
@@ -124,8 +130,10 @@ public final class ConvTranspose2d {
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
         self.weight = weight; self.bias = bias; self.weightGradient = weightGradient; self.biasGradient = biasGradient
         self.activation = activation
+        self.precision = precision
         geometry = ConvolutionGeometry(transposed: true, inputChannels: inputChannels, outputChannels: outputChannels,
                                        kernelSize: kernelSize, stride: stride, padding: padding, outputPadding: outputPadding,
+                                       operandType: precision.operandType, weightGradientType: precision.weightGradientOperandType,
                                        plainOutput: plainOutput)
         runner = ConvolutionRunner(name: "ConvTranspose2d", geometry: geometry, activation: activation, weight: weight, bias: bias,
                                    weightGradient: weightGradient, biasGradient: biasGradient)

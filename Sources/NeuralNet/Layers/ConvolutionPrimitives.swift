@@ -3,6 +3,17 @@
 // created once per input layout. Layouts are left to oneDNN (`format_any`,
 // blocked) except on sides with fewer than 4 channels, which stay plain NCHW
 // (blocked layouts there fall back to slow reference kernels).
+//
+// Precision (Records' Precision, as `operandType`): with bf16 the primitives read
+// bf16 src, weights and diff_dst and write f32 dst, diff_src and diff_weights
+// (oneDNN's jit bf16 kernels accept f32 on those sides), so activations, gradients
+// and master weights stay f32 between layers. The bf16 copies are made by the
+// reorders a plan already has (input into the primitive's layout, user weights into
+// the primitive's layout, gradient into the primitive's layout), which now also
+// convert the type: the weights once per forward unless `weightsUnchanged`, the
+// incoming gradient once per backward and shared by backward data and weights.
+// Weight gradients run on bf16 operands too, on one thread (DNNL.bf16WeightGradients,
+// DNNL.bf16WeightGradientThreads: oneDNN 2.6's bf16 kernel is slow on two).
 
 import Records
 import CDNNL
@@ -16,6 +27,10 @@ struct ConvolutionGeometry {
     var stride: Int
     var padding: Int
     var outputPadding: Int
+    /// Type of src, weights and diff_dst inside the primitives (dst, diff_src, diff_weights, bias are f32).
+    var operandType: DataType = .f32
+    /// Type of src and diff_dst inside the weight-gradient primitive.
+    var weightGradientType: DataType = .f32
     /// Hand the output back in plain NCHW whatever layout the primitive computes in (network edges).
     var plainOutput = false
 
@@ -75,9 +90,9 @@ final class ConvolutionPlan {
         padR = [Int64(g.paddingRight(input: h)), Int64(g.paddingRight(input: w))]
         // Few output channels: blocked layouts pad them to 16 and the forward does 16× the work;
         // plain NCHW runs a GEMM kernel instead (the backward passes prefer blocked: see backwardDescriptor).
-        let srcAny = DNNL.desc(d, dnnl_format_tag_any, type: .f32)
+        let srcAny = DNNL.desc(d, dnnl_format_tag_any, type: g.operandType)
         let dstAny = DNNL.desc([n, g.outputChannels, oh, ow], g.outputChannels < 4 ? dnnl_abcd : dnnl_format_tag_any, type: .f32)
-        var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any, type: .f32)
+        var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any, type: g.operandType)
         let bDesc = DNNL.desc([g.outputChannels], dnnl_a, type: .f32)
         var s = srcAny, dd = dstAny
         let attr = eltwiseAttribute(activation)
@@ -148,6 +163,45 @@ final class ConvolutionPlan {
 
     /// Gradient w.r.t. the pre-activation output, for a gradient given in layout `given`.
     private var currentGrad: DNNLMemory!
+    /// Counts `loadGradOutput` calls, so a converted gradient is made once per load.
+    private var gradientGeneration = 0
+
+    /// dL/d(pre-activation) as a primitive wants it: `holder` wraps the f32 gradient in the forward dst
+    /// layout; `converted`, when the wanted layout or type differs, receives its reorder.
+    final class GradientCopy {
+        let holder: DNNLMemory
+        let converted: DNNLMemory?
+        let reorder: Execution?
+        var generation = -1
+        var memory: DNNLMemory { converted ?? holder }
+        init(holder: DNNLMemory, converted: DNNLMemory?, reorder: Execution?) {
+            self.holder = holder; self.converted = converted; self.reorder = reorder
+        }
+    }
+    private var gradientCopies: [(desc: dnnl_memory_desc_t, copy: GradientCopy)] = []
+
+    /// The one GradientCopy for `wanted` (backward data and weights share it when they want the same layout and type).
+    private func gradientCopy(_ wanted: dnnl_memory_desc_t) -> GradientCopy {
+        if let found = gradientCopies.first(where: { DNNL.equal($0.desc, wanted) }) { return found.copy }
+        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
+        let copy: GradientCopy
+        if DNNL.equal(wanted, dstDesc) {
+            copy = GradientCopy(holder: holder, converted: nil, reorder: nil)
+        } else {
+            let c = DNNLMemory(desc: wanted)
+            copy = GradientCopy(holder: holder, converted: c, reorder: Reorder(from: dstDesc, to: wanted).bind(holder, c))
+        }
+        gradientCopies.append((wanted, copy))
+        return copy
+    }
+
+    /// Points `copy` at the current gradient and converts it, once per `loadGradOutput`.
+    private func load(_ copy: GradientCopy) {
+        guard copy.generation != gradientGeneration else { return }
+        copy.holder.point(to: currentGrad.data)
+        copy.reorder?.run()
+        copy.generation = gradientGeneration
+    }
 
     /// Loads dL/dy (any layout) and turns it into dL/d(pre-activation) in the forward dst layout.
     func loadGradOutput(_ dy: DNNLMemory) {
@@ -164,6 +218,7 @@ final class ConvolutionPlan {
         }
         let a = gradOutputs[index!]
         a.load(dy)
+        gradientGeneration &+= 1
         if let ag = activationGrad {
             activationExecutions[index!].run()
             currentGrad = ag.input
@@ -174,10 +229,16 @@ final class ConvolutionPlan {
 
     /// A backward descriptor with diff layouts forced to the forward's; when that lands on oneDNN's
     /// reference kernel (it does for 1-channel sides), one with layouts left to oneDNN.
+    /// Types: diff_dst in the operand type; backward data reads weights in it and writes f32 diff_src;
+    /// backward weights reads src in it and writes f32 diff_weights and diff_bias.
     private func backwardDescriptor(weights wantWeights: Bool) -> PrimitiveDescriptor {
-        func make(_ srcMD: dnnl_memory_desc_t, _ dstMD: dnnl_memory_desc_t) -> PrimitiveDescriptor {
-            var s = srcMD, dd = dstMD
-            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize], dnnl_format_tag_any, type: .f32)
+        let operand = wantWeights ? geometry.weightGradientType : geometry.operandType
+        let threads = wantWeights && operand == .bf16 ? DNNL.bf16WeightGradientThreads : nil
+        func make(_ srcLayout: dnnl_memory_desc_t, _ dstLayout: dnnl_memory_desc_t) -> PrimitiveDescriptor {
+            var s = DNNL.retyped(srcLayout, wantWeights ? operand : .f32), dd = DNNL.retyped(dstLayout, operand)
+            let srcMD = s
+            var wAny = DNNL.desc([geometry.outputChannels, geometry.inputChannels, geometry.kernelSize, geometry.kernelSize],
+                                 dnnl_format_tag_any, type: wantWeights ? .f32 : operand)
             let bias = wantWeights && hasBias ? DNNL.desc([geometry.outputChannels], dnnl_a, type: .f32) : nil
             let alg = geometry.transposed ? dnnl_deconvolution_direct : dnnl_convolution_direct
             let kind = (geometry.transposed ? "deconv" : "conv") + (wantWeights ? " bwd weights" : " bwd data")
@@ -188,7 +249,7 @@ final class ConvolutionPlan {
                 } else {
                     DNNL.check(dnnl_deconvolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
                 }
-                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))", threads: threads)
             } else {
                 var op = dnnl_convolution_desc_t()
                 if wantWeights {
@@ -196,19 +257,19 @@ final class ConvolutionPlan {
                 } else {
                     DNNL.check(dnnl_convolution_backward_data_desc_init(&op, alg, &s, &wAny, &dd, strides, padL, padR), kind)
                 }
-                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))")
+                return PrimitiveDescriptor(op, hint: forwardPD, what: "\(kind) \(DNNL.dims(srcMD))", threads: threads)
             }
         }
         let forced = make(srcDesc, dstDesc)
         // GEMM-based weight gradients on plain layouts are ~50× slower than the blocked JIT kernels.
         let slow = forced.isReference || (wantWeights && forced.implementation.contains("gemm"))
         if !slow { return forced }
-        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any, type: DNNL.dataType(srcDesc)),
-                        DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any, type: DNNL.dataType(dstDesc)))
+        let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any, type: .f32),
+                        DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any, type: .f32))
         return free.isReference ? forced : free
     }
 
-    private lazy var backwardData: (exec: Execution, weightsReorder: Execution?, holder: DNNLMemory, gradReorder: Execution?, gradInput: DNNLMemory, back: Execution?) = {
+    private lazy var backwardData: (exec: Execution, weightsReorder: Execution?, diffDst: GradientCopy, gradInput: DNNLMemory, back: Execution?) = {
         let pd = backwardDescriptor(weights: false)
         let wDesc = pd.md(dnnl_query_weights_md)
         let w: DNNLMemory
@@ -221,18 +282,11 @@ final class ConvolutionPlan {
             w = DNNLMemory(desc: wDesc)
             reorder = Reorder(from: weightsUser.desc, to: wDesc).bind(weightsUser, w)
         }
-        // The incoming gradient is in the forward dst layout; convert if this primitive wants another.
-        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
-        let ddDesc = pd.md(dnnl_query_diff_dst_md)
-        var diffDst = holder
-        var gradReorder: Execution?
-        if !DNNL.equal(ddDesc, dstDesc) {
-            diffDst = DNNLMemory(desc: ddDesc)
-            gradReorder = Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst)
-        }
+        // The incoming gradient is in the forward dst layout (f32); converted if this primitive wants another.
+        let diffDst = gradientCopy(pd.md(dnnl_query_diff_dst_md))
         let dsDesc = pd.md(dnnl_query_diff_src_md)
         let gradSource = DNNLMemory(desc: dsDesc)
-        let exec = Execution(pd.makePrimitive(), [(DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, gradSource)])
+        let exec = Execution(pd.makePrimitive(), [(DNNL_ARG_DIFF_DST, diffDst.memory), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DIFF_SRC, gradSource)])
         // Hand back the gradient in the layout the caller's input had.
         let given = source.wrapper.desc
         var gradInput = gradSource
@@ -241,15 +295,14 @@ final class ConvolutionPlan {
             gradInput = DNNLMemory(desc: given)
             back = Reorder(from: dsDesc, to: given).bind(gradSource, gradInput)
         }
-        return (exec, reorder, holder, gradReorder, gradInput, back)
+        return (exec, reorder, diffDst, gradInput, back)
     }()
     private var backwardDataWeightsLoaded = false
 
     /// dL/dx in the layout the forward input had. Call `loadGradOutput` first.
     func runBackwardData(weightsUnchanged: Bool) -> DNNLMemory {
         let b = backwardData
-        b.holder.point(to: currentGrad.data)
-        b.gradReorder?.run()
+        load(b.diffDst)
         // When backward data reads the forward's weight layout, the forward already loaded it.
         if !(weightsUnchanged && backwardDataWeightsLoaded) { b.weightsReorder?.run() }
         backwardDataWeightsLoaded = true
@@ -258,7 +311,7 @@ final class ConvolutionPlan {
         return b.gradInput
     }
 
-    private lazy var backwardWeights: (exec: Execution, gradWeights: DNNLMemory, gradBias: DNNLMemory?, holder: DNNLMemory, prepare: [Execution]) = {
+    private lazy var backwardWeights: (exec: Execution, gradWeights: DNNLMemory, gradBias: DNNLMemory?, diffDst: GradientCopy, prepare: [Execution]) = {
         let pd = backwardDescriptor(weights: true)
         var prepare: [Execution] = []
         // Source and gradient in the layouts this primitive wants (normally the forward's, so no copies).
@@ -267,28 +320,24 @@ final class ConvolutionPlan {
         if DNNL.equal(sDesc, source.wrapper.desc) {
             src = source.wrapper  // the caller's input, before the forward's reorder
         } else if !DNNL.equal(sDesc, srcDesc) {
+            // From the forward's copy when it has the wanted type, else from the caller's f32 input.
+            let from = DNNL.dataType(sDesc) == DNNL.dataType(srcDesc) ? source.memory : source.wrapper
             src = DNNLMemory(desc: sDesc)
-            prepare.append(Reorder(from: srcDesc, to: sDesc).bind(source.memory, src))
+            prepare.append(Reorder(from: from.desc, to: sDesc).bind(from, src))
         }
-        let holder = DNNLMemory(desc: dstDesc, wrapping: nil)
-        var diffDst = holder
-        let ddDesc = pd.md(dnnl_query_diff_dst_md)
-        if !DNNL.equal(ddDesc, dstDesc) {
-            diffDst = DNNLMemory(desc: ddDesc)
-            prepare.append(Reorder(from: dstDesc, to: ddDesc).bind(holder, diffDst))
-        }
+        let diffDst = gradientCopy(pd.md(dnnl_query_diff_dst_md))
         let gw = DNNLMemory(desc: pd.md(dnnl_query_diff_weights_md))
         let gb = hasBias ? DNNLMemory(desc: DNNL.desc([geometry.outputChannels], dnnl_a, type: .f32)) : nil
-        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, diffDst), (DNNL_ARG_DIFF_WEIGHTS, gw)]
+        var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, diffDst.memory), (DNNL_ARG_DIFF_WEIGHTS, gw)]
         if let gb { args.append((DNNL_ARG_DIFF_BIAS, gb)) }
-        return (Execution(pd.makePrimitive(), args), gw, gb, holder, prepare)
+        return (Execution(pd.makePrimitive(), args), gw, gb, diffDst, prepare)
     }()
     private var accumulators: [(UnsafeMutablePointer<Float>, Execution)] = []
 
     /// Adds dL/dW (user layout) into `weightGrad` and dL/db into `biasGrad`. Call `loadGradOutput` first.
     func runBackwardWeights(weightGrad: Tensor, biasGrad: Tensor?) {
         let b = backwardWeights
-        b.holder.point(to: currentGrad.data)
+        load(b.diffDst)
         for e in b.prepare { e.run() }
         b.exec.run()
         let acc: Execution

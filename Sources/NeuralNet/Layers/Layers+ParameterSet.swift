@@ -18,24 +18,25 @@ extension Linear {
 
 extension Conv2d {
     /// `name.weight` [out, in, k, k] and, when declared, `name.bias` [out] of `p`, with gradients.
-    public convenience init(_ name: String, in p: ParameterSet, stride: Int = 1, padding: Int = 0, activation: ActivationKind? = nil) {
+    public convenience init(_ name: String, in p: ParameterSet, stride: Int = 1, padding: Int = 0, activation: ActivationKind? = nil,
+                            precision: Precision = .default) {
         let w = p.value("\(name).weight"), hasBias = p.contains("\(name).bias")
         self.init(inputChannels: w.shape[1], outputChannels: w.shape[0], kernelSize: w.shape[2], stride: stride, padding: padding,
                   weight: w, bias: hasBias ? p.value("\(name).bias") : nil,
                   weightGradient: p.gradient("\(name).weight"), biasGradient: hasBias ? p.gradient("\(name).bias") : nil,
-                  activation: activation)
+                  activation: activation, precision: precision)
     }
 }
 
 extension ConvTranspose2d {
     /// `name.weight` [in, out, k, k] and, when declared, `name.bias` [out] of `p`, with gradients.
     public convenience init(_ name: String, in p: ParameterSet, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
-                            activation: ActivationKind? = nil, plainOutput: Bool = false) {
+                            activation: ActivationKind? = nil, plainOutput: Bool = false, precision: Precision = .default) {
         let w = p.value("\(name).weight"), hasBias = p.contains("\(name).bias")
         self.init(inputChannels: w.shape[0], outputChannels: w.shape[1], kernelSize: w.shape[2], stride: stride, padding: padding,
                   outputPadding: outputPadding, weight: w, bias: hasBias ? p.value("\(name).bias") : nil,
                   weightGradient: p.gradient("\(name).weight"), biasGradient: hasBias ? p.gradient("\(name).bias") : nil,
-                  activation: activation, plainOutput: plainOutput)
+                  activation: activation, plainOutput: plainOutput, precision: precision)
     }
 }
 

@@ -34,11 +34,53 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     public var batchSize: Int
     /// Adam on z (lr 0.01, β₁ 0.9, β₂ 0.999).
     public var adam: AdamSettings
+    /// Per-image early stopping; nil (the paper, and runs written before it existed): every image takes Γ steps.
+    public var earlyStopping: EarlyStopping?
+    /// Precision of G's and D's convolutions (Precision); z, its Adam and the losses stay f32.
+    /// nil (and in summaries written before it existed): `Precision.default`, f32.
+    public var precision: Precision?
 
-    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping) {
+    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping,
+                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil) {
+        self.earlyStopping = earlyStopping
         self.steps = steps
         self.lambda = lambda
         self.batchSize = batchSize
         self.adam = adam
+        self.precision = precision
+    }
+}
+
+/// When an image's mapping stops before Γ. Each image keeps the lowest total loss L it has seen;
+/// a step whose loss is below best·(1 − tolerance) improves it. After `patience` steps in a row
+/// without an improvement the image stops: z_Γ, G(z_Γ) and its scores are those of that last
+/// step. The rule reads only the image's own losses, so where an image stops does not depend on
+/// its batch (G and D run in inference mode); a batch ends when all its images have stopped.
+public struct EarlyStopping: Codable, Equatable, Sendable {
+    public var patience: Int
+    public var tolerance: Double
+
+    public init(patience: Int = 10, tolerance: Double = 1e-3) {
+        self.patience = patience
+        self.tolerance = tolerance
+    }
+
+    /// Tracks one image.
+    public struct Tracker: Sendable {
+        public private(set) var best = Double.infinity
+        public private(set) var stale = 0
+
+        public init() {}
+
+        /// Records the loss of one step; returns true when the image stops after it.
+        public mutating func record(_ loss: Double, rule: EarlyStopping) -> Bool {
+            if loss < best * (1 - rule.tolerance) || best == .infinity {
+                best = loss
+                stale = 0
+            } else {
+                stale += 1
+            }
+            return stale >= rule.patience
+        }
     }
 }
