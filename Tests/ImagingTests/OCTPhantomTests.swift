@@ -21,6 +21,20 @@ final class OCTPhantomTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(OCTPhantom.bscan(3, settings: small, seed: 4).0, a.bscans[3])
     }
 
+    /// Tiny B-scans (the phantom command allows 64×64) put vessels below the image: no trap.
+    func testTinyDiseasedBScansGenerate() {
+        let defaultSpacing = OCTPhantomSettings(width: 64, height: 64, bscans: 2, diseased: true)
+        let scaledSpacing = OCTPhantomSettings(width: 64, height: 64, bscans: 2, spacingX: 6000.0 / 64, spacingZ: 3.87 * 496 / 64,
+                                               spacingY: 300, diseased: true)
+        for seed in 0..<3 as Range<UInt64> {
+          for tiny in [defaultSpacing, scaledSpacing] {
+            let volume = OCTPhantom.generate(tiny, seed: seed)
+            XCTAssertEqual(volume.bscans.count, 2)
+            XCTAssertTrue(volume.bscans.allSatisfy { $0.width == 64 && $0.height == 64 && $0.pixels.allSatisfy(\.isFinite) })
+          }
+        }
+    }
+
     func testHealthyAnatomyAndIntensities() {
         let settings = OCTPhantomSettings(width: 256, height: 248, bscans: 3, spacingX: 6000.0 / 256, spacingZ: 7.74, spacingY: 500)
         for seed: UInt64 in 1...4 {

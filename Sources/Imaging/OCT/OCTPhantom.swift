@@ -418,7 +418,10 @@ private struct Eye {
             }
             let centreZ = (Double(bruch[c0]) * dz - focus.tissueHeight - lift) / dz
             let rx = focus.radius / s.spacingX, rz = focus.radius / dz
-            for z in max(0, Int(centreZ - rz) - 1)...min(h - 1, Int(centreZ + rz) + 1) {
+            // In a short B-scan the focus may lie outside the image.
+            let top = max(0, Int(centreZ - rz) - 1), bottom = min(h - 1, Int(centreZ + rz) + 1)
+            guard top <= bottom else { continue }
+            for z in top...bottom {
                 for c in max(0, Int(Double(c0) - rx) - 1)...min(w - 1, Int(Double(c0) + rx) + 1) {
                     let ex = (Double(c) - Double(c0)) / rx, ez = (Double(z) - centreZ) / rz
                     if ex * ex + ez * ez <= 1, Float(z) > ilm[c], Float(z) < bruch[c], mask[z, c] == 0 {
@@ -447,7 +450,10 @@ private struct Eye {
             // Under the ILM (which stays the retina's top), in the RNFL/GCL.
             let centre = max(ilm + t[t.count - 1] + 0.3 * t[t.count - 2], ilm + v.radius + 4)
             let shadow = Float(0.2 + 0.8 * (d / v.radius) * (d / v.radius))
-            for z in max(0, Int((centre - half) / dz))..<s.height {
+            // In a short B-scan the vessel may lie below the image.
+            let top = max(0, Int((centre - half) / dz))
+            guard top < s.height else { continue }
+            for z in top..<s.height {
                 let depth = Double(z) * dz
                 if depth < centre - half { continue }
                 if depth <= centre + half { reflect[z * w + c] = 0.25 } else { reflect[z * w + c] *= shadow }
