@@ -351,9 +351,21 @@ public final class Trainer {
 /// The files a training run writes into its output directory.
 public struct TrainingOutput {
     public var directory: URL
-    public init(directory: URL) { self.directory = directory }
+    /// The loss log, sample grid and checkpoint are written after an epoch once at least this many
+    /// iterations have passed since the last write, and always at the end of the run: a small set's
+    /// epochs are a few iterations each, and writing after every one would cost more than training.
+    public var saveInterval: Int
+    /// The health check runs with a write once at least this many iterations have passed since
+    /// the last check, and always at the end.
+    public var healthInterval: Int
 
-    /// Latest checkpoint, replaced atomically after every epoch.
+    public init(directory: URL, saveInterval: Int = 100, healthInterval: Int = 500) {
+        self.directory = directory
+        self.saveInterval = max(1, saveInterval)
+        self.healthInterval = max(1, healthInterval)
+    }
+
+    /// Latest checkpoint, replaced atomically (see `saveInterval`).
     public var checkpoint: URL { directory.appendingPathComponent("checkpoint.safetensors") }
     /// One row per iteration: epoch, iteration, Loss_D, Loss_G, D(x), D(G(z)) before and after D's update.
     public var lossLog: URL { directory.appendingPathComponent("losses.csv") }
@@ -368,9 +380,11 @@ public struct TrainingOutput {
 }
 
 extension Trainer {
-    /// Trains the remaining epochs, writing after each one (and when the iteration budget
-    /// stops the run mid-epoch) the loss log, the sample grid, the checkpoint and, unless
-    /// `health` is nil, the health report (`output.health`, also in the summary). A loss log
+    /// Trains the remaining epochs, writing after an epoch (at the cadence of
+    /// `output.saveInterval`, and always at the end of the run, also when the iteration budget
+    /// stops it mid-epoch) the loss log, the sample grid, the checkpoint and, unless `health`
+    /// is nil, at the cadence of `output.healthInterval`, the health report (`output.health`,
+    /// also in that epoch's summary). A loss log
     /// already there (from the run being resumed) is kept up to this trainer's position.
     /// On divergence nothing of the failed epoch is written and the previous checkpoint stays.
     public func run(output: TrainingOutput, health: HealthSettings? = HealthSettings(),
@@ -379,6 +393,7 @@ extension Trainer {
         var log = try existingLossLog(output.lossLog)
         var history = Self.lossHistory(logRows: log.dropFirst())
         var lastGood = resumedFrom
+        var lastSave = completedIterations, lastHealth = completedIterations
         while !isFinished {
             var rows: [String] = []
             rows.reserveCapacity(iterationsPerEpoch)
@@ -396,6 +411,11 @@ extension Trainer {
             }
             log += rows
             history += Self.lossHistory(logRows: rows[...])
+            guard isFinished || completedIterations - lastSave >= output.saveInterval else {
+                onEpoch(summary)
+                continue
+            }
+            lastSave = completedIterations
             try Data(log.joined(separator: "\n").appending("\n").utf8).writeAtomically(to: output.lossLog)
             let grid = Pictures.grid(samples(), columns: Int(Double(settings.sampleCount).squareRoot().rounded(.up)))
             try PNG.write(width: grid.width, height: grid.height, channels: grid.channels, pixels8: grid.pixels,
@@ -404,7 +424,8 @@ extension Trainer {
             lastGood = output.checkpoint
             summary.checkpoint = output.checkpoint
             summary.samples = output.samples(epoch: summary.epoch)
-            if let health {
+            if let health, isFinished || completedIterations - lastHealth >= output.healthInterval {
+                lastHealth = completedIterations
                 let report = try assessHealth(lossHistory: history, settings: health)
                 try report.write(to: output.health)
                 summary.health = report

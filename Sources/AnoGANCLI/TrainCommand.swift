@@ -20,11 +20,12 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the DCGAN on normal images (paper §2.1).",
         discussion: """
-        Writes into --out: checkpoint.safetensors and health.json (after every epoch), losses.csv (one row per \
-        iteration) and samples/epoch-NNN.png (G of fixed noise). --resume continues a run exactly.
+        Writes into --out checkpoint.safetensors, losses.csv (one row per iteration) and samples/epoch-NNN.png \
+        (G of fixed noise) after the first epoch that ends 100 or more iterations after the last write, and at the \
+        end; health.json every 500 iterations and at the end. --resume continues a run exactly.
 
         A seeded validation slice (--validation-fraction, default \(TrainingSettings.defaultValidationFraction)) is never \
-        trained on; the health check after every epoch compares its reconstruction with training images', sample \
+        trained on; the health check compares its reconstruction with training images', sample \
         diversity with the data's and the trends of D(x) and D(G(z)), prints one line or a WARNING per issue, and \
         writes health.json (shown by `anogan report`). With too few images for a slice beside one batch it is skipped, with a note.
 

@@ -148,3 +148,25 @@ final class MinimumIterationsTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(resumed.totalIterations, 12)
     }
 }
+
+final class TrainingCadenceTests: TemporaryDirectoryTestCase {
+    /// Epochs of 4 iterations with a save interval of 10: files after epochs 3 (12 iterations) and
+    /// 5 (the end), the health check only at the end; every epoch is still reported.
+    func testFilesAreWrittenAtTheSaveIntervalAndAtTheEnd() throws {
+        Threads.set(1)
+        var rng = SeededGenerator(seed: 1)
+        let images = Synthetic.bars(64, using: &rng)
+        let settings = TrainingSettings(epochs: 5, batchSize: 16, seed: 2, sampleCount: 4)
+        let trainer = try Trainer(config: Synthetic.config(width: 4), settings: settings, images: images)
+        let output = TrainingOutput(directory: dir, saveInterval: 10, healthInterval: 1000)
+        var summaries: [EpochSummary] = []
+        try trainer.run(output: output, health: HealthSettings(mappingSteps: 2, images: 4, samples: 4)) { summaries.append($0) }
+        XCTAssertEqual(summaries.map(\.epoch), [1, 2, 3, 4, 5])
+        XCTAssertEqual(summaries.map { $0.checkpoint != nil }, [false, false, true, false, true])
+        XCTAssertEqual(summaries.map { $0.health != nil }, [false, false, false, false, true])
+        let fm = FileManager.default
+        XCTAssertEqual((1...5).map { fm.fileExists(atPath: output.samples(epoch: $0).path) }, [false, false, true, false, true])
+        XCTAssertEqual(try Checkpoint.read(output.checkpoint).position.iteration, 20)
+        XCTAssertEqual(try String(contentsOf: output.lossLog, encoding: .utf8).split(separator: "\n").count, 1 + 20)
+    }
+}
