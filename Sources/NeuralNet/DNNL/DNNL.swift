@@ -57,7 +57,10 @@ public enum DNNL {
     /// full-size model, `speed --threads 2`, training step in bf16 (load average 5): weight gradients in
     /// bf16 on 2 threads 3.3–5.6 s, in f32 on 2 threads 1.61–1.66 s, in f32 on 1 thread 1.55–1.61 s,
     /// in bf16 on 1 thread 1.40–1.48 s (f32 training step at the same time: 2.26–2.38 s).
-    nonisolated(unsafe) public static var bf16WeightGradientThreads: Int? = 1
+    /// On a quiet machine two threads win: training step 644–701 ms on 2 threads, 827 ms on 1
+    /// (f32: 1032–1045 ms). Users run on cores of their own, so the default is all threads;
+    /// set 1 on a machine shared with other jobs.
+    nonisolated(unsafe) public static var bf16WeightGradientThreads: Int? = nil
 
     /// Runs `body` with the OpenMP thread count set to `n` (nil: unchanged).
     @inline(__always)

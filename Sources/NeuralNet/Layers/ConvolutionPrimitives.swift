@@ -12,8 +12,8 @@
 // the primitive's layout, gradient into the primitive's layout), which now also
 // convert the type: the weights once per forward unless `weightsUnchanged`, the
 // incoming gradient once per backward and shared by backward data and weights.
-// Weight gradients run on bf16 operands too, on one thread (DNNL.bf16WeightGradients,
-// DNNL.bf16WeightGradientThreads: oneDNN 2.6's bf16 kernel is slow on two).
+// Weight gradients run on bf16 operands too (DNNL.bf16WeightGradients; their thread count is
+// DNNL.bf16WeightGradientThreads: oneDNN 2.6's bf16 kernel is erratic on two threads of a shared machine).
 
 import Records
 import CDNNL
