@@ -23,7 +23,7 @@ struct DemoCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {demo: {seed, trainingVolumes, testHealthyVolumes, \
         testDiseasedVolumes, bscans, phantomWidth, phantomHeight, trainingPatchesPerBScan, testPatchesPerBScan, \
-        testNormalLimit, imageSize, width, batchSize, ganIterations, generatorAverageDecay, acaeEpochs, mappingSteps, trainingScoreCount}}, laid \
+        testNormalLimit, imageSize, width, batchSize, ganIterations, generatorAverageDecay, realLabel, acaeEpochs, mappingSteps, trainingScoreCount}}, laid \
         over the standard (or, with --quick, the quick) sizes; flags override it.
         """)
 

@@ -65,6 +65,7 @@ public enum Demo {
         log("anogan demo: the report will be written to \(layout.report.path)")
         log("settings: seed \(settings.seed), \(settings.imageSize)×\(settings.imageSize) patches, width \(settings.width), "
             + "\(settings.ganIterations) GAN iterations" + (settings.generatorAverageDecay.map { " (G averaged, decay \($0))" } ?? "")
+            + (settings.realLabel.map { ", real label \($0)" } ?? "")
             + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
             + "threads \(Threads.count)")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
@@ -180,7 +181,7 @@ public enum Demo {
         try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
                           settings: TrainingSettings(batchSize: s.batchSize, seed: s.seed, iterations: s.ganIterations,
                                                      validationFraction: TrainingSettings.defaultValidationFraction,
-                                                     generatorAverageDecay: s.generatorAverageDecay),
+                                                     generatorAverageDecay: s.generatorAverageDecay, realLabel: s.realLabel),
                           output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }
@@ -262,7 +263,10 @@ public enum Demo {
         var k = s
         let d = DemoSettings.standard
         func drop(_ paths: [WritableKeyPath<DemoSettings, Int>]) { for p in paths { k[keyPath: p] = d[keyPath: p] } }
-        if stage == "patches" || !stage.hasPrefix("anogan") && !stage.hasPrefix("encoder") { k.generatorAverageDecay = d.generatorAverageDecay }
+        if stage == "patches" || !stage.hasPrefix("anogan") && !stage.hasPrefix("encoder") {
+            k.generatorAverageDecay = d.generatorAverageDecay
+            k.realLabel = d.realLabel
+        }
         switch stage {
         case "patches": drop([\.width, \.batchSize, \.ganIterations, \.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
         case "anogan-training": drop([\.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
