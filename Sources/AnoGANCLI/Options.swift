@@ -107,3 +107,35 @@ func translatingSettingNames<T>(_ names: [String: String], config: ConfigOption,
         throw FileError(error.path, translate(error.problem))
     }
 }
+
+/// The OCT volumes a command reads (`prepare`, `scan`): MetaImage files with optional masks,
+/// directories of them, and B-scan PNG folders with optional mask folders.
+struct OCTVolumeOptions: ParsableArguments {
+    @Option(name: .long, help: "MetaImage OCT volume (.mha/.mhd); repeatable. A NAME_mask.mha/.mhd beside it is its mask unless --mask is given.")
+    var volume: [String] = []
+    @Option(name: .long, help: "Mask volume for the --volume at the same position; repeatable.")
+    var mask: [String] = []
+    @Option(name: .long, help: "Directory: every .mha/.mhd volume in it (not *_mask), with NAME_mask beside it as mask.")
+    var volumes: [String] = []
+    @Option(name: .long, help: "Folder of B-scan PNGs forming one volume; repeatable.")
+    var bscanFolder: [String] = []
+    @Option(name: .long, help: "Folder of mask PNGs for the --bscan-folder at the same position; repeatable.")
+    var maskFolder: [String] = []
+
+    var isEmpty: Bool { volume.isEmpty && volumes.isEmpty && bscanFolder.isEmpty }
+
+    func validate() throws {
+        guard mask.isEmpty || mask.count == volume.count else { throw ValidationError("--mask given \(mask.count) times for \(volume.count) --volume") }
+        guard maskFolder.isEmpty || maskFolder.count == bscanFolder.count else {
+            throw ValidationError("--mask-folder given \(maskFolder.count) times for \(bscanFolder.count) --bscan-folder")
+        }
+    }
+
+    /// The inputs in flag order: volumes, then directories, then B-scan folders.
+    var inputs: [OCTInput] {
+        let url = { (path: String) in URL(fileURLWithPath: path) }
+        return volume.indices.map { .volume(url(volume[$0]), mask: mask.isEmpty ? nil : url(mask[$0])) }
+            + volumes.map { .directory(url($0)) }
+            + bscanFolder.indices.map { .bscanFolder(url(bscanFolder[$0]), masks: maskFolder.isEmpty ? nil : url(maskFolder[$0])) }
+    }
+}

@@ -33,16 +33,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(name: .long, help: "Output directory (a patch set; data sets get train/ and test/ inside).")
     var out: String
 
-    @Option(name: .long, help: "MetaImage OCT volume (.mha/.mhd); repeatable.")
-    var volume: [String] = []
-    @Option(name: .long, help: "Mask volume for the --volume at the same position; repeatable.")
-    var mask: [String] = []
-    @Option(name: .long, help: "Directory: every .mha/.mhd volume in it (not *_mask), with NAME_mask beside it as mask.")
-    var volumes: [String] = []
-    @Option(name: .long, help: "Folder of B-scan PNGs forming one volume; repeatable.")
-    var bscanFolder: [String] = []
-    @Option(name: .long, help: "Folder of mask PNGs for the --bscan-folder at the same position; repeatable.")
-    var maskFolder: [String] = []
+    @OptionGroup var oct: OCTVolumeOptions
 
     @Option(name: .long, help: "Column spacing after resampling, µm (default \(defaults.preprocessing.targetSpacingX), the paper's).")
     var spacingX: Double?
@@ -79,15 +70,9 @@ struct PrepareCommand: ParsableCommand {
 
     @OptionGroup var configFile: ConfigOption
 
-    private var octMode: Bool { !volume.isEmpty || !volumes.isEmpty || !bscanFolder.isEmpty }
-
     func validate() throws {
-        let modes = [octMode, idx != nil, trainFolder != nil].filter { $0 }.count
+        let modes = [!oct.isEmpty, idx != nil, trainFolder != nil].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("give exactly one kind of input: OCT (--volume/--volumes/--bscan-folder), --idx, or --train-folder") }
-        guard mask.isEmpty || mask.count == volume.count else { throw ValidationError("--mask given \(mask.count) times for \(volume.count) --volume") }
-        guard maskFolder.isEmpty || maskFolder.count == bscanFolder.count else {
-            throw ValidationError("--mask-folder given \(maskFolder.count) times for \(bscanFolder.count) --bscan-folder")
-        }
         if let patchSize, patchSize < 4 || patchSize % 2 != 0 || patchSize > Limits.imageSize {
             throw ValidationError("--patch-size must be even and in 4…\(Limits.imageSize), got \(patchSize)")
         }
@@ -143,10 +128,7 @@ struct PrepareCommand: ParsableCommand {
         if let inputSpacingZ { settings.inputSpacingZ = inputSpacingZ }
         if let label { settings.unmaskedLabel = ImageFolder.label(named: label)! }
         if let seed { settings.seed = seed }
-        let url = { (path: String) in URL(fileURLWithPath: path) }
-        let inputs: [OCTInput] = volume.indices.map { .volume(url(volume[$0]), mask: mask.isEmpty ? nil : url(mask[$0])) }
-            + volumes.map { .directory(url($0)) }
-            + bscanFolder.indices.map { .bscanFolder(url(bscanFolder[$0]), masks: maskFolder.isEmpty ? nil : url(maskFolder[$0])) }
+        let inputs = oct.inputs
         return .oct(inputs, settings)
     }
 }

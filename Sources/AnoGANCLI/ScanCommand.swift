@@ -39,16 +39,7 @@ struct ScanCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(name: .long, help: "MetaImage OCT volume (.mha/.mhd); repeatable. A NAME_mask.mha/.mhd beside it is its mask.")
-    var volume: [String] = []
-    @Option(name: .long, help: "Mask volume for the --volume at the same position; repeatable.")
-    var mask: [String] = []
-    @Option(name: .long, help: "Directory: every .mha/.mhd volume in it (not *_mask), with NAME_mask beside it as mask.")
-    var volumes: [String] = []
-    @Option(name: .long, help: "Folder of B-scan PNGs forming one volume; repeatable.")
-    var bscanFolder: [String] = []
-    @Option(name: .long, help: "Folder of mask PNGs for the --bscan-folder at the same position; repeatable.")
-    var maskFolder: [String] = []
+    @OptionGroup var oct: OCTVolumeOptions
     @Option(name: .long, parsing: .upToNextOption, help: "Mask values that count as anomalous (e.g. 1 2 = the phantom's fluid); default: every nonzero value.")
     var maskClasses: [Int] = []
     @Option(name: .long, help: "Column spacing after resampling, µm (default \(defaults.preparation.preprocessing.targetSpacingX)).")
@@ -85,12 +76,8 @@ struct ScanCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard !volume.isEmpty || !volumes.isEmpty || !bscanFolder.isEmpty else {
+        guard !oct.isEmpty else {
             throw ValidationError("give at least one volume: --volume, --volumes or --bscan-folder")
-        }
-        guard mask.isEmpty || mask.count == volume.count else { throw ValidationError("--mask given \(mask.count) times for \(volume.count) --volume") }
-        guard maskFolder.isEmpty || maskFolder.count == bscanFolder.count else {
-            throw ValidationError("--mask-folder given \(maskFolder.count) times for \(bscanFolder.count) --bscan-folder")
         }
         if let stride, !(1...Limits.imageSize).contains(stride) { throw ValidationError("--stride must be in 1…\(Limits.imageSize), got \(stride)") }
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
@@ -147,9 +134,7 @@ struct ScanCommand: ParsableCommand {
         } else if encoder != nil {
             throw ValidationError("--encoder needs --start encoder")
         }
-        let inputs: [OCTInput] = volume.indices.map { .volume(url(volume[$0]), mask: mask.isEmpty ? nil : url(mask[$0])) }
-            + volumes.map { .directory(url($0)) }
-            + bscanFolder.indices.map { .bscanFolder(url(bscanFolder[$0]), masks: maskFolder.isEmpty ? nil : url(maskFolder[$0])) }
+        let inputs = oct.inputs
         // The flags were checked in validate(); what remains names settings the flags set.
         do {
             try scanWithCheckpoint(checkpointURL, encoder: encoderURL, inputs: inputs, settings: settings, output: url(out), log: { print($0) })
