@@ -144,7 +144,8 @@ public final class LatentMapper {
             var stoppedLoss = [MappingLoss?](repeating: nil, count: range.count)
             for s in 1...settings.steps {
                 // z after the update is z_{s+1}; keep z_s, the point of this step's forward.
-                let zNow = stepper.z
+                // Only a step where an image may stop needs its z (a copy).
+                let zNow = settings.earlyStopping != nil || s == settings.steps ? stepper.z : nil
                 last = stepper.step()
                 var sum = 0.0
                 var newlyStopped: [Int] = []
@@ -164,7 +165,7 @@ public final class LatentMapper {
                 if !newlyStopped.isEmpty {
                     let image = stepper.reconstruction
                     for k in newlyStopped {
-                        zOut.setItems(from: zNow.items(k..<(k + 1)), at: range.lowerBound + k)
+                        zOut.setItems(from: zNow!.items(k..<(k + 1)), at: range.lowerBound + k)
                         reconstructions.setItems(from: image.items(k..<(k + 1)), at: range.lowerBound + k)
                         residual[range.lowerBound + k] = Double(last[k].residual)
                         discrimination[range.lowerBound + k] = Double(last[k].discrimination)

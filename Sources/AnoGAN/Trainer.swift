@@ -311,7 +311,9 @@ public final class Trainer {
     /// of `averageStatisticsBatches` training-mode passes on seeded noise (a stream of its own, so
     /// this neither moves the training's random state nor depends on when it is called).
     public func refreshAveragedStatistics() {
-        guard let averagedGenerator else { return }
+        // samples, checkpoint and health all ask after the same epoch: estimate once per position.
+        guard let averagedGenerator, averagedStatisticsIteration != completedIterations else { return }
+        averagedStatisticsIteration = completedIterations
         var noiseRNG = SeededGenerator(seed: settings.seed, stream: "averaged-generator-statistics")
         let z = Tensor(shape: [settings.batchSize, config.latentDimension])
         averagedGenerator.statistics.resetRunningStatistics()
@@ -325,6 +327,8 @@ public final class Trainer {
     }
 
     static let averageStatisticsBatches = 8
+    /// The iteration the averaged generator's statistics were last estimated at.
+    private var averagedStatisticsIteration: Int?
 
     /// Writes the current state as a checkpoint (atomically).
     public func saveCheckpoint(to url: URL) throws {
