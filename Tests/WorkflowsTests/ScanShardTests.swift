@@ -24,8 +24,8 @@ final class ScanShardTests: TemporaryDirectoryTestCase {
     }
 
     /// A phantom volume of 2 B-scans (with its fluid mask when diseased).
-    func phantom(_ name: String, diseased: Bool, seed: UInt64) throws -> OCTSource {
-        let p = OCTPhantom.generate(OCTPhantomSettings(width: 256, height: 200, bscans: 2, spacingZ: 3.87 * 496 / 200, diseased: diseased), seed: seed)
+    func phantom(_ name: String, diseased: Bool, seed: UInt64, bscans: Int = 2) throws -> OCTSource {
+        let p = OCTPhantom.generate(OCTPhantomSettings(width: 192, height: 160, bscans: bscans, spacingZ: 3.87 * 496 / 160, diseased: diseased), seed: seed)
         let url = dir.appendingPathComponent(name + ".mha")
         try MetaImage.write(p.volume, to: url, elementType: .uchar)
         var mask: URL?
@@ -98,6 +98,9 @@ final class ScanShardTests: TemporaryDirectoryTestCase {
                                "\(n) shards: \(name)")
             }
         }
+        // The records keep the markers' masses exactly (the ranking over all volumes depends on them).
+        let recorded = try (1...3).flatMap { try ScanShardRecord.read(from: dir.appendingPathComponent("s3-\($0)")).markers.map(\.mass) }
+        XCTAssertEqual(recorded.sorted(), whole.markers.map(\.region.mass).sorted())
         // The t-SNE was drawn (it is byte-identical above, so over all markers).
         let html = try String(contentsOf: dir.appendingPathComponent("merged-3/" + ScanFiles.report), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg") && !html.contains("Fewer than 5 regions"))
@@ -131,7 +134,7 @@ final class ScanShardTests: TemporaryDirectoryTestCase {
     }
 
     func testShardsThatDoNotBelongTogetherAreRefusedNamingTheRun() throws {
-        let sources = [try phantom("a", diseased: true, seed: 4), try phantom("b", diseased: false, seed: 5), try phantom("c", diseased: false, seed: 6)]
+        let sources = [try phantom("a", diseased: true, seed: 4, bscans: 1), try phantom("b", diseased: false, seed: 5, bscans: 1), try phantom("c", diseased: false, seed: 6, bscans: 1)]
         var s = settings()
         s.writePatchRun = false
         func shard(_ i: Int, _ n: Int, _ out: String, _ sources: [OCTSource], _ s: ScanSettings) throws -> URL {
@@ -149,7 +152,7 @@ final class ScanShardTests: TemporaryDirectoryTestCase {
         refuses([s1, s2, s3, s2], [s2.path, "overlapping"])
         // Another split, another volume list, other settings.
         refuses([s1, s2, try shard(2, 2, "half", sources, s)], [dir.appendingPathComponent("half").path, "different splits"])
-        let d = try phantom("d", diseased: false, seed: 7)
+        let d = try phantom("d", diseased: false, seed: 7, bscans: 1)
         refuses([s1, s2, try shard(3, 3, "other", [sources[0], sources[1], d], s)], [dir.appendingPathComponent("other").path, "another data set", "3 volumes"])
         var wider = s
         wider.minimumRegionArea = 9
