@@ -341,6 +341,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
     }
     // The shard's volumes, chosen before any work (a bad split fails at once).
     let positions = try shard.map { try $0.positions(of: sources.count, unit: "volume") } ?? 0..<sources.count
+    let shared = try shard.map { _ in try ScanShardRecord.shared(settings, checkpoint: checkpoint, encoder: encoderCheckpoint) }
     try createDirectory(output)
     try createDirectory(output.appendingPathComponent(ScanFiles.overlays))
     // A record left by an earlier shard run here would make this scan look like a shard.
@@ -440,11 +441,10 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
 
     let page = ScanReport.Settings(settings)
     let tables = try writeScanTables(scanned, markers: candidates.map(ScanMarker.init), pixels: &pixels, page: page, output: output, log: log)
-    if let shard {
+    if let shard, let shared {
         // Written last: a shard that stopped early has no record, and merge refuses it.
-        let record = try ScanShardRecord(shard: shard, volumes: sources.map(\.name), settings: settings, threshold: fixed,
-                                         checkpoint: checkpoint, encoder: encoderCheckpoint, page: page, scanned: scanned,
-                                         markers: tables.markers)
+        let record = try ScanShardRecord(shard: shard, volumes: sources.map(\.name), shared: shared, threshold: fixed,
+                                         patchRuns: settings.writePatchRun, page: page, scanned: scanned, markers: tables.markers)
         try record.write(pixels: pixels, to: output)
     }
     let seconds = Date().timeIntervalSince(start)

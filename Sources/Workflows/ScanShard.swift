@@ -37,16 +37,21 @@ public struct ScanShardRecord: Codable, Sendable {
 
     public var shard: Shard { get throws { try Shard(index: index, count: count) } }
 
-    init(shard: Shard, volumes: [String], settings: ScanSettings, threshold: Float?, checkpoint: URL, encoder: URL?,
+    /// `shared`: `ScanShardRecord.shared`, to which the threshold computed is added.
+    init(shard: Shard, volumes: [String], shared: [String: String], threshold: Float?, patchRuns: Bool,
          page: ScanReport.Settings, scanned: [ScannedVolume], markers: [ScanMarker]) throws {
         (index, count, self.volumes, fingerprint) = (shard.index, shard.count, volumes, Shard.fingerprint(ids: volumes))
         first = try shard.positions(of: volumes.count, unit: "volume").lowerBound
-        self.settings = try Self.shared(settings, threshold: threshold, checkpoint: checkpoint, encoder: encoder)
-        (patchRuns, self.page, self.scanned, self.markers) = (settings.writePatchRun, page, scanned, markers)
+        settings = shared
+        // Bit for bit: every shard must mark its volumes at the single scan's threshold.
+        settings["threshold value"] = threshold.map { "\($0) (bits \(String($0.bitPattern, radix: 16)))" } ?? "each volume's own"
+        (self.patchRuns, self.page, self.scanned, self.markers) = (patchRuns, page, scanned, markers)
     }
 
-    /// The settings shards must share, named as ScanSettings names them.
-    static func shared(_ s: ScanSettings, threshold: Float?, checkpoint: URL, encoder: URL?) throws -> [String: String] {
+    /// The settings shards must share, named as ScanSettings names them, with fingerprints of the
+    /// checkpoint files and of the files a fixed threshold comes from (taken before the scan, so a
+    /// missing file fails at once).
+    static func shared(_ s: ScanSettings, checkpoint: URL, encoder: URL?) throws -> [String: String] {
         struct Shared: Encodable {
             var preparation: OCTPreparationSettings
             var stride: Int?
@@ -62,8 +67,6 @@ public struct ScanShardRecord: Codable, Sendable {
             "checkpoint (FNV-1a of the file)": try FNV1a.hex(ofFile: checkpoint),
             "encoder checkpoint (FNV-1a of the file)": try encoder.map { try FNV1a.hex(ofFile: $0) } ?? "none",
             "threshold": s.threshold.description,
-            // Bit for bit: every shard must mark its volumes at the single scan's threshold.
-            "threshold value": threshold.map { "\($0) (bits \(String($0.bitPattern, radix: 16)))" } ?? "each volume's own",
             "threshold inputs (FNV-1a)": try thresholdInputs(s.threshold),
         ]
         try flatten(Shared(preparation: s.preparation, stride: s.stride, scoring: scoring, mapSigma: s.mapSigma,
