@@ -28,6 +28,12 @@ struct ScanCommand: ParsableCommand {
         Threshold: --threshold VALUE, or --threshold-percentile P of the band of --normal-volume scans, or the Youden \
         cut-off of a labelled score run's pixels (--threshold-from-run DIR). Default: the \(String(format: "%g", ScanThreshold.defaultPercentile))th \
         percentile of each volume's own band, which always marks its top 1 %.
+
+        --shard i/n scans one contiguous block of the volumes, in the order the flags list them (shard 1 the first): \
+        what a scan of those volumes alone writes, plus their record in shard/; `anogan merge` joins the n shard runs \
+        into the scan of all volumes, file for file as one scan writes it (the markers ranked over all volumes, the \
+        pooled evaluation, scan.html). Give every shard the same flags: a threshold from --normal-volume or \
+        --threshold-from-run is computed alike in every shard, and merge checks it is the same.
         """)
 
     private static let defaults = ScanSettings()
@@ -72,6 +78,10 @@ struct ScanCommand: ParsableCommand {
     var minRegion: Int?
     @Flag(inversion: .prefixedNo, help: "Write the tiles' patch set and score run (default on).")
     var patchRun = true
+    @Option(help: ArgumentHelp("Scan only shard i of n (1-based, e.g. 3/8): the volumes at positions ⌊(i−1)·N/n⌋ ..< ⌊i·N/n⌋ "
+                               + "of the N given, a contiguous block; `anogan merge` joins the n shard runs into the scan of all N.",
+                               valueName: "i/n"))
+    var shard: String?
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -96,6 +106,14 @@ struct ScanCommand: ParsableCommand {
             if let v, !(v >= 0 && v <= 1e6) { throw ValidationError("\(flag) must be in 0…1e6, got \(v)") }
         }
         if steps == 0, start == .prior { throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁") }
+        _ = try parsedShard()
+    }
+
+    /// --shard as a Shard (nil without it); a malformed or out-of-range spec is a usage error naming the flag.
+    func parsedShard() throws -> Shard? {
+        do { return try shard.map(Shard.init(parsing:)) } catch let error as SettingsError {
+            throw ValidationError("--" + error.description)
+        }
     }
 
     func run() throws {
@@ -135,11 +153,13 @@ struct ScanCommand: ParsableCommand {
             throw ValidationError("--encoder needs --start encoder")
         }
         let inputs = oct.inputs
-        // The flags were checked in validate(); what remains names settings the flags set.
+        // The flags were checked in validate(); what remains names settings the flags set
+        // (a shard's message starts "shard i/n:", the flag's value).
         do {
-            try scanWithCheckpoint(checkpointURL, encoder: encoderURL, inputs: inputs, settings: settings, output: url(out), log: { print($0) })
+            try scanWithCheckpoint(checkpointURL, encoder: encoderURL, inputs: inputs, settings: settings, shard: try parsedShard(),
+                                   output: url(out), log: { print($0) })
         } catch let error as SettingsError {
-            throw ValidationError(error.description)
+            throw ValidationError((error.description.hasPrefix("shard ") ? "--" : "") + error.description)
         }
     }
 }

@@ -41,11 +41,12 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(index)/\(count)" }
 
-    /// Positions ⌊(i−1)·total/n⌋ ..< ⌊i·total/n⌋ of a data set of `total` images; throws a
-    /// SettingsError naming `shard` when there are fewer images than shards.
-    public func positions(of total: Int) throws -> Range<Int> {
+    /// Positions ⌊(i−1)·total/n⌋ ..< ⌊i·total/n⌋ of a data set of `total` items (`unit`: "image",
+    /// "volume"…, for the message); throws a SettingsError naming `shard` when there are fewer
+    /// items than shards.
+    public func positions(of total: Int, unit: String = "image") throws -> Range<Int> {
         guard total >= count else {
-            throw SettingsError("shard \(self): \(count) shards of \(total) image\(total == 1 ? "" : "s") would leave some empty; use at most \(total) shards")
+            throw SettingsError("shard \(self): \(count) shards of \(total) \(unit)\(total == 1 ? "" : "s") would leave some empty; use at most \(total) shards")
         }
         return bounds(total)
     }
@@ -56,9 +57,9 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
         ((index - 1) * total / count)..<(index * total / count)
     }
 
-    /// The items of this shard of `items` (ids, sources, B-scans…), in order.
-    public func select<C: RandomAccessCollection>(_ items: C) throws -> [C.Element] where C.Index == Int {
-        let range = try positions(of: items.count)
+    /// The items of this shard of `items` (ids, sources, volumes…), in order.
+    public func select<C: RandomAccessCollection>(_ items: C, unit: String = "image") throws -> [C.Element] where C.Index == Int {
+        let range = try positions(of: items.count, unit: unit)
         return Array(items[(items.startIndex + range.lowerBound)..<(items.startIndex + range.upperBound)])
     }
 

@@ -133,23 +133,36 @@ private struct ShardRun {
 
 /// The shards sorted by index, after checking they are one split of one data set, each once, none missing.
 private func checkSplit(_ shards: [ShardRun]) throws -> [ShardRun] {
+    try orderedShards(shards.map { ShardPlace(directory: $0.directory, index: $0.record.index, count: $0.record.count,
+                                              total: $0.record.total, dataset: $0.record.dataset) }, unit: "image").map { shards[$0] }
+}
+
+/// Where a shard run says it belongs: shard index/count of a data set of `total` items with ids fingerprint `dataset`.
+struct ShardPlace {
+    var directory: URL
+    var index: Int, count: Int, total: Int
+    var dataset: String
+}
+
+/// The positions of `shards` in shard order, after checking they are one split of one data set
+/// (of `total` `unit`s), each once, none missing; a FileError naming the run otherwise.
+func orderedShards(_ shards: [ShardPlace], unit: String) throws -> [Int] {
     let first = shards[0]
-    for other in shards.dropFirst() {
-        let a = first.record, b = other.record
-        guard b.dataset == a.dataset, b.total == a.total else {
-            throw FileError(other.directory, "is a shard of another data set (\(b.total) images, ids fingerprint \(b.dataset)) than \(first.directory.path) (\(a.total) images, \(a.dataset))")
+    for b in shards.dropFirst() {
+        guard b.dataset == first.dataset, b.total == first.total else {
+            throw FileError(b.directory, "is a shard of another data set (\(b.total) \(unit)s, ids fingerprint \(b.dataset)) than \(first.directory.path) (\(first.total) \(unit)s, \(first.dataset))")
         }
-        guard b.count == a.count else {
-            throw FileError(other.directory, "is shard \(b.index)/\(b.count), but \(first.directory.path) is shard \(a.index)/\(a.count): shards of different splits (n \(b.count) vs \(a.count))")
-        }
-    }
-    var byIndex: [Int: ShardRun] = [:]
-    for shard in shards {
-        if let earlier = byIndex.updateValue(shard, forKey: shard.record.index) {
-            throw FileError(shard.directory, "is shard \(shard.record.index)/\(shard.record.count), and so is \(earlier.directory.path): overlapping shards")
+        guard b.count == first.count else {
+            throw FileError(b.directory, "is shard \(b.index)/\(b.count), but \(first.directory.path) is shard \(first.index)/\(first.count): shards of different splits (n \(b.count) vs \(first.count))")
         }
     }
-    let n = first.record.count
+    var byIndex: [Int: Int] = [:]
+    for (k, shard) in shards.enumerated() {
+        if let earlier = byIndex.updateValue(k, forKey: shard.index) {
+            throw FileError(shard.directory, "is shard \(shard.index)/\(shard.count), and so is \(shards[earlier].directory.path): overlapping shards")
+        }
+    }
+    let n = first.count
     let missing = (1...n).filter { byIndex[$0] == nil }
     if !missing.isEmpty {
         throw SettingsError("shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") missing: "
@@ -199,7 +212,7 @@ private func shardSettings(_ shard: ShardRun) throws -> [String: String] {
     return out
 }
 
-private func flatten<T: Encodable>(_ value: T, prefix: String, into out: inout [String: String]) throws {
+func flatten<T: Encodable>(_ value: T, prefix: String, into out: inout [String: String]) throws {
     let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value), options: [.fragmentsAllowed])
     func walk(_ value: Any, _ path: String) {
         if let dictionary = value as? [String: Any] {

@@ -85,7 +85,11 @@ public struct ScanSettings: Equatable, Sendable {
 /// The file names of a scan's output directory.
 public enum ScanFiles {
     public static let scores = "scores.csv", markers = "markers.csv", markerFeatures = "marker_features.npy",
-        evaluation = "evaluation.json", report = "scan.html", overlays = "overlays", patches = "patches", runs = "runs"
+        evaluation = "evaluation.json", report = "scan.html", overlays = "overlays", patches = "patches", runs = "runs",
+        /// A shard run's record (ScanShardRecord) and its masked volumes' band pixels; not in a scan of all volumes.
+        shard = "shard", shardRecord = "shard/shard.json"
+    /// The band pixels of a masked volume in a shard run (ScanPixels: annotated first).
+    public static func shardPixels(_ stem: String) -> String { "shard/pixels_\(stem).npy" }
     public static func anomalyMap(_ volume: String) -> String { "anomaly_map_\(volume).mha" }
     public static func enFace(_ volume: String) -> String { "enface_\(volume).png" }
     public static func overlay(_ volume: String, bscan: Int) -> String { String(format: "%@_bscan%03d.png", volume, bscan) }
@@ -133,7 +137,7 @@ public struct MarkerCandidate: Sendable {
 }
 
 /// Per-B-scan (bscan nil: the whole volume) summary for scores.csv.
-public struct ScanScore: Sendable {
+public struct ScanScore: Codable, Sendable {
     public var volume: String
     public var bscan: Int?
     public var patches: Int
@@ -321,10 +325,13 @@ public func youdenThreshold(ofRun directory: URL, sigma: Double) throws -> Float
 // MARK: - The whole scan
 
 /// Scans `sources` with `scorer` and writes everything into `output` (ScanFiles). `checkpoint`
-/// (and `encoderCheckpoint`) are recorded in the score runs.
+/// (and `encoderCheckpoint`) are recorded in the score runs. With `shard`, only that shard of
+/// `sources` (Shard's contiguous blocks of volumes, in the order given) is scanned; `output` then
+/// holds what a scan of those volumes alone writes plus the shard's record (ScanFiles.shard),
+/// from which `mergeScanShards` writes the scan of all volumes.
 @discardableResult
 public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSettings, checkpoint: URL, encoderCheckpoint: URL? = nil,
-                        output: URL, log: (String) -> Void) throws -> ScanResult {
+                        shard: Shard? = nil, output: URL, log: (String) -> Void) throws -> ScanResult {
     try settings.validate()
     let start = Date()
     guard !sources.isEmpty else { throw SettingsError("scan needs at least one volume") }
@@ -332,8 +339,13 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
     if let dup = stems.first(where: { s in stems.filter { $0 == s }.count > 1 }) {
         throw FileError(output, "two input volumes are both named \(dup); their outputs would overwrite each other")
     }
+    // The shard's volumes, chosen before any work (a bad split fails at once).
+    let positions = try shard.map { try $0.positions(of: sources.count, unit: "volume") } ?? 0..<sources.count
+    let shared = try shard.map { _ in try ScanShardRecord.shared(settings, checkpoint: checkpoint, encoder: encoderCheckpoint) }
     try createDirectory(output)
     try createDirectory(output.appendingPathComponent(ScanFiles.overlays))
+    // A record left by an earlier shard run here would make this scan look like a shard.
+    try? FileManager.default.removeItem(at: output.appendingPathComponent(ScanFiles.shard))
 
     var fixed: Float?
     switch settings.threshold {
@@ -342,6 +354,8 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
         fixed = try youdenThreshold(ofRun: url, sigma: settings.mapSigma)
         log("threshold: Youden cut-off \(fixed!) of the smoothed residual pixels of \(url.path)")
     case .percentileOfNormal(let normals, let p):
+        // Every shard scans the same normal volumes with the same model: the same threshold
+        // (the shard records it, and merge checks it).
         var values: [Float] = []
         for normal in normals {
             log("threshold: scanning the normal volume \(normal.name)")
@@ -353,19 +367,16 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
     case .percentileOfVolume: break
     }
 
-    var scores: [ScanScore] = [], markers: [MarkerCandidate] = [], evaluations: [ScanEvaluation.PerVolume] = []
-    var pooledAUROC = PixelAUROC(), anyMask = false, diceBoth = 0, diceSum = 0
-    var summaries: [ScanReport.Volume] = []
-    var featureCount = 0
-    for (index, source) in sources.enumerated() {
+    var scanned: [ScannedVolume] = [], candidates: [MarkerCandidate] = []
+    var pixels = ScanPixels(keepVolumes: shard != nil)
+    for index in positions {
+        let source = sources[index], stem = stems[index]
         let volumeStart = Date()
-        let stem = stems[index]
         log("[\(index + 1)/\(sources.count)] \(source.name)")
         let m = try mapVolume(source, scorer: scorer, settings: settings, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint,
                               patchDirectory: settings.writePatchRun ? output.appendingPathComponent(ScanFiles.patches).appendingPathComponent(stem) : nil,
                               runDirectory: settings.writePatchRun ? output.appendingPathComponent(ScanFiles.runs).appendingPathComponent(stem) : nil)
         let bandValues = m.allBandValues
-        featureCount = m.detection.queryFeatures.itemCount
         let threshold: Float
         if let fixed { threshold = fixed } else if case .percentileOfVolume(let p) = settings.threshold {
             threshold = bandValues.isEmpty ? .infinity : try MarkerCandidates.percentile(bandValues, p)
@@ -397,67 +408,168 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
                              mapMax: Double(values.max() ?? 0),
                              patchScoreMean: tiles.isEmpty ? .nan : tiles.map { a[$0] }.reduce(0, +) / Double(tiles.count))
         }
-        for b in 0..<m.volume.depth { scores.append(score(b, m.bandValues(bscan: b))) }
+        var scores = (0..<m.volume.depth).map { score($0, m.bandValues(bscan: $0)) }
         scores.append(score(nil, bandValues))
 
         let found = byMass(markerCandidates(in: m, threshold: threshold, minimumArea: settings.minimumRegionArea))
-        markers += found
+        candidates += found
 
         // Evaluation inside the band.
+        var evaluation: ScanEvaluation.PerVolume?, dice = ScannedVolume.DiceCounts()
         if let mask = m.mask {
-            anyMask = true
-            var auroc = PixelAUROC()
             var r: [Float] = [], t: [Float] = []
             for i in m.map.indices where m.band[i] { r.append(m.map[i]); t.append(mask.voxels[i]) }
-            try r.withUnsafeBufferPointer { rp in try t.withUnsafeBufferPointer { tp in
-                try auroc.add(residual: rp, mask: tp); try pooledAUROC.add(residual: rp, mask: tp)
-            } }
+            var auroc = PixelAUROC()
+            try r.withUnsafeBufferPointer { rp in try t.withUnsafeBufferPointer { tp in try auroc.add(residual: rp, mask: tp) } }
+            try pixels.add(stem: stem, values: r, mask: t)
             let predicted = r.map { $0 >= threshold }, truth = t.map { $0 != 0 }
-            let dice = Dice.coefficient(predicted: predicted, truth: truth)
-            diceBoth += zip(predicted, truth).filter { $0 && $1 }.count
-            diceSum += predicted.filter { $0 }.count + truth.filter { $0 }.count
-            evaluations.append(.init(volume: m.name, threshold: threshold, pixelAUROC: try? auroc.auroc(), dice: dice,
-                                     annotatedPixels: truth.filter { $0 }.count, bandPixels: r.count))
+            dice = .init(both: zip(predicted, truth).filter { $0 && $1 }.count, predicted: predicted.filter { $0 }.count,
+                         annotated: truth.filter { $0 }.count)
+            evaluation = .init(volume: m.name, threshold: threshold, pixelAUROC: try? auroc.auroc(),
+                               dice: Dice.coefficient(predicted: predicted, truth: truth), annotatedPixels: dice.annotated, bandPixels: r.count)
         }
-        summaries.append(ScanReport.Volume(name: m.name, stem: stem, bscans: m.volume.depth, tiles: m.tiles.count, threshold: threshold,
-                                           score: scores.last!, topBScans: found.map(\.bscan).reduce(into: [Int]()) { if !$0.contains($1) && $0.count < 6 { $0.append($1) } }))
+        let report = ScanReport.Volume(name: m.name, stem: stem, bscans: m.volume.depth, tiles: m.tiles.count, threshold: threshold,
+                                       score: scores.last!, topBScans: found.map(\.bscan).reduce(into: [Int]()) { if !$0.contains($1) && $0.count < 6 { $0.append($1) } })
+        scanned.append(ScannedVolume(name: m.name, stem: stem, scores: scores, report: report, evaluation: evaluation, dice: dice,
+                                     featureCount: m.detection.queryFeatures.itemCount))
         log(String(format: "  %d B-scans, %d tiles, map mean %.4g max %.4g over the band, threshold %.4g → %d region(s), "
                    + "%.1f s (prepare %.1f, score %.1f, stitch %.1f, files and regions %.1f)",
                    m.volume.depth, m.tiles.count, scores.last!.mapMean, scores.last!.mapMax, threshold, found.count,
                    Date().timeIntervalSince(volumeStart), m.seconds.prepare, m.seconds.score, m.seconds.stitch,
                    Date().timeIntervalSince(volumeStart) - m.seconds.prepare - m.seconds.score - m.seconds.stitch))
     }
-    markers = byMass(markers)
 
-    try Data(ScanCSV.scores(scores).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.scores))
-    try Data(ScanCSV.markers(markers, sources: sources).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.markers))
-    try NPY.write(Tensor(shape: [markers.count, featureCount], values: markers.flatMap(\.features)),
+    let page = ScanReport.Settings(settings)
+    let tables = try writeScanTables(scanned, markers: candidates.map(ScanMarker.init), pixels: &pixels, page: page, output: output, log: log)
+    if let shard, let shared {
+        // Written last: a shard that stopped early has no record, and merge refuses it.
+        let record = try ScanShardRecord(shard: shard, volumes: sources.map(\.name), shared: shared, threshold: fixed,
+                                         patchRuns: settings.writePatchRun, page: page, scanned: scanned, markers: tables.markers)
+        try record.write(pixels: pixels, to: output)
+    }
+    let seconds = Date().timeIntervalSince(start)
+    log(String(format: "scan: %d volume(s)%@, %d marker candidate(s) in %.1f s; wrote %@", positions.count,
+               shard.map { " (shard \($0) of \(sources.count) volumes)" } ?? "", tables.markers.count, seconds, output.path))
+    return ScanResult(scores: scanned.flatMap(\.scores), markers: tables.order.map { candidates[$0] }, evaluation: tables.evaluation, seconds: seconds)
+}
+
+/// What a scan keeps of one volume once its files are written: its rows of scores.csv, its part
+/// of the evaluation and of scan.html. The run's tables are made from these (`writeScanTables`),
+/// in one scan as in a merge of shards, which read them from the shards' records.
+public struct ScannedVolume: Codable, Sendable {
+    /// Pixel counts inside the band at the volume's threshold, for the pooled Dice.
+    public struct DiceCounts: Codable, Sendable {
+        public var both = 0, predicted = 0, annotated = 0
+    }
+    public var name: String
+    public var stem: String
+    /// Per B-scan, then the volume's row (bscan nil).
+    public var scores: [ScanScore]
+    public var report: ScanReport.Volume
+    /// nil without a mask.
+    public var evaluation: ScanEvaluation.PerVolume?
+    public var dice: DiceCounts
+    /// Length of the D features of the tiles (marker_features.npy's columns).
+    public var featureCount: Int
+}
+
+/// A marker candidate as scores.csv, marker_features.npy and scan.html show it (no pixel list),
+/// so that a shard can record its markers and `merge` rank the markers of all volumes.
+public struct ScanMarker: Codable, Sendable {
+    public var volume: String
+    public var bscan: Int
+    public var minRow: Int, maxRow: Int, minColumn: Int, maxColumn: Int
+    public var centroidRow: Double, centroidColumn: Double
+    public var meanValue: Double, maxValue: Double
+    public var area: Int
+    /// Number of tiles the region overlaps (0: no features, left out of the t-SNE).
+    public var tiles: Int
+    public var threshold: Float
+    /// The mean D features of its tiles; not in the record (rows of marker_features.npy).
+    public var features: [Float] = []
+
+    /// The ranking of markers, as MapRegion.mass.
+    public var mass: Double { meanValue * Double(area) }
+
+    init(_ m: MarkerCandidate) {
+        let r = m.region
+        (volume, bscan, minRow, maxRow, minColumn, maxColumn) = (m.volume, m.bscan, r.minRow, r.maxRow, r.minColumn, r.maxColumn)
+        (centroidRow, centroidColumn, meanValue, maxValue, area) = (r.centroidRow, r.centroidColumn, r.meanValue, r.maxValue, r.area)
+        (tiles, threshold, features) = (m.tiles.count, m.threshold, m.features)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case volume, bscan, minRow, maxRow, minColumn, maxColumn, centroidRow, centroidColumn, meanValue, maxValue, area, tiles, threshold
+    }
+}
+
+/// The masked volumes' band pixels, pooled for the pixel AUROC; with `keepVolumes` (a shard, which
+/// records them for the merge) also per volume (by stem): its map values, the annotated ones first,
+/// and how many those are.
+struct ScanPixels {
+    private var pooled = PixelAUROC()
+    let keepVolumes: Bool
+    private(set) var volumes: [(stem: String, values: [Float], annotated: Int)] = []
+
+    init(keepVolumes: Bool) { self.keepVolumes = keepVolumes }
+
+    /// Adds a volume's band pixels: map values and mask values (nonzero = annotated).
+    mutating func add(stem: String, values: [Float], mask: [Float]) throws {
+        try values.withUnsafeBufferPointer { r in try mask.withUnsafeBufferPointer { try pooled.add(residual: r, mask: $0) } }
+        guard keepVolumes else { return }
+        var annotated: [Float] = [], clean: [Float] = []
+        for (v, t) in zip(values, mask) { if t != 0 { annotated.append(v) } else { clean.append(v) } }
+        volumes.append((stem, annotated + clean, annotated.count))
+    }
+
+    /// Adds a volume as a shard recorded it: `annotated` values, then clean ones.
+    mutating func add(stem: String, values: [Float], annotated: Int) throws {
+        try add(stem: stem, values: values, mask: [Float](repeating: 1, count: annotated) + [Float](repeating: 0, count: values.count - annotated))
+    }
+
+    /// Pixel AUROC over every pixel added (nil when undefined: no annotated or no clean pixels).
+    /// The order of the pixels does not matter.
+    mutating func auroc() -> Double? { try? pooled.auroc() }
+}
+
+/// Writes a scan's tables and page from its volumes (in the order of the inputs) into `output`:
+/// scores.csv, markers.csv with marker_features.npy (`markers`: each volume's, largest mass first,
+/// volume after volume; ranked over all volumes here), evaluation.json when some volume has a mask
+/// (pooled pixel AUROC from `pixels`, pooled Dice), scan.html. Returns the ranked markers, their
+/// positions in `markers`, and the evaluation.
+func writeScanTables(_ volumes: [ScannedVolume], markers: [ScanMarker], pixels: inout ScanPixels, page: ScanReport.Settings,
+                     output: URL, log: (String) -> Void) throws -> (markers: [ScanMarker], order: [Int], evaluation: ScanEvaluation?) {
+    let order = massOrder(markers.map(\.mass))
+    let ranked = order.map { markers[$0] }
+    try Data(ScanCSV.scores(volumes.flatMap(\.scores)).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.scores))
+    try Data(ScanCSV.markers(ranked).utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.markers))
+    try NPY.write(Tensor(shape: [ranked.count, volumes.last?.featureCount ?? 0], values: ranked.flatMap(\.features)),
                   to: output.appendingPathComponent(ScanFiles.markerFeatures))
 
     var evaluation: ScanEvaluation?
-    if anyMask {
-        evaluation = ScanEvaluation(pixelAUROC: try? pooledAUROC.auroc(), dice: diceSum == 0 ? nil : 2 * Double(diceBoth) / Double(diceSum),
-                                    volumes: evaluations)
+    let masked = volumes.compactMap(\.evaluation)
+    if !masked.isEmpty {
+        let both = volumes.reduce(0) { $0 + $1.dice.both }, sum = volumes.reduce(0) { $0 + $1.dice.predicted + $1.dice.annotated }
+        evaluation = ScanEvaluation(pixelAUROC: pixels.auroc(), dice: sum == 0 ? nil : 2 * Double(both) / Double(sum), volumes: masked)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(evaluation).writeAtomically(to: output.appendingPathComponent(ScanFiles.evaluation))
         log("evaluation (inside the retina band): pixel AUROC " + (evaluation!.pixelAUROC.map { String(format: "%.4f", $0) } ?? "undefined")
             + ", Dice " + (evaluation!.dice.map { String(format: "%.4f", $0) } ?? "undefined") + " → \(ScanFiles.evaluation)")
     }
-    let html = try ScanReport.render(volumes: summaries, markers: markers, evaluation: evaluation, threshold: settings.threshold.description,
-                                     settings: settings)
+    let html = try ScanReport.render(volumes: volumes.map(\.report), markers: ranked, evaluation: evaluation, page: page)
     try Data(html.utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.report))
-    let seconds = Date().timeIntervalSince(start)
-    log(String(format: "scan: %d volume(s), %d marker candidate(s) in %.1f s; wrote %@", sources.count, markers.count, seconds, output.path))
-    return ScanResult(scores: scores, markers: markers, evaluation: evaluation, seconds: seconds)
+    return (ranked, order, evaluation)
 }
 
-/// `anogan scan`: the checkpoint's AnoGAN (with its encoder for the encoder start) scans the volumes.
+/// `anogan scan`: the checkpoint's AnoGAN (with its encoder for the encoder start) scans the volumes
+/// (with `shard`, that shard of them: scanVolumes).
 @discardableResult
-public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInput], settings: ScanSettings, output: URL,
-                               log: (String) -> Void) throws -> ScanResult {
+public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInput], settings: ScanSettings, shard: Shard? = nil,
+                               output: URL, log: (String) -> Void) throws -> ScanResult {
     try settings.validate()
     let sources = try discoverOCTSources(inputs)
+    _ = try shard?.positions(of: sources.count, unit: "volume")  // a bad split fails before the model is read
     for s in sources {
         guard FileManager.default.fileExists(atPath: s.scan.path) else { throw FileError(s.scan, "no such volume") }
         if let mask = s.mask, !FileManager.default.fileExists(atPath: mask.path) { throw FileError(mask, "no such mask") }
@@ -467,11 +579,11 @@ public func scanWithCheckpoint(_ checkpoint: URL, encoder: URL?, inputs: [OCTInp
     }
     let (scorer, saved) = try latentMappingScorer(checkpoint: checkpoint, settings: settings.scoring, encoder: encoder)
     let from = settings.scoring.start == .encoder ? "from E(x) of \((encoder ?? checkpoint).path)" : "from the prior, seed \(settings.scoring.seed)"
-    log("scan: \(sources.count) volume(s) with \(checkpoint.path) (epoch \(saved.position.epoch)), \(saved.config.imageSize)² tiles every "
+    log("scan: \(sources.count) volume(s)\(shard.map { ", shard \($0)" } ?? "") with \(checkpoint.path) (epoch \(saved.position.epoch)), \(saved.config.imageSize)² tiles every "
         + "\(settings.stride ?? saved.config.imageSize / 2) px, Γ = \(settings.scoring.mapping.steps) \(from), map σ = \(settings.mapSigma), threads \(Threads.count); "
         + "threshold: \(settings.threshold.description)")
     return try scanVolumes(sources, scorer: scorer, settings: settings, checkpoint: checkpoint,
-                           encoderCheckpoint: settings.scoring.start == .encoder ? encoder : nil, output: output, log: log)
+                           encoderCheckpoint: settings.scoring.start == .encoder ? encoder : nil, shard: shard, output: output, log: log)
 }
 
 /// The header fields of a MetaImage file that place it in space beyond its spacing (Volume keeps
@@ -492,9 +604,13 @@ func spatialHeaderFields(_ url: URL) -> [(key: String, value: String)] {
 
 /// Largest mass (mean × area) first; equal masses keep their order (volume, B-scan, scan order).
 private func byMass(_ markers: [MarkerCandidate]) -> [MarkerCandidate] {
-    markers.enumerated().sorted { a, b in
-        a.element.region.mass != b.element.region.mass ? a.element.region.mass > b.element.region.mass : a.offset < b.offset
-    }.map(\.element)
+    massOrder(markers.map(\.region.mass)).map { markers[$0] }
+}
+
+/// The positions of `masses`, largest first; equal masses keep their order. The one ranking of
+/// markers: within a volume, and over the volumes of a scan or of merged shards.
+func massOrder(_ masses: [Double]) -> [Int] {
+    masses.indices.sorted { a, b in masses[a] != masses[b] ? masses[a] > masses[b] : a < b }
 }
 
 private func createDirectory(_ url: URL) throws {
@@ -518,13 +634,12 @@ enum ScanCSV {
     }
 
     /// One row per region, largest mass (mean × area) first; x = column, y = row in original pixels.
-    static func markers(_ markers: [MarkerCandidate], sources: [OCTSource]) -> String {
+    static func markers(_ markers: [ScanMarker]) -> String {
         var lines = ["rank,volume,bscan,x_min,y_min,x_max,y_max,centroid_x,centroid_y,area_pixels,mean_residual,max_residual,tiles,threshold"]
-        for (k, m) in markers.enumerated() {
-            let r = m.region
-            lines.append([String(k), csvField(m.volume), "\(m.bscan)", "\(r.minColumn)", "\(r.minRow)", "\(r.maxColumn)", "\(r.maxRow)",
+        for (k, r) in markers.enumerated() {
+            lines.append([String(k), csvField(r.volume), "\(r.bscan)", "\(r.minColumn)", "\(r.minRow)", "\(r.maxColumn)", "\(r.maxRow)",
                           String(format: "%.2f", r.centroidColumn), String(format: "%.2f", r.centroidRow), "\(r.area)",
-                          number(r.meanValue), number(r.maxValue), "\(m.tiles.count)", number(Double(m.threshold))].joined(separator: ","))
+                          number(r.meanValue), number(r.maxValue), "\(r.tiles)", number(Double(r.threshold))].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -5,11 +5,12 @@
 
 import Evaluation
 import Foundation
+import Records
 import Report
 
 public enum ScanReport {
     /// What the page shows of one volume.
-    public struct Volume {
+    public struct Volume: Codable, Sendable {
         public var name: String
         public var stem: String
         public var bscans: Int
@@ -20,6 +21,23 @@ public enum ScanReport {
         public var topBScans: [Int]
     }
 
+    /// What the page says of how the scan was made (a shard records it, so that a merge draws the same page).
+    public struct Settings: Codable, Equatable, Sendable {
+        public var stride: Int?
+        public var start: LatentStart
+        public var steps: Int
+        public var mapSigma: Double
+        public var minimumRegionArea: Int
+        /// The threshold in words (ScanThreshold's description).
+        public var threshold: String
+        public var tsne: TSNESettings
+
+        public init(_ s: ScanSettings) {
+            (stride, start, steps, mapSigma) = (s.stride, s.scoring.start, s.scoring.mapping.steps, s.mapSigma)
+            (minimumRegionArea, threshold, tsne) = (s.minimumRegionArea, s.threshold.description, s.tsne)
+        }
+    }
+
     /// At most this many regions in the table.
     static let tableRows = 100
     /// At most this many regions (the largest) in the t-SNE.
@@ -27,8 +45,7 @@ public enum ScanReport {
 
     static func fmt(_ v: Double?, _ digits: Int = 4) -> String { v.map { $0.isFinite ? String(format: "%.\(digits)g", $0) : "—" } ?? "—" }
 
-    public static func render(volumes: [Volume], markers: [MarkerCandidate], evaluation: ScanEvaluation?, threshold: String,
-                              settings: ScanSettings) throws -> String {
+    public static func render(volumes: [Volume], markers: [ScanMarker], evaluation: ScanEvaluation?, page settings: Settings) throws -> String {
         var html = """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
@@ -43,9 +60,9 @@ public enum ScanReport {
         </style></head><body>
         <h1>AnoGAN scan: anomaly maps and marker candidates</h1>
         <p>Tiles of the model's size every \(settings.stride.map { "\($0)" } ?? "half a tile's") px over the retina band (ILM…Bruch), scored from \
-        \(settings.scoring.start.rawValue == "encoder" ? "E(x)" : "the prior") with Γ = \(settings.scoring.mapping.steps); \
+        \(settings.start == .encoder ? "E(x)" : "the prior") with Γ = \(settings.steps); \
         map = |x − x̂| averaged over overlapping tiles, smoothed with σ = \(settings.mapSigma) px, in the original geometry. \
-        Threshold: \(escape(threshold)); regions: 8-connected per B-scan, ≥ \(settings.minimumRegionArea) pixels.</p>
+        Threshold: \(escape(settings.threshold)); regions: 8-connected per B-scan, ≥ \(settings.minimumRegionArea) pixels.</p>
 
         """
         var rows = "<table><tr><th>volume</th><th>B-scans</th><th>tiles</th><th>map mean</th><th>map max</th><th>mean A of tiles</th><th>threshold</th><th>regions</th></tr>"
@@ -73,10 +90,9 @@ public enum ScanReport {
             html += section("\(v.name): en face and the B-scans with the largest regions", body + "</div>")
         }
         var table = "<table><tr><th>rank</th><th>volume</th><th>B-scan</th><th>centroid x, y</th><th>box x</th><th>box y</th><th>area px</th><th>mean residual</th><th>max</th><th>tiles</th></tr>"
-        for (k, m) in markers.prefix(tableRows).enumerated() {
-            let r = m.region
-            table += "<tr><td>\(k)</td><td>\(escape(m.volume))</td><td>\(m.bscan)</td><td>\(String(format: "%.1f, %.1f", r.centroidColumn, r.centroidRow))</td>"
-                + "<td>\(r.minColumn)…\(r.maxColumn)</td><td>\(r.minRow)…\(r.maxRow)</td><td>\(r.area)</td><td>\(fmt(r.meanValue))</td><td>\(fmt(r.maxValue))</td><td>\(m.tiles.count)</td></tr>"
+        for (k, r) in markers.prefix(tableRows).enumerated() {
+            table += "<tr><td>\(k)</td><td>\(escape(r.volume))</td><td>\(r.bscan)</td><td>\(String(format: "%.1f, %.1f", r.centroidColumn, r.centroidRow))</td>"
+                + "<td>\(r.minColumn)…\(r.maxColumn)</td><td>\(r.minRow)…\(r.maxRow)</td><td>\(r.area)</td><td>\(fmt(r.meanValue))</td><td>\(fmt(r.maxValue))</td><td>\(r.tiles)</td></tr>"
         }
         let more = markers.count > tableRows ? "<p>\(markers.count - tableRows) more in \(ScanFiles.markers).</p>" : ""
         html += section("Marker candidates (\(markers.count); largest mean × area first)", table + "</table>" + more)
@@ -89,8 +105,8 @@ public enum ScanReport {
     static let colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f"]
 
     /// The regions' mean D features embedded in 2-D, one colour per volume (needs ≥ 5 regions with features).
-    static func tsne(_ markers: [MarkerCandidate], volumes: [Volume], settings: TSNESettings) throws -> String {
-        let usable = Array(markers.filter { !$0.tiles.isEmpty }.prefix(tsnePoints))
+    static func tsne(_ markers: [ScanMarker], volumes: [Volume], settings: TSNESettings) throws -> String {
+        let usable = Array(markers.filter { $0.tiles > 0 }.prefix(tsnePoints))
         guard usable.count >= 5 else { return "<p>Fewer than 5 regions: no t-SNE.</p>" }
         var s = settings
         s.perplexity = min(s.perplexity, Double(usable.count - 1) / 3)

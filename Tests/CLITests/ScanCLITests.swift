@@ -1,6 +1,8 @@
 // `anogan scan` end to end on a tiny phantom with a tiny trained model and encoder:
 // every output file, the map's geometry, the evaluation against the phantom's
-// masks; and bad flags or files fail with one clear line.
+// masks; and bad flags or files fail with one clear line. Sharded: two shard
+// scans merge into the unsharded scan byte for byte; a bad --shard is a usage
+// error naming the flag.
 
 import Foundation
 import Records
@@ -75,5 +77,28 @@ final class ScanCLITests: CLITestCase {
         try assertFails(base + ["--volume", path("ph/diseased_000.mha"), "--mask", path("small/healthy_000_mask.mha")],
                         mentions: ["healthy_000_mask.mha", "64×64×1", "128×128×2"])
         try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--encoder", path("nope.safetensors")], mentions: ["nope.safetensors"])
+    }
+
+    func testShardedScanMergesIntoTheScanOfAllVolumesAndBadShardsNameTheFlag() throws {
+        let checkpoint = try tinyModel()
+        let common = ["scan", "--checkpoint", checkpoint, "--volume", path("ph/diseased_000.mha"), "--volume", path("ph/healthy_000.mha"),
+                      "--stride", "8", "--mask-classes", "1", "2", "--min-region", "5", "--threads", "1"]
+        for spec in ["3", "0/2", "3/2", "a/b", "1/2/3", "-1/2", ""] {
+            try assertFails(common + ["--out", path("x"), "--shard", spec], status: 64, mentions: ["--shard"])
+        }
+        // More shards than the 2 volumes: found once the inputs are listed, still naming the flag.
+        try assertFails(common + ["--out", path("x"), "--shard", "3/3"], mentions: ["--shard 3/3", "2 volumes"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x")))
+
+        try ok(common + ["--out", path("whole")])
+        for i in 1...2 { try ok(common + ["--out", path("shard-\(i)"), "--shard", "\(i)/2"]) }
+        let merged = try ok(["merge", "--out", path("merged"), path("shard-2"), path("shard-1")])
+        XCTAssertTrue(merged.stdout.contains("merged 2 scan shards of 2 volumes"), merged.stdout)
+        for name in ["scores.csv", "markers.csv", "marker_features.npy", "evaluation.json", "scan.html", "anomaly_map_healthy_000.mha",
+                     "enface_diseased_000.png", "overlays/healthy_000_bscan001.png", "patches/healthy_000/images.npy", "runs/diseased_000/scores.csv"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("merged/" + name)), try Data(contentsOf: dir.appendingPathComponent("whole/" + name)), name)
+        }
+        try assertFails(["merge", "--out", path("m"), path("shard-1")], status: 1, mentions: ["shard 2/2 is missing"])
+        try assertFails(["merge", "--out", path("m"), path("shard-1"), path("whole")], status: 1, mentions: [path("whole"), "records no shard"])
     }
 }
