@@ -49,6 +49,11 @@ public struct BenchmarkResult: Sendable {
     public var encoderScore: BenchmarkTiming
     /// oneDNN primitives that fell back to slow `ref:*` kernels (should be empty).
     public var referenceKernels: [String]
+    /// Peak resident set of the process (bytes) from its start through the end of each stage, in order:
+    /// setup (data), G forward, D forward, training step, mapping step, encoder score; empty where Linux's
+    /// /proc is missing. Each stage frees its networks, so the stage that raises it is the one that needs
+    /// the memory; the last is the run's peak, what `/usr/bin/time -v` reports.
+    public var peakResidentBytes: [(stage: String, bytes: Int)] = []
 
     /// One JSON object (keys: threads, batch, g_forward_ms, d_forward_ms, train_step_ms, map_step_ms, …).
     public var json: String {
@@ -63,6 +68,8 @@ public struct BenchmarkResult: Sendable {
             o["\(key)_gflops"] = (t.gflops * 10).rounded() / 10
         }
         o["encoder_score_ms"] = (encoderScore.milliseconds * 1000).rounded() / 1000
+        for (stage, bytes) in peakResidentBytes { o["peak_rss_through_\(stage)_mb"] = (Double(bytes) / 1e5).rounded() / 10 }
+        if let last = peakResidentBytes.last { o["peak_rss_mb"] = (Double(last.bytes) / 1e5).rounded() / 10 }
         for start in scoringRates { o["score_\(start.key)_images_per_s"] = (start.imagesPerSecond * 100).rounded() / 100 }
         let data = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
@@ -78,6 +85,10 @@ public struct BenchmarkResult: Sendable {
         }
         lines.append("scoring images/s by start (from the medians): "
                      + scoringRates.map { "\($0.label) \(String(format: "%.2f", $0.imagesPerSecond))" }.joined(separator: ", "))
+        if !peakResidentBytes.isEmpty {
+            lines.append("peak resident MB through each stage: "
+                         + peakResidentBytes.map { "\($0.stage) \(String(format: "%.0f", Double($0.bytes) / 1e6))" }.joined(separator: ", "))
+        }
         if !referenceKernels.isEmpty { lines.append("warning: slow reference kernels: \(referenceKernels.joined(separator: "; "))") }
         return lines.joined(separator: "\n")
     }
@@ -114,14 +125,29 @@ public enum Benchmark {
     public static func run(_ settings: BenchmarkSettings) -> BenchmarkResult {
         if let t = settings.threads { Threads.set(t) }  // before the first primitive exists
         let c = settings.config, n = settings.batch
-        var rng = SeededGenerator(seed: settings.seed)
-        let g = Generator(config: c, precision: settings.precision), d = Discriminator(config: c, precision: settings.precision)
-        g.initialize(using: &rng)
-        d.initialize(using: &rng)
+        // Each stage gets its own G and D (the same weights, drawn from the seed), freed when it ends: a layer
+        // keeps the buffers of every batch layout and mode it has run (so that the next call allocates nothing),
+        // and the stages stand for separate runs (sampling, training, scoring), which never hold each other's.
+        func networks() -> (generator: Generator, discriminator: Discriminator, after: SeededGenerator) {
+            var rng = SeededGenerator(seed: settings.seed)
+            let g = Generator(config: c, precision: settings.precision), d = Discriminator(config: c, precision: settings.precision)
+            g.initialize(using: &rng)
+            d.initialize(using: &rng)
+            return (g, d, rng)
+        }
+        var rng = networks().after  // the data are drawn after the weights
         let real = Tensor.uniform(shape: [n, c.channels, c.imageSize, c.imageSize], low: -1, high: 1, using: &rng)
         let z = Tensor.uniform(shape: [n, c.latentDimension], low: -1, high: 1, using: &rng)
         let zIn = TensorWrapper().wrap(z), xIn = TensorWrapper().wrap(real)
         let flops = forwardFLOPs(c)
+        // The peak so far after each stage (not restarted per stage: that would also restart what
+        // getrusage and `/usr/bin/time -v` report).
+        var peaks: [(stage: String, bytes: Int)] = []
+        func stageEnded(_ stage: String) {
+            ProcessMemory.trim()  // what the stage's networks freed goes back to the system, not to the next stage's peak
+            if let bytes = ProcessMemory.peakResident { peaks.append((stage, bytes)) }
+        }
+        stageEnded("setup")
 
         func time(_ body: () -> Void) -> (median: Double, fastest: Double) {
             for _ in 0..<settings.warmup { body() }
@@ -140,19 +166,33 @@ public enum Benchmark {
         }
 
         // Forward passes in inference mode (sampling, scoring).
-        let gf = time { _ = g.forward(zIn, training: false) }
-        let df = time { _ = d.forward(xIn, training: false, logits: true) }
+        let gf = { let (g, _, _) = networks(); return time { _ = g.forward(zIn, training: false) } }()
+        stageEnded("g_forward")
+        let df = { let (_, d, _) = networks(); return time { _ = d.forward(xIn, training: false, logits: true) } }()
+        stageEnded("d_forward")
         // Training: D forward ×3, backward (data + weights) ×2, backward data ×1; G forward, backward (data + weights).
-        let step = GANTrainingStep(generator: g, discriminator: d)
-        let ts = time { _ = step.step(real: real, z: z) }
+        let ts = {
+            let (g, d, _) = networks()
+            let step = GANTrainingStep(generator: g, discriminator: d)
+            return time { _ = step.step(real: real, z: z) }
+        }()
+        stageEnded("train_step")
         // Mapping: G and D forward, backward data only.
-        let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
-        mapping.reset(queries: real, z: z)
-        let ms = time { _ = mapping.step() }
+        let ms = {
+            let (g, d, _) = networks()
+            let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
+            mapping.reset(queries: real, z: z)
+            return time { _ = mapping.step() }
+        }()
+        stageEnded("map_step")
         // Encoder start, Γ = 0: E(x), then the scores of G(E(x)) in one forward pass.
-        let encoder = try! LatentEncoder(generator: g, discriminator: d)
-        let mapper = try! LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0, batchSize: n))
-        let es = time { _ = try! mapper.evaluate(real, at: encoder.encode(real, batchSize: n), loss: .featureMatching) }
+        let es = {
+            let (g, d, _) = networks()
+            let encoder = try! LatentEncoder(generator: g, discriminator: d)
+            let mapper = try! LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0, batchSize: n))
+            return time { _ = try! mapper.evaluate(real, at: encoder.encode(real, batchSize: n), loss: .featureMatching) }
+        }()
+        stageEnded("encoder_score")
 
         return BenchmarkResult(
             threads: Threads.count, batch: n, config: c, oneDNN: Threads.oneDNNVersion, precision: settings.precision,
@@ -160,6 +200,6 @@ public enum Benchmark {
             trainingStep: timing(ts, 8 * flops.discriminator + 3 * flops.generator),
             mappingStep: timing(ms, 2 * flops.discriminator + 2 * flops.generator),
             encoderScore: timing(es, 3 * flops.discriminator + flops.generator),
-            referenceKernels: DNNL.referenceImplementations)
+            referenceKernels: DNNL.referenceImplementations, peakResidentBytes: peaks)
     }
 }

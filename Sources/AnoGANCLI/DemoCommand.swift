@@ -23,8 +23,10 @@ struct DemoCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {demo: {seed, trainingVolumes, testHealthyVolumes, \
         testDiseasedVolumes, bscans, phantomWidth, phantomHeight, trainingPatchesPerBScan, testPatchesPerBScan, \
-        testNormalLimit, imageSize, width, batchSize, ganIterations, generatorAverageDecay, realLabel, acaeEpochs, mappingSteps, trainingScoreCount}}, laid \
-        over the standard (or, with --quick, the quick) sizes; flags override it.
+        testNormalLimit, imageSize, width, batchSize, ganIterations, generatorAverageDecay, realLabel, acaeEpochs, \
+        encoderIterations, mappingSteps, refinementSteps, trainingScoreCount, precision}}, laid over the standard (or, with \
+        --quick, the quick) sizes; flags override it. --precision applies to every stage (GAN, encoder and aCAE training, \
+        all scoring); a rerun with another precision recomputes them.
         """)
 
     @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
@@ -38,11 +40,13 @@ struct DemoCommand: ParsableCommand {
 
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func run() throws {
         threadOptions.apply()
         var settings = try configFile.load(DemoConfig(demo: quick ? .quick : .standard)).value.demo
         if let seed { settings.seed = seed }
+        if let precision = precisionOption.precision { settings.precision = precision }
         _ = try Demo.run(settings: settings, directory: URL(fileURLWithPath: out))
     }
 }

@@ -32,7 +32,8 @@ struct OneClassCommand: ParsableCommand {
 
         --config FILE (JSON or YAML) holds any of {oneClass: {dataDirectory, normalClass, iterations, \
         validationFraction, encoderIterations, steps, refinementSteps, testLimit, trainLimit, width, batchSize, \
-        seed}}; flags override it. (Old name: benchmark, kept for one release.)
+        seed, generatorAverageDecay, precision}}; flags override it. --precision applies to every stage (GAN and encoder \
+        training, all three scorings); a run over a checkpoint of another precision trains anew. (Old name: benchmark, kept for one release.)
         """,
         aliases: ["benchmark"])
 
@@ -88,6 +89,7 @@ struct OneClassCommand: ParsableCommand {
 
     @OptionGroup var configFile: ConfigOption
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     func validate() throws {
         guard ["fashion-mnist", "mnist"].contains(dataset) else {
@@ -121,6 +123,7 @@ struct OneClassCommand: ParsableCommand {
         if let width { settings.width = width }
         if let batchSize { settings.batchSize = batchSize }
         if let seed { settings.seed = seed }
+        if let precision = precisionOption.precision { settings.precision = precision }
         let flags = ["normalClass": "--normal-class", "iterations": "--iterations", "validationFraction": "--validation-fraction",
                      "encoderIterations": "--encoder-iterations", "steps": "--steps", "refinementSteps": "--refinement-steps",
                      "testLimit": "--test-limit", "trainLimit": "--train-limit", "width": "--width", "batchSize": "--batch-size"]

@@ -59,6 +59,8 @@ public enum Demo {
     /// Runs (or resumes) the demo in `directory`. `log` receives one line per event;
     /// progress bars go to standard error.
     public static func run(settings: DemoSettings, directory: URL, log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws -> DemoResult {
+        var settings = settings
+        settings.precision = settings.resolvedPrecision  // recorded explicitly in demo.json and the stage markers
         try settings.validate()
         let start = Date()
         let layout = DemoLayout(root: directory)
@@ -67,7 +69,7 @@ public enum Demo {
             + "\(settings.ganIterations) GAN iterations" + (settings.generatorAverageDecay.map { " (G averaged, decay \($0))" } ?? "")
             + (settings.realLabel.map { ", real label \($0)" } ?? "")
             + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
-            + "threads \(Threads.count)")
+            + "\(settings.resolvedPrecision.rawValue), threads \(Threads.count)")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw FileError(directory, "cannot create the demo directory: \(error.localizedDescription)")
         }
@@ -181,7 +183,8 @@ public enum Demo {
         try trainOrResume(try ImageInput.load(layout.trainingPatches), config: s.architecture,
                           settings: TrainingSettings(batchSize: s.batchSize, seed: s.seed, iterations: s.ganIterations,
                                                      validationFraction: TrainingSettings.defaultValidationFraction,
-                                                     generatorAverageDecay: s.generatorAverageDecay, realLabel: s.realLabel),
+                                                     generatorAverageDecay: s.generatorAverageDecay, realLabel: s.realLabel,
+                                                     precision: s.resolvedPrecision),
                           output: output, resume: .whenSameRun, log: { log("    " + $0) })
         log("    checkpoint \(output.checkpoint.path), samples in \(output.directory.appendingPathComponent("samples").path)")
     }
@@ -191,14 +194,15 @@ public enum Demo {
         let output = layout.encoderTraining
         try? FileManager.default.removeItem(at: output.checkpoint)  // this stage reruns only when its inputs changed
         try Workflows.trainEncoder(gan: layout.anoganTraining.checkpoint, data: layout.trainingPatches,
-                                   settings: EncoderTrainingSettings(iterations: s.encoderIterations, batchSize: s.batchSize, seed: s.seed),
+                                   settings: EncoderTrainingSettings(iterations: s.encoderIterations, batchSize: s.batchSize, seed: s.seed,
+                                                                     precision: s.resolvedPrecision),
                                    output: output, resume: .fresh, log: { log("    " + $0) })
     }
 
     private static func trainACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: @escaping (String) -> Void) throws {
         try? FileManager.default.removeItem(at: layout.acaeTraining.checkpoint)  // this stage reruns only when its inputs changed
         try trainAutoencoder(try ImageInput.load(layout.trainingPatches), config: s.architecture,
-                             settings: ACAESettings(epochs: s.acaeEpochs, batchSize: s.batchSize, seed: s.seed),
+                             settings: ACAESettings(epochs: s.acaeEpochs, batchSize: s.batchSize, seed: s.seed, precision: s.resolvedPrecision),
                              output: layout.acaeTraining, log: { log("    " + $0) })
     }
 
@@ -207,7 +211,7 @@ public enum Demo {
         let checkpoint = layout.anoganTraining.checkpoint
         for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
                                               ("training", layout.scoredTrainingPatches, layout.trainingScores, .featureMatching)] {
-            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256), variant: variant, seed: s.seed)
+            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256, precision: s.resolvedPrecision), variant: variant, seed: s.seed)
             let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings)
             let input = try ImageInput.load(patches)
             let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,
@@ -224,7 +228,7 @@ public enum Demo {
         let input = try ImageInput.load(layout.testPatches)
         for (what, steps, out) in [("encoder score alone", 0, layout.encoderOnlyScores),
                                    ("mapping from E(x)", s.refinementSteps, layout.encoderStartScores)] {
-            let settings = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256), variant: .both, seed: s.seed,
+            let settings = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, precision: s.resolvedPrecision), variant: .both, seed: s.seed,
                                            start: .encoder)
             let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings, encoder: layout.encoderTraining.checkpoint)
             let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,
@@ -267,6 +271,8 @@ public enum Demo {
             k.generatorAverageDecay = d.generatorAverageDecay
             k.realLabel = d.realLabel
         }
+        // Every model stage computes in the run's precision; the patches do not depend on it.
+        k.precision = stage == "patches" ? nil : s.resolvedPrecision
         switch stage {
         case "patches": drop([\.width, \.batchSize, \.ganIterations, \.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
         case "anogan-training": drop([\.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
@@ -280,7 +286,8 @@ public enum Demo {
 
     private static func isDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) -> Bool {
         guard let data = try? Data(contentsOf: layout.marker(stage)),
-              let recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
+              var recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
+        if recorded.precision == nil, stage != "patches" { recorded.precision = .default }  // a marker from before precision existed
         return recorded == relevant(stage, s)
     }
 

@@ -6,6 +6,7 @@
 
 import AnoGAN
 import Foundation
+import NeuralNet
 import Records
 
 /// Everything that determines the demo's outputs. Stored in `demo.json`; a stage
@@ -54,6 +55,11 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     /// Normal training patches scored for Fig. 4(c, d) and Fig. 3's first block.
     public var trainingScoreCount = 64
 
+    /// Precision of every stage's convolutions: GAN, encoder and aCAE training and all scoring
+    /// (Precision). nil (and in demo.json files written before it existed): `Precision.default`, f32;
+    /// Demo.run records it explicitly.
+    public var precision: Precision?
+
     public init() {}
 
     /// About ten minutes on two cores in a release build.
@@ -88,6 +94,9 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         DCGANConfig(latentDimension: 100, imageSize: imageSize, width: width, channels: 1)
     }
 
+    /// The precision every stage runs in (nil: f32).
+    public var resolvedPrecision: Precision { precision ?? .default }
+
     /// Throws a readable error for settings the pipeline cannot run.
     public func validate() throws {
         func need(_ ok: Bool, _ message: String) throws { if !ok { throw DemoError(message) } }
@@ -101,6 +110,7 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         try need(encoderIterations >= 1 && refinementSteps >= 1, "encoderIterations and refinementSteps must be ≥ 1")
         try need(trainingScoreCount >= 1, "trainingScoreCount must be ≥ 1")
         try need(testNormalLimit >= 1, "testNormalLimit must be ≥ 1")
+        do { try resolvedPrecision.checkSupported() } catch { throw DemoError("\(error)") }
     }
 }
 

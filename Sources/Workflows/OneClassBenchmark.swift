@@ -46,6 +46,10 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
     public var width = 32
     public var batchSize = 64
     public var seed: UInt64 = 0
+    /// Precision of every stage's convolutions: GAN and encoder training and all three scorings
+    /// (Precision). nil (and in results.json files written before it existed): `Precision.default`, f32;
+    /// a run records it explicitly.
+    public var precision: Precision?
 
     public init(dataDirectory: String, dataName: String, normalClass: Int) {
         self.dataDirectory = dataDirectory
@@ -55,6 +59,16 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
 
     /// The model: 32×32 (IDX images are padded from 28×28), one channel.
     public var architecture: DCGANConfig { DCGANConfig(latentDimension: 100, imageSize: 32, width: width, channels: 1) }
+
+    /// The precision every stage runs in (nil: f32).
+    public var resolvedPrecision: Precision { precision ?? .default }
+
+    /// These settings with the precision spelled out, as a run records them (so that nil and f32 compare equal).
+    public var resolved: OneClassBenchmarkSettings {
+        var s = self
+        s.precision = resolvedPrecision
+        return s
+    }
 
     /// Throws a SettingsError naming the setting (normalClass, iterations, …) that cannot run.
     public func validate() throws {
@@ -70,6 +84,7 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
         guard batchSize >= 2 else { throw SettingsError("batchSize must be ≥ 2, got \(batchSize)") }
         if let trainLimit, trainLimit < batchSize { throw SettingsError("trainLimit \(trainLimit) is smaller than one batch of \(batchSize) (batchSize)") }
         guard width >= 1 else { throw SettingsError("width must be ≥ 1, got \(width)") }
+        do { try resolvedPrecision.checkSupported() } catch { throw SettingsError("\(error)") }
     }
 
     /// One line: the budget every class gets (the all-classes table's header says it).
@@ -78,6 +93,7 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
             + (generatorAverageDecay.map { ", G averaged with decay \($0)" } ?? "") + "), "
             + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior, 0 and \(refinementSteps) from E(x); "
             + "32×32, width \(width), test subset \(testLimit), seed \(seed)"
+            + (resolvedPrecision == .default ? "" : ", \(resolvedPrecision.rawValue)")
     }
 }
 
@@ -212,8 +228,9 @@ public enum OneClassBenchmark {
     /// samples, health.json, encoder.safetensors), scores/<start>/ (score runs), results.json.
     /// An existing checkpoint of the same run is resumed (or reused when finished); the encoder is
     /// retrained unless a finished GAN was reused and its encoder checkpoint loads.
-    public static func run(settings s: OneClassBenchmarkSettings, directory: URL,
+    public static func run(settings: OneClassBenchmarkSettings, directory: URL,
                            log: @escaping (String) -> Void = { print($0); fflush(stdout) }) throws -> OneClassBenchmarkResult {
+        let s = settings.resolved
         try s.validate()
         let data = try OneClassIDX.load(directory: URL(fileURLWithPath: s.dataDirectory), normalClass: s.normalClass,
                                         trainLimit: s.trainLimit, imageSize: 32)
@@ -233,9 +250,11 @@ public enum OneClassBenchmark {
         let trainer = try trainOrResume(try ImageInput.load(trainDir), config: s.architecture,
                                         settings: TrainingSettings(batchSize: s.batchSize, seed: s.seed, iterations: s.iterations,
                                                                    validationFraction: s.validationFraction,
-                                                                   generatorAverageDecay: s.generatorAverageDecay),
+                                                                   generatorAverageDecay: s.generatorAverageDecay,
+                                                                   precision: s.resolvedPrecision),
                                         output: output, resume: .whenSameRun, health: nil, log: log)
-        let ganWasTrained = before != trainer.completedIterations
+        // A fresh start over a checkpoint of another run (other seed or precision) may end at the same iteration.
+        let ganWasTrained = trainer.resumedFrom == nil || before != trainer.completedIterations
         let trainingSeconds = Date().timeIntervalSince(trainStart)
         // The health check once, of the checkpoint that is scored: after every epoch it would cost
         // more than the training of a small set (an epoch of 380 images is 5 iterations).
@@ -250,7 +269,8 @@ public enum OneClassBenchmark {
 
         // The izi_f encoder for it (G and D frozen), on the same training images.
         let encoderOutput = EncoderTrainingOutput(directory: output.directory)
-        let encoderSettings = EncoderTrainingSettings(iterations: s.encoderIterations, batchSize: s.batchSize, seed: s.seed)
+        let encoderSettings = EncoderTrainingSettings(iterations: s.encoderIterations, batchSize: s.batchSize, seed: s.seed,
+                                                      precision: s.resolvedPrecision)
         let encoderClock = Date()
         try trainEncoderForRun(gan: output.checkpoint, data: trainDir, settings: encoderSettings, output: encoderOutput,
                                freshGAN: ganWasTrained, log: log)
@@ -263,7 +283,7 @@ public enum OneClassBenchmark {
         var starts: [OneClassStartResult] = []
         for (name, start, steps) in [(priorStart, LatentStart.prior, s.steps), (encoderStart, .encoder, 0),
                                      (refinedStart, .encoder, s.refinementSteps)] {
-            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256), variant: .both, seed: s.seed, start: start)
+            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, precision: s.resolvedPrecision), variant: .both, seed: s.seed, start: start)
             let (scorer, _) = try latentMappingScorer(checkpoint: output.checkpoint, settings: scoring,
                                                       encoder: start == .encoder ? encoderOutput.checkpoint : nil)
             let relative = "scores/\(name)"

@@ -127,7 +127,7 @@ extension OneClassBenchmark {
             s.normalClass = c
             let dir = classDirectory(directory, c)
             let results = dir.appendingPathComponent(resultsFileName)
-            if let saved = try? OneClassBenchmarkResult.read(results), saved.settings == s {
+            if let saved = try? OneClassBenchmarkResult.read(results), saved.settings.resolved == s.resolved {
                 log("[\(i + 1)/\(classes.count)] class \(c): already done for these settings (\(results.path)), skipped")
                 rows.append(OneClassTableRow(saved, ran: false))
                 continue

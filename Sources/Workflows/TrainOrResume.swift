@@ -16,7 +16,7 @@ public enum ResumePolicy {
     /// (when given) is the new total (`epochs` alone replaces an iteration budget).
     case from(URL, epochs: Int?, iterations: Int? = nil)
     /// Continue the output directory's checkpoint when it is the same run (architecture, seed,
-    /// batch size and number of images), up to the requested epochs; otherwise start fresh over it.
+    /// batch size, number of images and precision), up to the requested epochs; otherwise start fresh over it.
     case whenSameRun
 }
 
@@ -54,6 +54,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
         case .whenSameRun:
             if let saved = try? Checkpoint.read(output.checkpoint), saved.config == config, saved.settings.seed == settings.seed,
                saved.settings.batchSize == settings.batchSize, saved.datasetCount == input.count,
+               (saved.settings.precision ?? .default) == (settings.precision ?? .default),
                saved.metadata.dataset.fingerprint.map({ $0 == input.images.fingerprint }) ?? true {
                 trainer = try Trainer(resuming: saved, images: input.images, datasetPath: input.source.path,
                                       epochs: settings.iterations == nil ? settings.epochs : nil, iterations: settings.iterations)

@@ -28,5 +28,13 @@ final class BenchmarkTests: XCTestCase {
                     "score_encoder_20_images_per_s"] {
             XCTAssertNotNil(json[key], key)
         }
+        // The peak resident set through each stage: all six there, never falling, the last the JSON's peak.
+        XCTAssertEqual(r.peakResidentBytes.map(\.stage), ["setup", "g_forward", "d_forward", "train_step", "map_step", "encoder_score"])
+        for (a, b) in zip(r.peakResidentBytes, r.peakResidentBytes.dropFirst()) { XCTAssertLessThanOrEqual(a.bytes, b.bytes, b.stage) }
+        for (stage, bytes) in r.peakResidentBytes {
+            XCTAssertGreaterThan(bytes, 1_000_000, stage)
+            XCTAssertEqual((json["peak_rss_through_\(stage)_mb"] as? Double) ?? -1, Double(bytes) / 1e6, accuracy: 0.051, stage)
+        }
+        XCTAssertEqual(json["peak_rss_mb"] as? Double, json["peak_rss_through_encoder_score_mb"] as? Double)
     }
 }

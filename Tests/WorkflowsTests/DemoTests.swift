@@ -3,6 +3,7 @@
 // ScoreRow.columns, the AUCs agree with a plain pairwise count on the written
 // scores, and a second run skips every stage and reproduces the evaluation.
 
+import AnoGAN
 import Evaluation
 import Imaging
 import Foundation
@@ -76,6 +77,48 @@ final class DemoTests: TemporaryDirectoryTestCase {
         try FileManager.default.removeItem(at: layout.acaeCheckpoint)
         let fourth = try Demo.run(settings: changed, directory: demo) { _ in }
         XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores"])
+    }
+
+    /// The precision reaches every model stage (the GAN's, the encoder's and the aCAE's checkpoints and every
+    /// score run record it; the aCAE is rebuilt in it when loaded for scoring), and changing it redoes every
+    /// stage but the patches. The aCAE's first step (same weights, same batch) agrees across precisions to bf16's rounding.
+    func testPrecisionReachesEveryStageAndChangingItRedoesThemAll() throws {
+        try XCTSkipUnless(Precision.bf16.isSupported(on: .effective), "no AVX512-BF16 here")
+        var s = DemoSettings.quick
+        s.ganIterations = 2
+        s.encoderIterations = 2
+        s.mappingSteps = 2
+        s.refinementSteps = 1
+        s.trainingScoreCount = 4
+        s.precision = .bf16
+        let bf16 = try Demo.run(settings: s, directory: demo) { _ in }
+        let layout = bf16.layout
+        func recorded() throws -> [Precision?] {
+            let encoderMeta = try Safetensors.read(layout.encoderTraining.checkpoint).metadata
+            let acae = try AdversarialAutoencoder.load(from: layout.acaeCheckpoint)
+            XCTAssertEqual([acae.encoder.precision, acae.decoder.precision, acae.discriminator.precision],
+                           Array(repeating: acae.settings.precision ?? .f32, count: 3), "the loaded aCAE computes in its recorded precision")
+            return [try JSONDecoder().decode(DemoSettings.self, from: Data(contentsOf: layout.settings)).precision,
+                    try Checkpoint.read(layout.anoganTraining.checkpoint).settings.precision,
+                    try JSONDecoder().decode(EncoderTrainingSettings.self, from: Data(encoderMeta["settings"]!.utf8)).precision,
+                    acae.settings.precision]
+                + (try [layout.anoganScores, layout.trainingScores, layout.encoderOnlyScores, layout.encoderStartScores, layout.acaeScores]
+                    .map { try ScoreRun.read(from: $0, parts: []).summary?.settings.mapping.precision })
+        }
+        let acaeFirstRow = { try String(contentsOf: layout.acaeTraining.lossLog, encoding: .utf8).split(separator: "\n")[1]
+            .split(separator: ",").compactMap { Double($0) } }
+        let recordedBF16 = try recorded(), bf16Losses = try acaeFirstRow()
+        XCTAssertEqual(recordedBF16.prefix(4), [.bf16, .bf16, .bf16, .bf16])
+        XCTAssertEqual(recordedBF16.dropFirst(4).prefix(4), [.bf16, .bf16, .bf16, .bf16], "AnoGAN's score runs")
+        s.precision = nil  // f32
+        let f32 = try Demo.run(settings: s, directory: demo) { _ in }
+        XCTAssertEqual(f32.skipped, ["patches"])
+        XCTAssertEqual(try recorded().prefix(8), [.f32, .f32, .f32, .f32, .f32, .f32, .f32, .f32])
+        // Columns: epoch, iteration, reconstruction MSE, adversarial, discriminator.
+        let f32Losses = try acaeFirstRow()
+        XCTAssertNotEqual(bf16Losses, f32Losses)
+        for (b, f) in zip(bf16Losses.dropFirst(2), f32Losses.dropFirst(2)) { XCTAssertEqual(b, f, accuracy: 0.01 * max(1, abs(f))) }
+        XCTAssertEqual(try Demo.run(settings: s, directory: demo) { _ in }.skipped.count, 7, "f32 again: nothing to redo")
     }
 
     func testImpossibleSettingsAreRefusedBeforeAnyWork() {

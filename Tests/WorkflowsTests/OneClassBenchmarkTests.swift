@@ -4,6 +4,7 @@
 // evaluations, the all-classes driver with a fake per-class runner, and refusal
 // of impossible settings.
 
+import AnoGAN
 import Evaluation
 import Foundation
 import Imaging
@@ -94,6 +95,52 @@ final class OneClassBenchmarkTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(saved.warnings, OneClassBenchmark.warnings(starts: result.starts, health: result.health, settings: result.settings))
         for name in ["prior start", "Γ = 0", "refined, Γ = 1", "A_hat", "images/s"] {
             XCTAssertTrue(result.table.contains(name), name)
+        }
+    }
+
+    /// bf16 reaches every stage: the GAN's and the encoder's checkpoints and every score run record it, and a run
+    /// over the f32 run's directory trains anew instead of reusing its finished checkpoint (it would otherwise, as
+    /// the same run). The numbers move by bf16's rounding only: the first training step's losses (same weights,
+    /// same batch) agree to a few 10⁻³, the scores of the three-step GAN to a few per cent.
+    func testPrecisionReachesEveryStageAndAnotherPrecisionTrainsAnew() throws {
+        try XCTSkipUnless(Precision.bf16.isSupported(on: .effective), "no AVX512-BF16 here")
+        try writeData(train: 120, test: 60)
+        let out = dir.appendingPathComponent("run")
+        func recorded(_ result: OneClassBenchmarkResult) throws -> (losses: [Float], scores: [[Double]], precisions: [Precision?]) {
+            let anogan = out.appendingPathComponent("anogan")
+            let gan = try Checkpoint.read(anogan.appendingPathComponent("checkpoint.safetensors"))
+            let encoderMeta = try Safetensors.read(anogan.appendingPathComponent("encoder.safetensors")).metadata
+            let encoder = try JSONDecoder().decode(EncoderTrainingSettings.self, from: Data(encoderMeta["settings"]!.utf8))
+            var precisions: [Precision?] = [result.settings.precision, gan.settings.precision, encoder.precision]
+            var scores: [[Double]] = []
+            for block in result.starts {
+                let run = try ScoreRun.read(from: out.appendingPathComponent(block.scores))
+                precisions.append(run.summary?.settings.mapping.precision)
+                scores.append(run.scores.column("R")!)
+            }
+            let firstRow = try String(contentsOf: anogan.appendingPathComponent("losses.csv"), encoding: .utf8).split(separator: "\n")[1]
+            return (firstRow.split(separator: ",").compactMap { Float($0) }, scores, precisions)
+        }
+        let f32 = try recorded(try OneClassBenchmark.run(settings: tinySettings(), directory: out) { _ in })
+        XCTAssertEqual(f32.precisions, Array(repeating: .f32, count: 6), "f32 (the default) is recorded explicitly")
+        var settings = tinySettings()
+        settings.precision = .bf16
+        var lines: [String] = []
+        let result = try OneClassBenchmark.run(settings: settings, directory: out) { lines.append($0) }
+        let bf16 = try recorded(result)
+        XCTAssertEqual(bf16.precisions, Array(repeating: .bf16, count: 6))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("training on") }, "trained anew, not resumed: \(lines)")
+        XCTAssertEqual(try OneClassBenchmarkResult.read(out.appendingPathComponent("results.json")).settings.precision, .bf16)
+        // Columns: epoch, iteration, Loss_D, Loss_G, D(x), D(G(z)), D(G(z)) after D's update.
+        XCTAssertEqual(bf16.losses.count, f32.losses.count)
+        for (b, f) in zip(bf16.losses.dropFirst(2), f32.losses.dropFirst(2)) {
+            XCTAssertEqual(b, f, accuracy: 0.01 * max(1, abs(f)), "first step's losses")
+        }
+        XCTAssertNotEqual(bf16.losses, f32.losses, "bf16 rounding changes the numbers")
+        for (b, f) in zip(bf16.scores, f32.scores) {
+            XCTAssertNotEqual(b, f)
+            let meanF = f.reduce(0, +) / Double(f.count), meanB = b.reduce(0, +) / Double(b.count)
+            XCTAssertEqual(meanB, meanF, accuracy: 0.05 * meanF, "mean R")
         }
     }
 

@@ -22,15 +22,19 @@ public struct ACAESettings: Codable, Equatable, Sendable {
     public var adam: AdamSettings
     /// α: weight of the adversarial term; 1 − α weighs the reconstruction (Pathak et al.: 0.001).
     public var adversarialWeight: Float
+    /// Precision of the convolutions of all three networks, in training and in scoring (Precision);
+    /// nil (and in checkpoints written before it existed): `Precision.default`, f32.
+    public var precision: Precision?
 
     public init(epochs: Int = 20, batchSize: Int = 64, seed: UInt64 = 0, adam: AdamSettings = .dcgan,
-                adversarialWeight: Float = 0.001, iterations: Int? = nil) {
+                adversarialWeight: Float = 0.001, iterations: Int? = nil, precision: Precision? = nil) {
         self.epochs = epochs
         self.iterations = iterations
         self.batchSize = batchSize
         self.seed = seed
         self.adam = adam
         self.adversarialWeight = adversarialWeight
+        self.precision = precision
     }
 }
 
@@ -62,9 +66,10 @@ public final class AdversarialAutoencoder {
     public init(config: DCGANConfig, settings: ACAESettings) {
         self.config = config
         self.settings = settings
-        encoder = Encoder(config: config)
-        decoder = Generator(config: config)
-        discriminator = Discriminator(config: config)
+        let precision = settings.precision ?? .default
+        encoder = Encoder(config: config, precision: precision)
+        decoder = Generator(config: config, precision: precision)
+        discriminator = Discriminator(config: config, precision: precision)
         adamEncoder = Adam(count: encoder.parameters.count, settings: settings.adam)
         adamDecoder = Adam(count: decoder.parameters.count, settings: settings.adam)
         adamDiscriminator = Adam(count: discriminator.parameters.count, settings: settings.adam)
