@@ -52,7 +52,8 @@ extension TrainingHealth {
 
         // Reconstruction: the same short mapping for validation images and a training sample.
         let mapper = try LatentMapper(generator: generator, discriminator: discriminator,
-                                      settings: MappingSettings(steps: max(1, settings.mappingSteps), batchSize: 64))
+                                      settings: MappingSettings(steps: max(1, settings.mappingSteps), batchSize: 64,
+                                                                adam: (encoder == nil ? LatentStart.prior : .encoder).defaultAdam))
         func error(_ x: Tensor) throws -> Double {
             let z1 = encoder?.encode(x) ?? mapper.initialLatents(ids: (0..<x.shape[0]).map { "health/\($0)" }, seed: settings.seed)
             let result = try mapper.map(x, initialZ: z1, loss: .featureMatching)

@@ -32,7 +32,9 @@ struct ScoreCommand: ParsableCommand {
         Starts: --start prior (the paper: z₁ ~ U[-1,1], Γ = \(LatentStart.prior.defaultSteps) steps by default) or \
         --start encoder (z₁ = E(x) of the izi_f encoder made by `anogan train-encoder`; Γ = \(LatentStart.encoder.defaultSteps) \
         by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
-        --encoder defaults to encoder.safetensors in the checkpoint's folder, where train-encoder writes it by default.
+        --encoder defaults to encoder.safetensors in the checkpoint's folder, where train-encoder writes it by default. \
+        Adam on z: lr \(LatentStart.prior.defaultAdam.learningRate) from the prior, \(LatentStart.encoder.defaultAdam.learningRate) \
+        from E(x), which starts near its fit (docs/DETECTION.md); scoring.mapping.adam in --config overrides it.
 
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
@@ -123,6 +125,7 @@ struct ScoreCommand: ParsableCommand {
         if let steps { config.scoring.mapping.steps = steps } else if !loaded.sets("scoring.mapping.steps") {
             config.scoring.mapping.steps = config.scoring.start.defaultSteps
         }
+        if !loaded.sets("scoring.mapping.adam") { config.scoring.mapping.adam = config.scoring.start.defaultAdam }
         if let lambda { config.scoring.mapping.lambda = lambda }
         if let batchSize { config.scoring.mapping.batchSize = batchSize }
         if let precision = precisionOption.precision { config.scoring.mapping.precision = precision }

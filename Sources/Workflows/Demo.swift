@@ -228,7 +228,8 @@ public enum Demo {
         let input = try ImageInput.load(layout.testPatches)
         for (what, steps, out) in [("encoder score alone", 0, layout.encoderOnlyScores),
                                    ("mapping from E(x)", s.refinementSteps, layout.encoderStartScores)] {
-            let settings = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, precision: s.resolvedPrecision), variant: .both, seed: s.seed,
+            let settings = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, adam: LatentStart.encoder.defaultAdam,
+                                                                    precision: s.resolvedPrecision), variant: .both, seed: s.seed,
                                            start: .encoder)
             let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings, encoder: layout.encoderTraining.checkpoint)
             let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,

@@ -283,7 +283,8 @@ public enum OneClassBenchmark {
         var starts: [OneClassStartResult] = []
         for (name, start, steps) in [(priorStart, LatentStart.prior, s.steps), (encoderStart, .encoder, 0),
                                      (refinedStart, .encoder, s.refinementSteps)] {
-            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, precision: s.resolvedPrecision), variant: .both, seed: s.seed, start: start)
+            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, adam: start.defaultAdam, precision: s.resolvedPrecision),
+                                          variant: .both, seed: s.seed, start: start)
             let (scorer, _) = try latentMappingScorer(checkpoint: output.checkpoint, settings: scoring,
                                                       encoder: start == .encoder ? encoderOutput.checkpoint : nil)
             let relative = "scores/\(name)"

@@ -399,6 +399,14 @@ final class CLIConfigTests: CLITestCase {
         XCTAssertEqual(header, "id,label,R,D,A,R_hat,D_hat,A_hat,P_D")
         _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("enc3"), "--start", "encoder", "--steps", "3", "--trace"])
         XCTAssertEqual(try String(contentsOfFile: path("enc3/trace.csv"), encoding: .utf8).split(separator: "\n").count, 1 + 3)
+        // Each start maps with its own Adam rate (LatentStart.defaultAdam) unless a settings file sets one.
+        XCTAssertEqual(try mappingLearningRate(path("enc3")), 0.01, accuracy: 1e-7)
+        _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("prior2"), "--steps", "2"])
+        XCTAssertEqual(try mappingLearningRate(path("prior2")), 0.1, accuracy: 1e-7)
+        let rate = try write(Data("scoring:\n  mapping:\n    adam:\n      learningRate: 0.05\n".utf8), "rate.yaml")
+        _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("enc-rate"), "--start", "encoder", "--steps", "2",
+                    "--config", rate])
+        XCTAssertEqual(try mappingLearningRate(path("enc-rate")), 0.05, accuracy: 1e-7)
 
         // The aCAE: trained and scored from the CLI, recognised by its checkpoint's format.
         _ = try ok(["train-acae", "--data", data, "--out", path("acae"), "--iterations", "3", "--width", "2", "--batch-size", "2"])
@@ -412,4 +420,12 @@ final class CLIConfigTests: CLITestCase {
         let help = try run(["score", "--help"])
         XCTAssertTrue(help.stdout.contains("--start") && help.stdout.contains("encoder.safetensors"), help.stdout)
     }
+}
+
+/// settings.mapping.adam.learningRate of a score run's summary.json.
+func mappingLearningRate(_ run: String) throws -> Double {
+    let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
+    let settings = summary?["settings"] as? [String: Any], mapping = settings?["mapping"] as? [String: Any]
+    let adam = mapping?["adam"] as? [String: Any]
+    return try XCTUnwrap(adam?["learningRate"] as? Double, "\(run)/summary.json has no settings.mapping.adam.learningRate")
 }

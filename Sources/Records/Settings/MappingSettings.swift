@@ -23,7 +23,7 @@ public enum MappingVariant: String, Codable, CaseIterable, Sendable {
     }
 }
 
-/// How to map. Defaults are the paper's.
+/// How to map. Defaults are the paper's (the prior start), with the prior start's Adam (`LatentStart.defaultAdam`).
 public struct MappingSettings: Codable, Equatable, Sendable {
     /// Γ, the number of Adam steps on z (paper: 500). 0 only with the encoder start
     /// (`ScoringSettings.start`): the scores of G(E(x)) in one forward pass.
@@ -32,7 +32,7 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     public var lambda: Float
     /// Images mapped together; changes speed, not results.
     public var batchSize: Int
-    /// Adam on z (lr 0.01, β₁ 0.9, β₂ 0.999).
+    /// Adam on z (default: the prior start's, lr 0.1, β₁ 0.9, β₂ 0.999; from the encoder 0.01).
     public var adam: AdamSettings
     /// Per-image early stopping; nil (the paper, and runs written before it existed): every image takes Γ steps.
     public var earlyStopping: EarlyStopping?
@@ -40,7 +40,7 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     /// nil (and in summaries written before it existed): `Precision.default`, f32.
     public var precision: Precision?
 
-    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = .mapping,
+    public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = LatentStart.prior.defaultAdam,
                 earlyStopping: EarlyStopping? = nil, precision: Precision? = nil) {
         self.earlyStopping = earlyStopping
         self.steps = steps
