@@ -19,7 +19,10 @@ final class LatentMapperTests: XCTestCase {
         var rng = SeededGenerator(seed: 4)
         let zStar = Tensor.uniform(shape: [4, 100], low: -0.8, high: 0.8, using: &rng)
         let queries = g.forward(zStar, training: false)
-        let mapper = try LatentMapper(generator: g, discriminator: trainer.discriminator, settings: MappingSettings(steps: 500))
+        // At 0.01, the rate these bounds were set for: the prior start's 0.1 finds the fit sooner but
+        // ends less precisely (Adam's steps stay ~0.1), 12 % of R(z₁) on image 1 instead of under 10 %.
+        let mapper = try LatentMapper(generator: g, discriminator: trainer.discriminator,
+                                      settings: MappingSettings(steps: 500, adam: .mapping))
         let z1 = Tensor.uniform(shape: [4, 100], low: -1, high: 1, using: &rng)
         let result = try mapper.map(queries, initialZ: z1, loss: .featureMatching)
         // The residual at z₁, from an independent forward, against the one at z_Γ.
