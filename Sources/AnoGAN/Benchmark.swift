@@ -128,14 +128,14 @@ public enum Benchmark {
         // Each stage gets its own G and D (the same weights, drawn from the seed), freed when it ends: a layer
         // keeps the buffers of every batch layout and mode it has run (so that the next call allocates nothing),
         // and the stages stand for separate runs (sampling, training, scoring), which never hold each other's.
-        func networks() -> (generator: Generator, discriminator: Discriminator, after: SeededGenerator) {
+        func networks() -> (generator: Generator, discriminator: Discriminator) {
             var rng = SeededGenerator(seed: settings.seed)
             let g = Generator(config: c, precision: settings.precision), d = Discriminator(config: c, precision: settings.precision)
             g.initialize(using: &rng)
             d.initialize(using: &rng)
-            return (g, d, rng)
+            return (g, d)
         }
-        var rng = networks().after  // the data are drawn after the weights
+        var rng = SeededGenerator(seed: settings.seed, stream: "data")
         let real = Tensor.uniform(shape: [n, c.channels, c.imageSize, c.imageSize], low: -1, high: 1, using: &rng)
         let z = Tensor.uniform(shape: [n, c.latentDimension], low: -1, high: 1, using: &rng)
         let zIn = TensorWrapper().wrap(z), xIn = TensorWrapper().wrap(real)
@@ -166,20 +166,20 @@ public enum Benchmark {
         }
 
         // Forward passes in inference mode (sampling, scoring).
-        let gf = { let (g, _, _) = networks(); return time { _ = g.forward(zIn, training: false) } }()
+        let gf = { let (g, _) = networks(); return time { _ = g.forward(zIn, training: false) } }()
         stageEnded("g_forward")
-        let df = { let (_, d, _) = networks(); return time { _ = d.forward(xIn, training: false, logits: true) } }()
+        let df = { let (_, d) = networks(); return time { _ = d.forward(xIn, training: false, logits: true) } }()
         stageEnded("d_forward")
         // Training: D forward ×3, backward (data + weights) ×2, backward data ×1; G forward, backward (data + weights).
         let ts = {
-            let (g, d, _) = networks()
+            let (g, d) = networks()
             let step = GANTrainingStep(generator: g, discriminator: d)
             return time { _ = step.step(real: real, z: z) }
         }()
         stageEnded("train_step")
         // Mapping: G and D forward, backward data only.
         let ms = {
-            let (g, d, _) = networks()
+            let (g, d) = networks()
             let mapping = LatentMappingStep(generator: g, discriminator: d, loss: .featureMatching)
             mapping.reset(queries: real, z: z)
             return time { _ = mapping.step() }
@@ -187,7 +187,7 @@ public enum Benchmark {
         stageEnded("map_step")
         // Encoder start, Γ = 0: E(x), then the scores of G(E(x)) in one forward pass.
         let es = {
-            let (g, d, _) = networks()
+            let (g, d) = networks()
             let encoder = try! LatentEncoder(generator: g, discriminator: d)
             let mapper = try! LatentMapper(generator: g, discriminator: d, settings: MappingSettings(steps: 0, batchSize: n))
             return time { _ = try! mapper.evaluate(real, at: encoder.encode(real, batchSize: n), loss: .featureMatching) }

@@ -32,7 +32,8 @@ public struct GANStepLosses: Equatable, Sendable {
 /// Implementation: G(z) is computed first (G does not depend on D). D's real and fake passes run one after
 /// the other at batch N, each backward before the next forward, so all three D passes share one set of
 /// N-image buffers. (One pass over 2N images with per-half BatchNorm statistics, as before, needs a
-/// second set of D's buffers at 2N: at full size ~0.3 GB more peak memory, for about the same time.)
+/// second set of D's buffers at 2N: at full size ~0.3 GB more peak memory. Measured at full size, 2 threads:
+/// the same f32 step time, bf16 2–9 % faster than these two N passes.)
 public final class GANTrainingStep {
     public let generator: Generator
     public let discriminator: Discriminator
