@@ -69,8 +69,9 @@ public enum SettingsFile {
             }
             keys.insert(here.joined(separator: "."))
             let child = template.flatMap { t in Mirror(reflecting: t).children.first { $0.label == key }?.value }
-            // Foundation's decoder reports a fraction for an integer without its key: say it here.
-            if let child, child is Int || child is Int? || child is UInt64 || child is UInt64? || child is UInt8,
+            // Foundation's decoder reports a fraction for an integer without its key: say it here. The
+            // dynamic type, because `is Int?` also holds for a nil of any optional (a Float? setting).
+            if let child, integerTypes.contains(where: { $0 == type(of: child) }),
                !(value is Bool), let number = value as? Double, number.rounded() != number {
                 throw FileError(url, "setting \(here.joined(separator: ".")) must be an integer, got \(number)")
             }
@@ -82,6 +83,8 @@ public enum SettingsFile {
         }
         return out
     }
+
+    private static let integerTypes: [Any.Type] = [Int.self, Int?.self, UInt64.self, UInt64?.self, UInt8.self, UInt8?.self]
 
     private static func describe(_ error: DecodingError) -> String {
         func at(_ path: [CodingKey]) -> String {

@@ -44,6 +44,14 @@ final class SettingsFileTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(loaded.value.trainLimit, 128)
         XCTAssertEqual(loaded.value.normalClass, 4)
         XCTAssertEqual(loaded.value.dataDirectory, "/d")
+        // A fraction for a nil-by-default number (Double?, Float?), which was once taken for an integer.
+        let fractions = try SettingsFile.load(try file("f.yml", "generatorAverageDecay: 0.999\n"), over: defaults)
+        XCTAssertEqual(fractions.value.generatorAverageDecay, 0.999)
+        let mapping = try SettingsFile.load(try file("m.yml", "finalLearningRate: 0.01\n"), over: MappingSettings())
+        XCTAssertEqual(mapping.value.finalLearningRate, 0.01)
+        // … while a nil-by-default integer still refuses one, naming the key.
+        assertFileError(try SettingsFile.load(try file("i.yml", "trainLimit: 12.5\n"), over: defaults),
+                        names: "i.yml", "trainLimit must be an integer")
     }
 
     func testUnknownKeysAndWrongTypesNameTheFileAndTheKey() throws {
