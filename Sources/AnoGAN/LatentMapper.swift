@@ -146,7 +146,7 @@ public final class LatentMapper {
                 // z after the update is z_{s+1}; keep z_s, the point of this step's forward.
                 // Only a step where an image may stop needs its z (a copy).
                 let zNow = settings.earlyStopping != nil || s == settings.steps ? stepper.z : nil
-                last = stepper.step()
+                last = stepper.step(learningRate: settings.learningRate(atStep: s))
                 var sum = 0.0
                 var newlyStopped: [Int] = []
                 for (k, l) in last.enumerated() {

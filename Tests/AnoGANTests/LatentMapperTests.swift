@@ -1,6 +1,6 @@
 // LatentMapper.swift: a query made by G from a known z* is mapped to a
 // near-zero residual; an image's mapping does not depend on its batch
-// companions; wrong sizes are clear errors.
+// companions; a decaying rate steps at its cosine's values; wrong sizes are clear errors.
 
 import Foundation
 import XCTest
@@ -66,6 +66,30 @@ final class LatentMapperTests: XCTestCase {
                 for j in 0..<100 { XCTAssertEqual(alone.z[k * 100 + j], all.z[i * 100 + j], accuracy: 1e-4) }
             }
         }
+    }
+
+    /// `finalLearningRate`: Adam's rate falls along a half cosine from the first step's to the
+    /// last's (values worked out by hand), and the mapper steps at those rates: its z_Γ equals
+    /// the steps taken by hand at 0.1, 0.0775, 0.0325 (Γ = 4: z₄ is reached by three updates).
+    func testDecayingRateFollowsTheCosineFromTheFirstRateToTheLast() throws {
+        let decaying = MappingSettings(steps: 4, batchSize: 4, adam: AdamSettings(learningRate: 0.1, beta1: 0.9), finalLearningRate: 0.01)
+        let rates: [Float] = [0.1, 0.0775, 0.0325, 0.01]  // 0.01 + 0.09·½(1 + cos(π(s−1)/3))
+        for (s, want) in rates.enumerated() { XCTAssertEqual(decaying.learningRate(atStep: s + 1), want, accuracy: 1e-6, "step \(s + 1)") }
+        var constant = decaying
+        constant.finalLearningRate = nil
+        XCTAssertEqual(constant.learningRate(atStep: 3), 0.1)
+
+        let (g, d) = Synthetic.networks()
+        var rng = SeededGenerator(seed: 8)
+        let images = Synthetic.bars(3, using: &rng)
+        let z1 = Tensor.uniform(shape: [3, 100], low: -1, high: 1, using: &rng)
+        let mapped = try LatentMapper(generator: g, discriminator: d, settings: decaying).map(images, initialZ: z1, loss: .featureMatching)
+        let byHand = LatentMappingStep(generator: g, discriminator: d, lambda: 0.1, loss: .featureMatching, adam: decaying.adam)
+        byHand.reset(queries: images, z: z1)
+        for rate in rates.prefix(3) { _ = byHand.step(learningRate: rate) }
+        XCTAssertEqual(mapped.z.array, byHand.z.array)
+        let atConstantRate = try LatentMapper(generator: g, discriminator: d, settings: constant).map(images, initialZ: z1, loss: .featureMatching)
+        XCTAssertNotEqual(atConstantRate.z.array, mapped.z.array, "the decay changes the path")
     }
 
     func testWrongQuerySizeGivesAClearError() throws {

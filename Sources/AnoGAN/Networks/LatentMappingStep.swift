@@ -95,8 +95,9 @@ public final class LatentMappingStep {
         }
     }
 
-    /// One Adam step on z. Returns each image's losses at the z before the update.
-    public func step() -> [MappingLoss] {
+    /// One Adam step on z, at `learningRate` (default: the rate it was made with). Returns each
+    /// image's losses at the z before the update.
+    public func step(learningRate: Float? = nil) -> [MappingLoss] {
         precondition(latent.count > 0, "LatentMappingStep.step before reset")
         let n = queries.shape[0]
         let g = generator, d = foldedD
@@ -134,6 +135,7 @@ public final class LatentMappingStep {
         for i in 0..<imageGradient.count { gi[i] += gd[i] }
 
         let dz = g.backward(gradInputs.wrap(imageGradient), weightGradients: false, weightsUnchanged: frozen)
+        adam.settings.learningRate = learningRate ?? adamSettings.learningRate
         adam.update(values: latent, gradients: dz.plainTensor)
         let zp = latent.data
         for i in 0..<latent.count { zp[i] = min(max(zp[i], -1), 1) }

@@ -1,6 +1,8 @@
 // How the latent mapping runs (paper §2.2) and which loss it minimises, as plain
 // records: score runs store them in their summary (ScoreRun.Summary). The mapper is AnoGAN's LatentMapper.
 
+import Foundation
+
 /// Which discrimination loss the mapping minimises. "Feature matching" is the one name of the
 /// paper's loss everywhere (code, settings files, CLI values, summary.json, trace.csv); its scores
 /// are the plain columns R, D, A, the reference loss's the hatted ones.
@@ -39,15 +41,27 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     /// Precision of G's and D's convolutions (Precision); z, its Adam and the losses stay f32.
     /// nil (and in summaries written before it existed): `Precision.default`, f32.
     public var precision: Precision?
+    /// Adam's rate at step Γ, reached by a cosine decay from `adam.learningRate` at step 1; nil: a
+    /// constant rate (the paper gives none, and so none is decayed in runs written before this).
+    public var finalLearningRate: Float?
 
     public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = LatentStart.prior.defaultAdam,
-                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil) {
+                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil, finalLearningRate: Float? = nil) {
         self.earlyStopping = earlyStopping
+        self.finalLearningRate = finalLearningRate
         self.steps = steps
         self.lambda = lambda
         self.batchSize = batchSize
         self.adam = adam
         self.precision = precision
+    }
+
+    /// Adam's rate for mapping step s (1…Γ): a half cosine from `adam.learningRate` down to
+    /// `finalLearningRate`, or the constant `adam.learningRate`.
+    public func learningRate(atStep s: Int) -> Float {
+        guard let final = finalLearningRate, steps > 1 else { return adam.learningRate }
+        let progress = Float(min(max(s, 1), steps) - 1) / Float(steps - 1)
+        return final + (adam.learningRate - final) * 0.5 * (1 + Float(Foundation.cos(Double.pi * Double(progress))))
     }
 }
 
