@@ -40,7 +40,7 @@ struct ScoreCommand: ParsableCommand {
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
         --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, precision, \
-        earlyStopping: {patience, tolerance}}, \
+        earlyStopping: {patience, tolerance}, finalLearningRate (a cosine decay of Adam's rate to this by step Γ)}, \
         variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
 
