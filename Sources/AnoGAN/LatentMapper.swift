@@ -86,6 +86,9 @@ public final class LatentMapper {
         guard settings.steps >= 0 else { throw MappingError.invalidSettings("mapping steps (Γ) must be ≥ 0, got \(settings.steps)") }
         guard settings.batchSize >= 1 else { throw MappingError.invalidSettings("mapping batch size must be ≥ 1, got \(settings.batchSize)") }
         guard settings.lambda >= 0 && settings.lambda <= 1 else { throw MappingError.invalidSettings("λ must lie in [0, 1], got \(settings.lambda)") }
+        for (name, rate) in [("Adam's learning rate", settings.adam.learningRate), ("the final learning rate", settings.finalLearningRate)] {
+            if let rate, !(rate > 0 && rate.isFinite) { throw MappingError.invalidSettings("\(name) on z must be a positive number, got \(rate)") }
+        }
         if let rule = settings.earlyStopping, rule.patience < 1 || !(rule.tolerance >= 0 && rule.tolerance < 1) {
             throw MappingError.invalidSettings("early stopping needs patience ≥ 1 and a tolerance in [0, 1), got \(rule.patience) and \(rule.tolerance)")
         }

@@ -90,6 +90,16 @@ final class LatentMapperTests: XCTestCase {
         XCTAssertEqual(mapped.z.array, byHand.z.array)
         let atConstantRate = try LatentMapper(generator: g, discriminator: d, settings: constant).map(images, initialZ: z1, loss: .featureMatching)
         XCTAssertNotEqual(atConstantRate.z.array, mapped.z.array, "the decay changes the path")
+        for bad in [Float(0), -0.01, .nan] {
+            var settings = decaying
+            settings.finalLearningRate = bad
+            XCTAssertThrowsError(try LatentMapper(generator: g, discriminator: d, settings: settings)) { error in
+                XCTAssertTrue("\(error)".contains("final learning rate on z must be a positive number"), "\(error)")
+            }
+            settings = decaying
+            settings.adam.learningRate = bad
+            XCTAssertThrowsError(try LatentMapper(generator: g, discriminator: d, settings: settings))
+        }
     }
 
     func testWrongQuerySizeGivesAClearError() throws {
