@@ -407,6 +407,12 @@ final class CLIConfigTests: CLITestCase {
         _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("enc-rate"), "--start", "encoder", "--steps", "2",
                     "--config", rate])
         XCTAssertEqual(try mappingLearningRate(path("enc-rate")), 0.05, accuracy: 1e-7)
+        XCTAssertNil(try mappingSetting(path("enc-rate"), "finalLearningRate"), "a constant rate unless a file asks for a decay")
+        // The decaying rate, from a settings file, is recorded with the run.
+        let decay = try write(Data("scoring:\n  mapping:\n    finalLearningRate: 0.005\n    adam:\n      learningRate: 0.5\n".utf8), "decay.yaml")
+        _ = try ok(["score", "--checkpoint", checkpoint, "--data", data, "--out", path("prior-decay"), "--steps", "3", "--config", decay])
+        XCTAssertEqual(try mappingLearningRate(path("prior-decay")), 0.5, accuracy: 1e-7)
+        XCTAssertEqual(try XCTUnwrap(mappingSetting(path("prior-decay"), "finalLearningRate") as? Double), 0.005, accuracy: 1e-7)
 
         // The aCAE: trained and scored from the CLI, recognised by its checkpoint's format.
         _ = try ok(["train-acae", "--data", data, "--out", path("acae"), "--iterations", "3", "--width", "2", "--batch-size", "2"])
@@ -423,6 +429,13 @@ final class CLIConfigTests: CLITestCase {
 }
 
 /// settings.mapping.adam.learningRate of a score run's summary.json.
+/// settings.mapping.<key> of a score run's summary.json (nil when absent).
+func mappingSetting(_ run: String, _ key: String) throws -> Any? {
+    let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
+    let settings = summary?["settings"] as? [String: Any], mapping = settings?["mapping"] as? [String: Any]
+    return mapping?[key]
+}
+
 func mappingLearningRate(_ run: String) throws -> Double {
     let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as? [String: Any]
     let settings = summary?["settings"] as? [String: Any], mapping = settings?["mapping"] as? [String: Any]
