@@ -129,6 +129,19 @@ enum Synthetic {
     }
 }
 
+extension Synthetic {
+    /// A width-16 GAN (16×16) trained on `data` to the end of `settings`' budget; `beforeTraining`
+    /// sees the trainer first. Returns it with one loss entry per step (what `Trainer.run` gives the health check).
+    static func trainedGAN(on data: Tensor, settings: TrainingSettings,
+                           beforeTraining: (Trainer) -> Void = { _ in }) -> (trainer: Trainer, lossHistory: [GANStepLosses]) {
+        let trainer = try! Trainer(config: config(width: 16), settings: settings, images: data)
+        beforeTraining(trainer)
+        var history: [GANStepLosses] = []
+        while !trainer.isFinished { _ = try! trainer.trainEpoch { history.append($0.losses) } }
+        return (trainer, history)
+    }
+}
+
 /// A GAN trained once per test run on bars at a fixed column with random brightness, for
 /// the tests that need a trained model. Settings chosen so a few hundred steps suffice:
 /// width 16, batch 32, lr 1e-3 (5× the paper's 2e-4), 19 epochs of 16 steps. At this size
@@ -150,9 +163,8 @@ enum TrainedBars {
         let data = Synthetic.bars(512, columns: column, brightness: brightness, using: &rng)
         var settings = TrainingSettings(epochs: 19, batchSize: 32, seed: 3, sampleCount: 64)
         settings.adam.learningRate = 1e-3
-        let trainer = try! Trainer(config: Synthetic.config(width: 16), settings: settings, images: data)
-        let before = Synthetic.statistics(trainer.samples())
-        while !trainer.isFinished { _ = try! trainer.trainEpoch() }
+        var before: [Double] = []
+        let trainer = Synthetic.trainedGAN(on: data, settings: settings) { before = Synthetic.statistics($0.samples()) }.trainer
         return Model(trainer: trainer, data: data, initialSampleStatistics: before)
     }()
 }
@@ -179,9 +191,7 @@ enum TrainedSpots {
         var settings = TrainingSettings(epochs: 60, batchSize: 32, seed: 4, sampleCount: 64, validationFraction: 0.05)
         settings.adam.learningRate = 1e-3
         settings.generatorAverageDecay = 0.99
-        let trainer = try! Trainer(config: Synthetic.config(width: 16), settings: settings, images: data)
-        var history: [GANStepLosses] = []
-        while !trainer.isFinished { _ = try! trainer.trainEpoch { history.append($0.losses) } }
+        let (trainer, history) = Synthetic.trainedGAN(on: data, settings: settings)
         return Model(trainer: trainer, data: data, lossHistory: history)
     }()
 }

@@ -46,8 +46,7 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         let data = Synthetic.bars(512, brightness: 0.3...1, using: &rng)
         var settings = TrainingSettings(epochs: 20, batchSize: 32, seed: 3, sampleCount: 4, validationFraction: 0.05)
         settings.adam.learningRate = 1e-3
-        let trainer = try Trainer(config: Synthetic.config(width: 16), settings: settings, images: data)
-        while !trainer.isFinished { _ = try trainer.trainEpoch() }
+        let trainer = Synthetic.trainedGAN(on: data, settings: settings).trainer
         let model = (trainer: trainer, data: trainer.trainingSample(count: 512))
         let history = (0..<40).map { i in GANStepLosses(lossD: 1, lossG: 1, dReal: 0.6, dFake: 0.4 + 0.001 * Float(i), dFakeAfter: 0.4) }
         let health = try TrainingHealth.assess(generator: model.trainer.generator, discriminator: model.trainer.discriminator,

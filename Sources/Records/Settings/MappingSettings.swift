@@ -61,7 +61,7 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     public func learningRate(atStep s: Int) -> Float {
         guard let final = finalLearningRate, steps > 1 else { return adam.learningRate }
         let progress = Float(min(max(s, 1), steps) - 1) / Float(steps - 1)
-        return final + (adam.learningRate - final) * 0.5 * (1 + Float(Foundation.cos(Double.pi * Double(progress))))
+        return final + (adam.learningRate - final) * 0.5 * (1 + cos(.pi * progress))
     }
 }
 
