@@ -13,30 +13,23 @@ final class ProcessMemoryTests: XCTestCase {
         guard let before = ProcessMemory.resident else { throw XCTSkip("no /proc/self/status here") }
         XCTAssertTrue(ProcessMemory.resetPeak())
         let bytes = 64 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
-        // VmRSS is a counter the kernel updates lazily: inside the full suite it was twice seen
-        // unchanged right after the buffer was touched (the cause is not pinned down). 4 KB pages
-        // (every one a counted fault, where a huge page is one) and the wait below let it catch up.
-        _ = madvise(buffer, bytes, MADV_NOHUGEPAGE)
+        // Fresh pages straight from the kernel: inside the full suite, malloc served 64 MB from heap
+        // memory that earlier tests had freed but that was still resident, so VmRSS did not move.
+        guard let buffer = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              buffer != MAP_FAILED else { throw XCTSkip("mmap of 64 MB failed") }
         buffer.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)  // touched, so resident
-        // The kernel folds per-CPU RSS counts into VmRSS lazily; give it up to a second.
-        var during = try XCTUnwrap(ProcessMemory.resident)
-        for _ in 0..<20 where during - before < bytes * 9 / 10 {
-            usleep(50_000)
-            during = try XCTUnwrap(ProcessMemory.resident)
-        }
+        let during = try XCTUnwrap(ProcessMemory.resident)
         if during - before < bytes / 10 {
             // A kernel that does not count these pages in VmRSS (an emulated /proc) leaves nothing to
             // measure against; `speed` prints what the kernel reports.
-            buffer.deallocate()
-            throw XCTSkip("this kernel's VmRSS did not follow a touched 64 MB buffer (\(before) → \(during) bytes)")
+            munmap(buffer, bytes)
+            throw XCTSkip("this kernel's VmRSS did not follow a touched 64 MB mapping (\(before) → \(during) bytes)")
         }
         XCTAssertGreaterThan(during - before, bytes * 9 / 10)
-        buffer.deallocate()
-        ProcessMemory.trim()
+        munmap(buffer, bytes)
         let peak = try XCTUnwrap(ProcessMemory.peakResident)
         XCTAssertGreaterThan(peak, during - (1 << 20), "the kernel's peak lags its per-thread counters by up to a few pages")
-        XCTAssertLessThan(try XCTUnwrap(ProcessMemory.resident), during - bytes / 2, "the buffer went back to the system")
+        XCTAssertLessThan(try XCTUnwrap(ProcessMemory.resident), during - bytes / 2, "the mapping went back to the system")
         ProcessMemory.resetPeak()
         XCTAssertLessThan(try XCTUnwrap(ProcessMemory.peakResident), peak - bytes / 2, "a restarted peak forgets the buffer")
     }
