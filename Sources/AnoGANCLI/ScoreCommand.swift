@@ -34,7 +34,9 @@ struct ScoreCommand: ParsableCommand {
         by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
         --encoder defaults to encoder.safetensors in the checkpoint's folder, where train-encoder writes it by default. \
         Adam on z: lr \(LatentStart.prior.defaultAdam.learningRate) from the prior, \(LatentStart.encoder.defaultAdam.learningRate) \
-        from E(x), which starts near its fit (docs/DETECTION.md); scoring.mapping.adam in --config overrides it.
+        from E(x), which starts near its fit (docs/DETECTION.md); scoring.mapping.adam in --config overrides it. \
+        --prior-candidates K starts each image at the draw of lowest mapping loss among K draws of z₁ (the demo and \
+        one-class use 16), where a single draw can leave a normal image stuck far from its fit.
 
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
