@@ -291,7 +291,7 @@ public enum Demo {
 
     private static func isDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) -> Bool {
         guard let data = try? Data(contentsOf: layout.marker(stage)),
-              var recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
+              let recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
         // A marker from before a setting existed holds nil for it; projecting it again gives settings
         // the stage ignores their current values, and precision its default.
         return relevant(stage, recorded) == relevant(stage, s)
