@@ -58,6 +58,9 @@ public struct MappingProgress: Sendable {
     public var steps: Int
     /// Mean total loss of the batch at this step.
     public var meanLoss: Double
+    /// While the prior start's z₁ is being chosen (`MappingSettings.priorCandidates`): the draw
+    /// being evaluated, 1…K, before the batch's first step; nil while mapping.
+    public var candidate: Int? = nil
 }
 
 public enum MappingError: Error, CustomStringConvertible {
@@ -88,6 +91,9 @@ public final class LatentMapper {
         guard settings.lambda >= 0 && settings.lambda <= 1 else { throw MappingError.invalidSettings("λ must lie in [0, 1], got \(settings.lambda)") }
         for (name, rate) in [("Adam's learning rate", settings.adam.learningRate), ("the final learning rate", settings.finalLearningRate)] {
             if let rate, !(rate > 0 && rate.isFinite) { throw MappingError.invalidSettings("\(name) on z must be a positive number, got \(rate)") }
+        }
+        if let k = settings.priorCandidates, k < 1 {
+            throw MappingError.invalidSettings("the number of prior candidates for z₁ must be ≥ 1, got \(k)")
         }
         if let rule = settings.earlyStopping, rule.patience < 1 || !(rule.tolerance >= 0 && rule.tolerance < 1) {
             throw MappingError.invalidSettings("early stopping needs patience ≥ 1 and a tolerance in [0, 1), got \(rule.patience) and \(rule.tolerance)")

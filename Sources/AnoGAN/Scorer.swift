@@ -166,6 +166,13 @@ public final class LatentMappingScorer: Scorer {
         }
         let result = try scorer.score(input, initialLatents: z1) { variant, p in
             if current != variant { if current != nil { finishedVariants += 1 }; current = variant }
+            if p.candidate != nil {
+                // z₁ is chosen for all images before the first is mapped: no mapping work is done yet.
+                let k = scorer.settings.mapping.priorCandidates ?? 1
+                onProgress(ScorerProgress(done: finishedVariants * input.count * perImage, total: total,
+                                          detail: "\(variant.rawValue) choosing z₁ among \(k) draws: \(p.imagesDone)/\(input.count) images"))
+                return
+            }
             let done = (finishedVariants * input.count + p.imagesDone) * perImage + p.batchCount * max(p.step, 1)
             let position = p.steps == 0 ? "\(variant.rawValue) at E(x)" : "\(variant.rawValue) step \(p.step)/\(p.steps)"
             onProgress(ScorerProgress(done: done, total: total, detail: position + " loss " + String(format: "%.4g", p.meanLoss)))

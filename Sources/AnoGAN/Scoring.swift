@@ -78,7 +78,8 @@ public final class AnomalyScorer {
     }
 
     /// Maps and scores `input`'s images. Every mapping starts from `initialLatents` (N×latent,
-    /// e.g. E(x)) when given, else from the prior draw of (settings.seed, image id).
+    /// e.g. E(x)) when given, else from the prior draw of (settings.seed, image id), or the best
+    /// of `settings.mapping.priorCandidates` such draws (`LatentMapper.priorStart`).
     /// `onProgress` gets the variant being run and the mapper's progress within it.
     public func score(_ input: ImageInput, initialLatents: Tensor? = nil,
                       onProgress: (MappingVariant, MappingProgress) -> Void = { _, _ in }) throws -> ScoringResult {
@@ -90,10 +91,15 @@ public final class AnomalyScorer {
             throw MappingError.invalidSettings("initial latents have shape \(initialLatents.shape), expected [\(n), \(mapper.config.latentDimension)]")
         }
         let (probabilities, features) = discriminate(queries)
-        let z1 = initialLatents ?? mapper.initialLatents(ids: input.ids, seed: settings.seed)
         var feature: MappingResult?, reference: MappingResult?
         for loss in settings.variant.losses {
             let variant: MappingVariant = loss == .featureMatching ? .featureMatching : .reference
+            // From the prior, each mapping picks its own z₁ when it may choose among draws: the
+            // choice is by that mapping's loss.
+            let z1 = try initialLatents ?? mapper.priorStart(queries, ids: input.ids, seed: settings.seed, loss: loss) { c, done in
+                onProgress(variant, MappingProgress(imagesDone: done, batchCount: 0, step: 0, steps: self.settings.mapping.steps,
+                                                    meanLoss: .nan, candidate: c + 1))
+            }
             let result = try mapper.map(queries, initialZ: z1, loss: loss) { onProgress(variant, $0) }
             if variant == .featureMatching { feature = result } else { reference = result }
         }

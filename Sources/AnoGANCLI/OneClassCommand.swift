@@ -31,7 +31,7 @@ struct OneClassCommand: ParsableCommand {
         mean, and published means for comparison).
 
         --config FILE (JSON or YAML) holds any of {oneClass: {dataDirectory, normalClass, iterations, \
-        validationFraction, encoderIterations, steps, refinementSteps, testLimit, trainLimit, width, batchSize, \
+        validationFraction, encoderIterations, steps, priorCandidates, refinementSteps, testLimit, trainLimit, width, batchSize, \
         seed, generatorAverageDecay, precision}}; flags override it. --precision applies to every stage (GAN and encoder \
         training, all three scorings); a run over a checkpoint of another precision trains anew. (Old name: benchmark, kept for one release.)
         """,
@@ -65,6 +65,9 @@ struct OneClassCommand: ParsableCommand {
 
     @Option(help: "Γ of the prior start, mapping steps per test image (default \(defaults.steps); the paper: 500).")
     var steps: Int?
+
+    @Option(help: ArgumentHelp("The prior start's z₁ is the draw of lowest mapping loss among K (default \(defaults.priorCandidates ?? 1); 1: the paper's single draw).", valueName: "K"))
+    var priorCandidates: Int?
 
     @Option(help: "Γ of the mapping refined from E(x) (default \(defaults.refinementSteps)).")
     var refinementSteps: Int?
@@ -118,6 +121,7 @@ struct OneClassCommand: ParsableCommand {
         if let generatorAverage { settings.generatorAverageDecay = generatorAverage }
         if let steps { settings.steps = steps }
         if let refinementSteps { settings.refinementSteps = refinementSteps }
+        if let priorCandidates { settings.priorCandidates = priorCandidates }
         if let testLimit { settings.testLimit = testLimit }
         if let trainLimit { settings.trainLimit = trainLimit }
         if let width { settings.width = width }
@@ -125,7 +129,7 @@ struct OneClassCommand: ParsableCommand {
         if let seed { settings.seed = seed }
         if let precision = precisionOption.precision { settings.precision = precision }
         let flags = ["normalClass": "--normal-class", "iterations": "--iterations", "validationFraction": "--validation-fraction",
-                     "encoderIterations": "--encoder-iterations", "steps": "--steps", "refinementSteps": "--refinement-steps",
+                     "encoderIterations": "--encoder-iterations", "steps": "--steps", "refinementSteps": "--refinement-steps", "priorCandidates": "--prior-candidates",
                      "testLimit": "--test-limit", "trainLimit": "--train-limit", "width": "--width", "batchSize": "--batch-size"]
         if allClasses {
             let directory = URL(fileURLWithPath: out ?? "one-class-\(dataset)")

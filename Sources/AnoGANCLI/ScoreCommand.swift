@@ -34,13 +34,16 @@ struct ScoreCommand: ParsableCommand {
         by default, i.e. the encoder score alone in one forward pass; give --steps for a short mapping from E(x)). \
         --encoder defaults to encoder.safetensors in the checkpoint's folder, where train-encoder writes it by default. \
         Adam on z: lr \(LatentStart.prior.defaultAdam.learningRate) from the prior, \(LatentStart.encoder.defaultAdam.learningRate) \
-        from E(x), which starts near its fit (docs/DETECTION.md); scoring.mapping.adam in --config overrides it.
+        from E(x), which starts near its fit (docs/DETECTION.md); scoring.mapping.adam in --config overrides it. \
+        --prior-candidates K starts each image at the draw of lowest mapping loss among K draws of z₁ (the demo and \
+        one-class use 16), where a single draw can leave a normal image stuck far from its fit.
 
         A checkpoint of `anogan train-acae` (recognised by its metadata) is scored in one encoder pass: \
         R, D, A and P_D with x̂ = dec(enc(x)); --variant, --start, --steps and --seed do not apply.
 
         --config FILE (JSON or YAML) holds any of {scoring: {mapping: {steps, lambda, batchSize, adam: {...}, precision, \
-        earlyStopping: {patience, tolerance}, finalLearningRate (a cosine decay of Adam's rate to this by step Γ)}, \
+        earlyStopping: {patience, tolerance}, finalLearningRate (a cosine decay of Adam's rate to this by step Γ), \
+        priorCandidates}, \
         variant, seed, start}, output: {triplets, trace}}; flags override it.
         """)
 
@@ -67,6 +70,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "Γ, Adam steps on z per image (default \(LatentStart.prior.defaultSteps) from the prior, \(LatentStart.encoder.defaultSteps) from the encoder; 0 only with --start encoder).")
     var steps: Int?
+
+    @Option(help: ArgumentHelp("With the prior start, begin each image's mapping at the draw of lowest mapping loss among K draws of z₁ (one forward pass of G and D each; default 1, the paper's single draw).", valueName: "K"))
+    var priorCandidates: Int?
 
     @Option(help: ArgumentHelp("Stop an image's mapping after this many steps in a row that do not lower its best loss by 0.1 % (its scores are those of its last step; off by default, the paper).", valueName: "patience"))
     var earlyStopping: Int?
@@ -99,6 +105,10 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws {
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
         try requireRange(earlyStopping, 1...Limits.mappingSteps, "--early-stopping")
+        try requireRange(priorCandidates, 1...Limits.priorCandidates, "--prior-candidates")
+        if priorCandidates != nil, start == .encoder {
+            throw ValidationError("--prior-candidates applies to the prior start; --start encoder begins at E(x)")
+        }
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }
@@ -122,6 +132,7 @@ struct ScoreCommand: ParsableCommand {
         if let start { config.scoring.start = start }
         if let variant { config.scoring.variant = variant }
         if let earlyStopping { config.scoring.mapping.earlyStopping = EarlyStopping(patience: earlyStopping) }
+        if let priorCandidates { config.scoring.mapping.priorCandidates = priorCandidates }
         if let steps { config.scoring.mapping.steps = steps } else if !loaded.sets("scoring.mapping.steps") {
             config.scoring.mapping.steps = config.scoring.start.defaultSteps
         }
@@ -153,7 +164,8 @@ struct ScoreCommand: ParsableCommand {
         }
         try translatingSettingNames(["scoring.mapping.steps": "--steps", "scoring.mapping.lambda": "--lambda", "scoring.mapping.batchSize": "--batch-size",
                                      "output.triplets": "--triplets", "scoring.start": "--start", "architecture.imageSize": "--image-size",
-                                     "architecture.width": "--width", "shard": "--shard", "scoring.mapping.precision": "--precision"], config: configFile) {
+                                     "architecture.width": "--width", "shard": "--shard", "scoring.mapping.precision": "--precision",
+                                     "scoring.mapping.priorCandidates": "--prior-candidates"], config: configFile) {
         try scoreWithCheckpoint(checkpointURL, data: URL(fileURLWithPath: data), settings: config.scoring, encoder: encoderURL,
                                 imageSize: architecture.imageSize, width: architecture.width, shard: try parsedShard(),
                                 to: URL(fileURLWithPath: out),

@@ -68,7 +68,8 @@ public enum Demo {
         log("settings: seed \(settings.seed), \(settings.imageSize)×\(settings.imageSize) patches, width \(settings.width), "
             + "\(settings.ganIterations) GAN iterations" + (settings.generatorAverageDecay.map { " (G averaged, decay \($0))" } ?? "")
             + (settings.realLabel.map { ", real label \($0)" } ?? "")
-            + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps, "
+            + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps"
+            + ((settings.priorCandidates ?? 1) > 1 ? " from the best of \(settings.priorCandidates!) prior draws, " : ", ")
             + "\(settings.resolvedPrecision.rawValue), threads \(Threads.count)")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw FileError(directory, "cannot create the demo directory: \(error.localizedDescription)")
@@ -211,7 +212,9 @@ public enum Demo {
         let checkpoint = layout.anoganTraining.checkpoint
         for (what, patches, out, variant) in [("test", layout.testPatches, layout.anoganScores, MappingVariant.both),
                                               ("training", layout.scoredTrainingPatches, layout.trainingScores, .featureMatching)] {
-            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256, precision: s.resolvedPrecision), variant: variant, seed: s.seed)
+            let settings = ScoringSettings(mapping: MappingSettings(steps: s.mappingSteps, batchSize: 256, precision: s.resolvedPrecision,
+                                                                    priorCandidates: s.priorCandidates),
+                                           variant: variant, seed: s.seed)
             let (scorer, _) = try latentMappingScorer(checkpoint: checkpoint, settings: settings)
             let input = try ImageInput.load(patches)
             let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, to: out,
@@ -272,6 +275,7 @@ public enum Demo {
             k.generatorAverageDecay = d.generatorAverageDecay
             k.realLabel = d.realLabel
         }
+        if stage != "anogan-scores" { k.priorCandidates = d.priorCandidates }
         // Every model stage computes in the run's precision; the patches do not depend on it.
         k.precision = stage == "patches" ? nil : s.resolvedPrecision
         switch stage {
@@ -287,9 +291,10 @@ public enum Demo {
 
     private static func isDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) -> Bool {
         guard let data = try? Data(contentsOf: layout.marker(stage)),
-              var recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
-        if recorded.precision == nil, stage != "patches" { recorded.precision = .default }  // a marker from before precision existed
-        return recorded == relevant(stage, s)
+              let recorded = try? JSONDecoder().decode(DemoSettings.self, from: data) else { return false }
+        // A marker from before a setting existed holds nil for it; projecting it again gives settings
+        // the stage ignores their current values, and precision its default.
+        return relevant(stage, recorded) == relevant(stage, s)
     }
 
     private static func markDone(_ stage: String, _ s: DemoSettings, _ layout: DemoLayout) throws {

@@ -37,6 +37,10 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
     public var generatorAverageDecay: Double? = nil
     /// Γ of the prior start, mapping steps per image (the paper: 500).
     public var steps = 100
+    /// The prior start's z₁ is the best of this many draws by the mapping's loss
+    /// (MappingSettings.priorCandidates; nil or 1: the paper's single draw): a guard against a
+    /// start that the shorter mapping cannot bring to the image's fit (class 0: A 0.880 → 0.882).
+    public var priorCandidates: Int? = 16
     /// Γ of the mapping refined from E(x) (the encoder start at Γ = 0 is always scored too).
     public var refinementSteps = 20
     /// Test images scored: up to half normal, the rest anomalous, first in file order.
@@ -79,6 +83,7 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
         }
         guard encoderIterations >= 1 else { throw SettingsError("encoderIterations must be ≥ 1, got \(encoderIterations)") }
         guard steps >= 1 else { throw SettingsError("steps must be ≥ 1, got \(steps)") }
+        if let priorCandidates { try Limits.check("priorCandidates", priorCandidates, in: 1...Limits.priorCandidates) }
         guard refinementSteps >= 1 else { throw SettingsError("refinementSteps must be ≥ 1, got \(refinementSteps)") }
         guard testLimit >= 2 else { throw SettingsError("testLimit must be ≥ 2 (one normal, one anomalous), got \(testLimit)") }
         guard batchSize >= 2 else { throw SettingsError("batchSize must be ≥ 2, got \(batchSize)") }
@@ -91,7 +96,8 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
     public var budget: String {
         "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out"
             + (generatorAverageDecay.map { ", G averaged with decay \($0)" } ?? "") + "), "
-            + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior, 0 and \(refinementSteps) from E(x); "
+            + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior"
+            + ((priorCandidates ?? 1) > 1 ? " (z₁ the best of \(priorCandidates!) draws)" : "") + ", 0 and \(refinementSteps) from E(x); "
             + "32×32, width \(width), test subset \(testLimit), seed \(seed)"
             + (resolvedPrecision == .default ? "" : ", \(resolvedPrecision.rawValue)")
     }
@@ -283,7 +289,8 @@ public enum OneClassBenchmark {
         var starts: [OneClassStartResult] = []
         for (name, start, steps) in [(priorStart, LatentStart.prior, s.steps), (encoderStart, .encoder, 0),
                                      (refinedStart, .encoder, s.refinementSteps)] {
-            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, adam: start.defaultAdam, precision: s.resolvedPrecision),
+            let scoring = ScoringSettings(mapping: MappingSettings(steps: steps, batchSize: 256, adam: start.defaultAdam, precision: s.resolvedPrecision,
+                                                                   priorCandidates: start == .prior ? s.priorCandidates : nil),
                                           variant: .both, seed: s.seed, start: start)
             let (scorer, _) = try latentMappingScorer(checkpoint: output.checkpoint, settings: scoring,
                                                       encoder: start == .encoder ? encoderOutput.checkpoint : nil)

@@ -1,5 +1,6 @@
 // The detection-quality options from the CLI: the moving average of G and
-// one-sided label smoothing in `train`, per-image early stopping in `score`.
+// one-sided label smoothing in `train`, per-image early stopping and the
+// choice of z₁ among several prior draws in `score`.
 // Bad values are one-line usage errors naming the flag; good ones reach the
 // checkpoint and the score run's summary.
 
@@ -19,6 +20,12 @@ final class DetectionOptionsCLITests: CLITestCase {
         }
         try assertFails(["score", "--checkpoint", path("c"), "--data", data, "--out", path("o"), "--early-stopping", "0"],
                         status: 64, mentions: ["--early-stopping"])
+        for value in ["0", "-2", "x"] {
+            try assertFails(["score", "--checkpoint", path("c"), "--data", data, "--out", path("o"), "--prior-candidates", value],
+                            status: 64, mentions: ["--prior-candidates"])
+        }
+        try assertFails(["score", "--checkpoint", path("c"), "--data", data, "--out", path("o"), "--start", "encoder",
+                         "--prior-candidates", "4"], status: 64, mentions: ["--prior-candidates", "prior start"])
     }
 
     func testOptionsReachTheCheckpointAndTheRun() throws {
@@ -38,5 +45,17 @@ final class DetectionOptionsCLITests: CLITestCase {
         XCTAssertTrue(score.stdout.contains("early stopping: "), score.stdout)
         let summary = try XCTUnwrap(try ScoreRun.read(from: URL(fileURLWithPath: path("s")), parts: []).summary)
         XCTAssertEqual(summary.settings.mapping.earlyStopping, EarlyStopping(patience: 2))
+        XCTAssertNil(summary.settings.mapping.priorCandidates, "one draw, the paper's, unless asked")
+
+        let chosen = try run(["score", "--checkpoint", path("gan/checkpoint.safetensors"), "--data", data, "--out", path("k"),
+                              "--steps", "3", "--prior-candidates", "5"])
+        XCTAssertEqual(chosen.status, 0, chosen.stderr)
+        let run = try ScoreRun.read(from: URL(fileURLWithPath: path("k")))
+        XCTAssertEqual(run.summary?.settings.mapping.priorCandidates, 5)
+        // z₁ is not the single draw for every image: some image chose another of its five.
+        let single = try ScoreRun.read(from: URL(fileURLWithPath: path("s")))
+        let z1 = try XCTUnwrap(run.initialLatents), first = try XCTUnwrap(single.initialLatents)
+        XCTAssertEqual(z1.shape, first.shape)
+        XCTAssertNotEqual(z1.array, first.array)
     }
 }

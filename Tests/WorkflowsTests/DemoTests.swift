@@ -77,6 +77,24 @@ final class DemoTests: TemporaryDirectoryTestCase {
         try FileManager.default.removeItem(at: layout.acaeCheckpoint)
         let fourth = try Demo.run(settings: changed, directory: demo) { _ in }
         XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores"])
+
+        // The prior start's draws reach AnoGAN's score runs; changing them redoes only that scoring.
+        XCTAssertEqual(try ScoreRun.read(from: layout.anoganScores, parts: []).summary?.settings.mapping.priorCandidates,
+                       DemoSettings.quick.priorCandidates)
+        let onlyAnoGANScores = ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores"]
+        changed.priorCandidates = 1
+        XCTAssertEqual(try Demo.run(settings: changed, directory: demo) { _ in }.skipped, onlyAnoGANScores)
+        XCTAssertEqual(try ScoreRun.read(from: layout.anoganScores, parts: []).summary?.settings.mapping.priorCandidates, 1)
+        // Markers written before the setting existed lack it: only the stage it changes is redone.
+        let markers = try FileManager.default.contentsOfDirectory(at: demo.appendingPathComponent(".stages"), includingPropertiesForKeys: nil)
+        XCTAssertEqual(markers.count, 7)
+        for marker in markers {
+            var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: marker)) as? [String: Any])
+            XCTAssertNotNil(json.removeValue(forKey: "priorCandidates"), marker.lastPathComponent)
+            try JSONSerialization.data(withJSONObject: json).write(to: marker)
+        }
+        changed.priorCandidates = DemoSettings.quick.priorCandidates
+        XCTAssertEqual(try Demo.run(settings: changed, directory: demo) { _ in }.skipped, onlyAnoGANScores)
     }
 
     /// The precision reaches every model stage (the GAN's, the encoder's and the aCAE's checkpoints and every

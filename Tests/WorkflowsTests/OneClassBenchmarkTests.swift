@@ -90,6 +90,12 @@ final class OneClassBenchmarkTests: TemporaryDirectoryTestCase {
         let z = { (name: String) in try ScoreTable.read(out.appendingPathComponent("scores/\(name)/scores.csv")).column("R")! }
         XCTAssertNotEqual(try z("encoder"), try z("encoder+refine"))
         XCTAssertNotEqual(try z("prior"), try z("encoder"))
+        // The prior start chooses z₁ among the settings' draws; the encoder starts begin at E(x).
+        let candidates = try ["prior", "encoder", "encoder+refine"].map {
+            try ScoreRun.read(from: out.appendingPathComponent("scores/\($0)"), parts: []).summary?.settings.mapping.priorCandidates
+        }
+        XCTAssertEqual(candidates, [OneClassBenchmarkSettings(dataDirectory: "", dataName: "", normalClass: 0).priorCandidates, nil, nil])
+        XCTAssertEqual(candidates[0], 16)
         let saved = try OneClassBenchmarkResult.read(out.appendingPathComponent("results.json"))
         XCTAssertEqual(saved, result)
         XCTAssertEqual(saved.warnings, OneClassBenchmark.warnings(starts: result.starts, health: result.health, settings: result.settings))

@@ -30,6 +30,8 @@ public enum Limits {
     public static let bootstrapReplicates = 1_000_000
     /// oneDNN/OpenMP threads.
     public static let threads = 1024
+    /// Draws from the prior to choose an image's z₁ among.
+    public static let priorCandidates = 10_000
 
     /// Throws a SettingsError naming `name` unless `value` lies in `range`.
     public static func check<T: Comparable & CustomStringConvertible>(_ name: String, _ value: T, in range: ClosedRange<T>) throws {
@@ -76,6 +78,7 @@ extension MappingSettings {
         guard lambda >= 0, lambda <= 1 else { throw SettingsError("\(prefix).lambda must lie in [0, 1], got \(lambda)") }
         try Limits.check("\(prefix).batchSize", batchSize, in: 1...Limits.batchSize)
         try adam.validate("\(prefix).adam")
+        if let priorCandidates { try Limits.check("\(prefix).priorCandidates", priorCandidates, in: 1...Limits.priorCandidates) }
     }
 }
 
@@ -84,6 +87,9 @@ extension ScoringSettings {
         try mapping.validate("\(prefix).mapping")
         if mapping.steps == 0, start == .prior {
             throw SettingsError("\(prefix).mapping.steps 0 needs \(prefix).start encoder: from the prior it would score G of a random z₁")
+        }
+        if let k = mapping.priorCandidates, k > 1, start == .encoder {
+            throw SettingsError("\(prefix).mapping.priorCandidates applies to the prior start; the encoder start begins at E(x)")
         }
     }
 }

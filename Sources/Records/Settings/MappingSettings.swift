@@ -44,11 +44,17 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     /// Adam's rate at step Γ, reached by a cosine decay from `adam.learningRate` at step 1; nil: a
     /// constant rate (the paper gives none, and so none is decayed in runs written before this).
     public var finalLearningRate: Float?
+    /// With the prior start, z₁ is the draw of lowest mapping loss among this many draws from the
+    /// prior (one forward pass of G and D each). nil or 1: a single draw, the paper's start (and
+    /// that of runs written before this existed). Unused by the encoder start.
+    public var priorCandidates: Int?
 
     public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = LatentStart.prior.defaultAdam,
-                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil, finalLearningRate: Float? = nil) {
+                earlyStopping: EarlyStopping? = nil, precision: Precision? = nil, finalLearningRate: Float? = nil,
+                priorCandidates: Int? = nil) {
         self.earlyStopping = earlyStopping
         self.finalLearningRate = finalLearningRate
+        self.priorCandidates = priorCandidates
         self.steps = steps
         self.lambda = lambda
         self.batchSize = batchSize
