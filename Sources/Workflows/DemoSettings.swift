@@ -45,10 +45,8 @@ public struct DemoSettings: Codable, Equatable, Sendable {
     /// D's target for real images (TrainingSettings.realLabel); nil: 1. Seed 1, 2000 iterations with
     /// the average: 0.9 raised the prior start's A from 0.705 to 0.781 and the encoder start's from 0.882 to 0.892.
     public var realLabel: Float? = 0.9
-    /// Iterations of the izi_f encoder E, trained after the GAN with G and D frozen. 1200 instead of
-    /// 600 (41 s more) raised E(x) + 20 steps by 0.006–0.007 on each of seeds 1–3 (0.891, 0.848,
-    /// 0.841 → 0.897, 0.855, 0.847) and E(x) alone by 0.001–0.022 (docs/DETECTION.md).
-    public var encoderIterations = 1200
+    /// Iterations of the izi_f encoder E, trained after the GAN with G and D frozen.
+    public var encoderIterations = 600
 
     // Scoring.
     public var mappingSteps = 200
