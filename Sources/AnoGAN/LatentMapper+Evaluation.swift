@@ -47,8 +47,9 @@ extension LatentMapper {
     /// `SeededGenerator(seed: seed, stream: ids[i])`, so candidate 0 is `initialLatents(ids:seed:)`
     /// and the choice depends only on the seed, the image and its id, never on its batch.
     /// A tie keeps the earlier candidate. Each candidate costs one forward pass of G and D.
+    /// `onProgress` gets the images chosen so far before each batch.
     public func priorStart(_ queries: Tensor, ids: [String], seed: UInt64, loss: DiscriminationLoss,
-                           onProgress: (_ candidate: Int, _ imagesDone: Int) -> Void = { _, _ in }) throws -> Tensor {
+                           onProgress: (_ imagesDone: Int) -> Void = { _ in }) throws -> Tensor {
         let candidates = settings.priorCandidates ?? 1
         guard candidates > 1 else { return initialLatents(ids: ids, seed: seed) }
         try check(queries: queries)
@@ -58,13 +59,13 @@ extension LatentMapper {
         var start = 0
         while start < n {
             let range = start..<min(n, start + settings.batchSize)
+            onProgress(start)
             let x = queries.items(range)
             let features = loss == .featureMatching ? queryFeatures(x) : nil
             var streams = range.map { SeededGenerator(seed: seed, stream: ids[$0]) }
             var bestLoss = [Double](repeating: .infinity, count: range.count)
             let z = Tensor(shape: [range.count, latent])
-            for c in 0..<candidates {
-                onProgress(c, start)
+            for _ in 0..<candidates {
                 for k in 0..<range.count {
                     for j in 0..<latent { z.data[k * latent + j] = streams[k].uniform(-1, 1) }
                 }

@@ -58,9 +58,9 @@ public struct MappingProgress: Sendable {
     public var steps: Int
     /// Mean total loss of the batch at this step.
     public var meanLoss: Double
-    /// While the prior start's z₁ is being chosen (`MappingSettings.priorCandidates`): the draw
-    /// being evaluated, 1…K, before the batch's first step; nil while mapping.
-    public var candidate: Int? = nil
+    /// True while the prior start's z₁ is being chosen among draws (`MappingSettings.priorCandidates`),
+    /// before any image is mapped; `imagesDone` then counts the images whose z₁ is chosen.
+    public var choosingStart = false
 }
 
 public enum MappingError: Error, CustomStringConvertible {

@@ -166,7 +166,7 @@ public final class LatentMappingScorer: Scorer {
         }
         let result = try scorer.score(input, initialLatents: z1) { variant, p in
             if current != variant { if current != nil { finishedVariants += 1 }; current = variant }
-            if p.candidate != nil {
+            if p.choosingStart {
                 // z₁ is chosen for all images before the first is mapped: no mapping work is done yet.
                 let k = scorer.settings.mapping.priorCandidates ?? 1
                 onProgress(ScorerProgress(done: finishedVariants * input.count * perImage, total: total,

@@ -96,9 +96,8 @@ public final class AnomalyScorer {
             let variant: MappingVariant = loss == .featureMatching ? .featureMatching : .reference
             // From the prior, each mapping picks its own z₁ when it may choose among draws: the
             // choice is by that mapping's loss.
-            let z1 = try initialLatents ?? mapper.priorStart(queries, ids: input.ids, seed: settings.seed, loss: loss) { c, done in
-                onProgress(variant, MappingProgress(imagesDone: done, batchCount: 0, step: 0, steps: self.settings.mapping.steps,
-                                                    meanLoss: .nan, candidate: c + 1))
+            let z1 = try initialLatents ?? mapper.priorStart(queries, ids: input.ids, seed: settings.seed, loss: loss) { done in
+                onProgress(variant, MappingProgress(imagesDone: done, batchCount: 0, step: 0, steps: 0, meanLoss: .nan, choosingStart: true))
             }
             let result = try mapper.map(queries, initialZ: z1, loss: loss) { onProgress(variant, $0) }
             if variant == .featureMatching { feature = result } else { reference = result }

@@ -115,8 +115,7 @@ public struct DemoSettings: Codable, Equatable, Sendable {
         try need(trainingVolumes * bscans * trainingPatchesPerBScan >= batchSize, "fewer training patches (trainingVolumes × bscans × trainingPatchesPerBScan) than one batch (batchSize)")
         try need(ganIterations >= 1 && acaeEpochs >= 1 && mappingSteps >= 1, "ganIterations, acaeEpochs and mappingSteps must be ≥ 1")
         try need(encoderIterations >= 1 && refinementSteps >= 1, "encoderIterations and refinementSteps must be ≥ 1")
-        try need((priorCandidates ?? 1) >= 1 && (priorCandidates ?? 1) <= Limits.priorCandidates,
-                 "priorCandidates must be in 1…\(Limits.priorCandidates)")
+        try need((1...Limits.priorCandidates).contains(priorCandidates ?? 1), "priorCandidates must be in 1…\(Limits.priorCandidates)")
         try need(trainingScoreCount >= 1, "trainingScoreCount must be ≥ 1")
         try need(testNormalLimit >= 1, "testNormalLimit must be ≥ 1")
         do { try resolvedPrecision.checkSupported() } catch { throw DemoError("\(error)") }
