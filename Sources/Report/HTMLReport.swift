@@ -123,7 +123,7 @@ public enum HTMLReport {
         if summary.reconstructionsFrom == "encoder" { return "one encoder pass (aCAE), λ = \(st.mapping.lambda)" }
         let start = st.start == .encoder
             ? "start encoder (z₁ = E(x)\(summary.encoderCheckpoint.map { " of " + $0 } ?? ""))"
-            : "start prior (seed \(st.seed)" + ((st.mapping.priorCandidates ?? 1) > 1 ? ", z₁ the best of \(st.mapping.priorCandidates!) draws)" : ")")
+            : "start prior (seed \(st.seed)" + (MappingSettings.priorChoice(st.mapping.priorCandidates).map { ", " + $0 } ?? "") + ")"
         return "\(start), Γ = \(st.mapping.steps)\(st.mapping.steps == 0 ? " (the encoder score alone)" : ""), variant \(st.variant.rawValue), λ = \(st.mapping.lambda)"
     }
 

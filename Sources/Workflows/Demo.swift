@@ -69,7 +69,7 @@ public enum Demo {
             + "\(settings.ganIterations) GAN iterations" + (settings.generatorAverageDecay.map { " (G averaged, decay \($0))" } ?? "")
             + (settings.realLabel.map { ", real label \($0)" } ?? "")
             + ", \(settings.acaeEpochs) aCAE epochs, Γ = \(settings.mappingSteps) mapping steps"
-            + ((settings.priorCandidates ?? 1) > 1 ? " from the best of \(settings.priorCandidates!) prior draws, " : ", ")
+            + (MappingSettings.priorChoice(settings.priorCandidates).map { " (\($0))" } ?? "") + ", "
             + "\(settings.resolvedPrecision.rawValue), threads \(Threads.count)")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw FileError(directory, "cannot create the demo directory: \(error.localizedDescription)")

@@ -97,7 +97,7 @@ public struct OneClassBenchmarkSettings: Codable, Equatable, Sendable {
         "\(iterations) GAN iterations (batch \(batchSize), \(Int((validationFraction * 100).rounded())) % held out"
             + (generatorAverageDecay.map { ", G averaged with decay \($0)" } ?? "") + "), "
             + "\(encoderIterations) encoder iterations, Γ = \(steps) from the prior"
-            + ((priorCandidates ?? 1) > 1 ? " (z₁ the best of \(priorCandidates!) draws)" : "") + ", 0 and \(refinementSteps) from E(x); "
+            + (MappingSettings.priorChoice(priorCandidates).map { " (\($0))" } ?? "") + ", 0 and \(refinementSteps) from E(x); "
             + "32×32, width \(width), test subset \(testLimit), seed \(seed)"
             + (resolvedPrecision == .default ? "" : ", \(resolvedPrecision.rawValue)")
     }

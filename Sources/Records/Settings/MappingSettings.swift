@@ -49,6 +49,13 @@ public struct MappingSettings: Codable, Equatable, Sendable {
     /// that of runs written before this existed). Unused by the encoder start.
     public var priorCandidates: Int?
 
+    /// How the prior start's z₁ is chosen, for run descriptions: "z₁ the best of K draws", or nil
+    /// for the paper's single draw (`candidates` nil or 1).
+    public static func priorChoice(_ candidates: Int?) -> String? {
+        guard let k = candidates, k > 1 else { return nil }
+        return "z₁ the best of \(k) draws"
+    }
+
     public init(steps: Int = 500, lambda: Float = 0.1, batchSize: Int = 64, adam: AdamSettings = LatentStart.prior.defaultAdam,
                 earlyStopping: EarlyStopping? = nil, precision: Precision? = nil, finalLearningRate: Float? = nil,
                 priorCandidates: Int? = nil) {
