@@ -61,6 +61,8 @@ struct ScanCommand: ParsableCommand {
     var start: LatentStart?
     @Option(help: "Γ, refinement steps on z per tile (default \(LatentStart.encoder.defaultSteps) from the encoder, \(LatentStart.prior.defaultSteps) from the prior).")
     var steps: Int?
+    @Option(help: ArgumentHelp("With --start prior, begin each tile's mapping at the draw of lowest mapping loss among K draws of z₁ (default 1, the paper's single draw).", valueName: "K"))
+    var priorCandidates: Int?
     @Option(help: "Tiles mapped at once; does not change the results (default \(defaults.scoring.mapping.batchSize)).")
     var batchSize: Int?
     @Option(help: "σ in pixels of the Gaussian smoothing of the stitched residual (default \(defaults.mapSigma)).")
@@ -92,6 +94,10 @@ struct ScanCommand: ParsableCommand {
         if let stride, !(1...Limits.imageSize).contains(stride) { throw ValidationError("--stride must be in 1…\(Limits.imageSize), got \(stride)") }
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
         try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
+        try requireRange(priorCandidates, 1...Limits.priorCandidates, "--prior-candidates")
+        if priorCandidates != nil, start != .prior {
+            throw ValidationError("--prior-candidates applies to --start prior; the encoder start (the default) begins at E(x)")
+        }
         if let mapSigma, !(0...64).contains(mapSigma) { throw ValidationError("--map-sigma must be in 0…64, got \(mapSigma)") }
         if let threshold, !(threshold.isFinite && threshold >= 0) { throw ValidationError("--threshold must be finite and ≥ 0, got \(threshold)") }
         if let p = thresholdPercentile, !(0...100).contains(p) { throw ValidationError("--threshold-percentile must be in 0…100, got \(p)") }
@@ -122,6 +128,7 @@ struct ScanCommand: ParsableCommand {
         var settings = ScanSettings()
         if let start { settings.scoring = ScoringSettings(start: start) }
         if let steps { settings.scoring.mapping.steps = steps }
+        if let priorCandidates { settings.scoring.mapping.priorCandidates = priorCandidates }
         if let batchSize { settings.scoring.mapping.batchSize = batchSize }
         if let stride { settings.stride = stride }
         if let mapSigma { settings.mapSigma = mapSigma }

@@ -77,6 +77,16 @@ final class ScanCLITests: CLITestCase {
         try assertFails(base + ["--volume", path("ph/diseased_000.mha"), "--mask", path("small/healthy_000_mask.mha")],
                         mentions: ["healthy_000_mask.mha", "64×64×1", "128×128×2"])
         try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--encoder", path("nope.safetensors")], mentions: ["nope.safetensors"])
+        // --prior-candidates: only with the prior start (the encoder start is the default), and K ≥ 1.
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--prior-candidates", "4"], status: 64,
+                        mentions: ["--prior-candidates", "--start prior"])
+        try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--start", "prior", "--prior-candidates", "0"], status: 64,
+                        mentions: ["--prior-candidates"])
+        try ok(["scan", "--checkpoint", checkpoint, "--out", path("k"), "--volume", path("ph/healthy_000.mha"), "--stride", "16",
+                "--start", "prior", "--steps", "2", "--prior-candidates", "3"])
+        let summary = try XCTUnwrap(try ScoreRun.read(from: URL(fileURLWithPath: path("k/runs/healthy_000")), parts: []).summary)
+        XCTAssertEqual(summary.settings.start, .prior)
+        XCTAssertEqual(summary.settings.mapping.priorCandidates, 3)
     }
 
     func testShardedScanMergesIntoTheScanOfAllVolumesAndBadShardsNameTheFlag() throws {
