@@ -69,6 +69,22 @@ final class DCGANFixtureBF16Tests: XCTestCase {
     }
 
     func testTrainingStepInBF16MatchesPyTorchWithinTheBF16Tolerance() throws {
+        try checkTrainingStep()
+    }
+
+    /// Every bias-free layer's weight gradient as im2col + matmul (in the full-size model only the deepest
+    /// layers use it): D's real and fake passes accumulate into the same gradients, G's through D.
+    func testTrainingStepWithGemmWeightGradientsMatchesPyTorch() throws {
+        let saved = DNNL.bf16GemmWeightGradients
+        defer { DNNL.bf16GemmWeightGradients = saved }
+        DNNL.bf16GemmWeightGradients = true
+        let start = DNNL.implementations.count
+        try checkTrainingStep()
+        let made = DNNL.implementations.dropFirst(start)
+        XCTAssertEqual(made.filter { $0.hasPrefix("gemm weight gradient") }.count, 6, "D's conv2–4 and G's deconv1–3: \(Array(made))")
+    }
+
+    private func checkTrainingStep() throws {
         let (g, d) = try networks()
         let step = GANTrainingStep(generator: g, discriminator: d)
         let losses = step.step(real: try f("input.real"), z: try f("input.z"))

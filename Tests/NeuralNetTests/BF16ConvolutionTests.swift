@@ -188,6 +188,75 @@ final class BF16ConvolutionTests: XCTestCase {
         }
     }
 
+    func testGemmWeightGradientsMatchTheBF16RoundedReference() {
+        // im2col + bf16 matmul (GemmWeightGradient), forced on for small bias-free layers: a convolution whose
+        // taps reach past every edge, a transposed one with output padding, and one with few channels.
+        let saved = DNNL.bf16GemmWeightGradients
+        defer { DNNL.bf16GemmWeightGradients = saved }
+        DNNL.bf16GemmWeightGradients = true
+        var rng = SeededGenerator(seed: 25)
+        let r = { (v: [Double]) in v.map { Double(bf16Rounded(Float($0))) } }
+        // (transposed, x shape, out channels, kernel, stride, padding, output padding)
+        let cases: [(Bool, [Int], Int, Int, Int, Int, Int)] = [
+            (false, [2, 16, 8, 8], 32, 5, 2, 2, 0), (false, [3, 8, 7, 5], 16, 3, 1, 1, 0),
+            (true, [2, 32, 4, 4], 16, 5, 2, 2, 1), (true, [2, 16, 3, 5], 8, 3, 2, 1, 1),
+        ]
+        for (transposed, s, oc, k, st, p, op) in cases {
+            let start = DNNL.implementations.count
+            let (x, xd) = randomTensor(s, &rng)
+            let wShape = transposed ? [s[1], oc, k, k] : [oc, s[1], k, k]
+            let (w, wd) = randomTensor(wShape, &rng, scale: 0.3)
+            let wg = Tensor(shape: wShape)
+            wg.data.update(repeating: 0.25, count: wg.count)  // the gradient is added, not written
+            let what = "\(transposed ? "deconv" : "conv") \(s)→\(oc) k\(k) s\(st)"
+            let y: Tensor, dy: Tensor, dyd: [Double]
+            let bwd: ([Double], [Double], [Double]) -> (dx: [Double], dw: [Double], db: [Double])
+            if transposed {
+                let layer = ConvTranspose2d(inputChannels: s[1], outputChannels: oc, kernelSize: k, stride: st, padding: p, outputPadding: op,
+                                            weight: w, weightGradient: wg, precision: .bf16)
+                y = layer.forward(x)
+                (dy, dyd) = randomTensor(y.shape, &rng)
+                _ = layer.backward(dy, weightGradients: true)
+                bwd = { ConvTranspose2d.referenceBackward(x: $0, shape: s, weight: $1, gradOutput: $2, outputChannels: oc, kernelSize: k,
+                                                          stride: st, padding: p, outputPadding: op) }
+            } else {
+                let layer = Conv2d(inputChannels: s[1], outputChannels: oc, kernelSize: k, stride: st, padding: p,
+                                   weight: w, weightGradient: wg, precision: .bf16)
+                y = layer.forward(x)
+                (dy, dyd) = randomTensor(y.shape, &rng)
+                _ = layer.backward(dy, weightGradients: true)
+                bwd = { Conv2d.referenceBackward(x: $0, shape: s, weight: $1, gradOutput: $2, outputChannels: oc, kernelSize: k, stride: st, padding: p) }
+            }
+            let exact = bwd(xd, wd, dyd), rounded = bwd(r(xd), wd, r(dyd)), bound = bwd(xd.map(abs), wd.map(abs), dyd.map(abs))
+            let reduction = transposed ? s[0] * s[2] * s[3] : s[0] * y.shape[2] * y.shape[3]
+            let dw = wg.array.map { $0 - 0.25 }
+            assertMatchesRounded(dw, rounded.dw, bound.dw, reduction: reduction, "\(what) dW")
+            assertWithinBF16Bound(dw, exact.dw, bound.dw, reduction: reduction, "\(what) dW")
+            let made = DNNL.implementations.dropFirst(start)
+            XCTAssertTrue(made.contains { $0.hasPrefix("gemm weight gradient") && !$0.contains(": ref") }, "\(what): \(Array(made))")
+            XCTAssertFalse(made.contains { $0.contains("bwd weights") }, "\(what): the direct kernel ran too: \(Array(made))")
+        }
+    }
+
+    func testGemmWeightGradientsAreChosenForTheDeepestFullSizeLayersOnly() {
+        func applies(_ transposed: Bool, _ x: [Int], _ oc: Int, bias: Bool = false) -> Bool {
+            let g = ConvolutionGeometry(transposed: transposed, inputChannels: x[1], outputChannels: oc, kernelSize: 5, stride: 2,
+                                        padding: 2, outputPadding: transposed ? 1 : 0, operandType: .bf16, weightGradientType: .bf16)
+            return GemmWeightGradient.applies(g, sourceDims: x, hasBias: bias)
+        }
+        let saved = DNNL.bf16GemmWeightGradients
+        defer { DNNL.bf16GemmWeightGradients = saved }
+        DNNL.bf16GemmWeightGradients = nil
+        XCTAssertTrue(applies(false, [64, 256, 8, 8], 512), "D's 256→512 to 4×4")
+        XCTAssertTrue(applies(true, [64, 512, 4, 4], 256), "G's 512→256 from 4×4")
+        XCTAssertFalse(applies(false, [64, 128, 16, 16], 256), "D's 128→256 to 8×8")
+        XCTAssertFalse(applies(true, [64, 256, 8, 8], 128), "G's 256→128 from 8×8")
+        XCTAssertFalse(applies(false, [64, 256, 8, 8], 512, bias: true), "a bias needs the direct kernel")
+        XCTAssertFalse(applies(false, [32, 64, 8, 8], 128), "the demo's narrow model")
+        DNNL.bf16GemmWeightGradients = false
+        XCTAssertFalse(applies(false, [64, 256, 8, 8], 512))
+    }
+
     func testF32ConvolutionsAreUnchangedByThePrecisionSetting() {
         // f32 is the default and must stay bit-identical to a layer built without naming a precision.
         var rng = SeededGenerator(seed: 24)

@@ -14,6 +14,15 @@ extension DNNL {
         return md
     }
 
+    /// A descriptor for `type` elements with `dims` at explicit element `strides` (one per dimension).
+    static func desc(_ dims: [Int], strides: [Int], type: DataType) -> dnnl_memory_desc_t {
+        precondition(dims.count == strides.count, "one stride per dimension")
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }, s = strides.map { Int64($0) }
+        check(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, type.dnnl, s), "memory_desc_init \(dims) strides \(strides) \(type)")
+        return md
+    }
+
     /// The plain row-major layout for a tensor of rank 1, 2, 3 or 4 (a, ab, abc, abcd).
     public static func plainTag(rank: Int) -> dnnl_format_tag_t {
         switch rank {

@@ -50,6 +50,11 @@ public enum DNNL {
     /// or from the f32 activations and gradients they already have (false). Set before building networks.
     nonisolated(unsafe) public static var bf16WeightGradients = true
 
+    /// Whether bf16 weight gradients of bias-free layers run as im2col + bf16 matmul (GemmWeightGradient):
+    /// nil (the default) where that is faster (few positions, many channels: the deepest layers), true for
+    /// every such layer, false never. Set before building networks.
+    nonisolated(unsafe) public static var bf16GemmWeightGradients: Bool? = nil
+
     /// Threads for bf16 weight-gradient primitives (nil: all).
     ///
     /// oneDNN 2.6.3's bf16 weight-gradient kernel (jit_bf16:avx512_core_bf16) on two OpenMP threads is

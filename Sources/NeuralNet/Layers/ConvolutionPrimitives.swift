@@ -14,6 +14,8 @@
 // incoming gradient once per backward and shared by backward data and weights.
 // Weight gradients run on bf16 operands too (DNNL.bf16WeightGradients; their thread count is
 // DNNL.bf16WeightGradientThreads: oneDNN 2.6's bf16 kernel is erratic on two threads of a shared machine).
+// In the deepest bias-free layers, where that kernel is slowest, they run as im2col + bf16 matmul
+// instead (GemmWeightGradient, DNNL.bf16GemmWeightGradients).
 
 import Records
 import CDNNL
@@ -332,24 +334,40 @@ final class ConvolutionPlan {
         if let gb { args.append((DNNL_ARG_DIFF_BIAS, gb)) }
         return (Execution(pd.makePrimitive(), args), gw, gb, diffDst, prepare)
     }()
+    /// The im2col + matmul weight gradient, for the layers where it beats the direct kernel (nil elsewhere).
+    private lazy var gemmWeights: (gemm: GemmWeightGradient, diffDst: GradientCopy)? = {
+        guard GemmWeightGradient.applies(geometry, sourceDims: DNNL.dims(srcDesc), hasBias: hasBias) else { return nil }
+        let gemm = GemmWeightGradient(geometry: geometry, source: source.memory)
+        return (gemm, gradientCopy(gemm.gradientDesc))
+    }()
     private var accumulators: [(UnsafeMutablePointer<Float>, Execution)] = []
 
     /// Adds dL/dW (user layout) into `weightGrad` and dL/db into `biasGrad`. Call `loadGradOutput` first.
     func runBackwardWeights(weightGrad: Tensor, biasGrad: Tensor?) {
-        let b = backwardWeights
-        load(b.diffDst)
-        for e in b.prepare { e.run() }
-        b.exec.run()
+        let gradWeights: DNNLMemory
+        var gradBias: DNNLMemory?
+        if let g = gemmWeights {
+            load(g.diffDst)
+            g.gemm.run(gradient: g.diffDst.memory)
+            gradWeights = g.gemm.gradWeights
+        } else {
+            let b = backwardWeights
+            load(b.diffDst)
+            for e in b.prepare { e.run() }
+            b.exec.run()
+            gradWeights = b.gradWeights
+            gradBias = b.gradBias
+        }
         let acc: Execution
         if let a = accumulators.first(where: { $0.0 == weightGrad.data }) {
             acc = a.1
         } else {
             let user = DNNLMemory(desc: geometry.userWeightDesc, wrapping: weightGrad.data)
-            acc = Reorder(from: b.gradWeights.desc, to: user.desc, accumulate: true).bind(b.gradWeights, user)
+            acc = Reorder(from: gradWeights.desc, to: user.desc, accumulate: true).bind(gradWeights, user)
             accumulators.append((weightGrad.data, acc))
         }
         acc.run()
-        if let gb = b.gradBias, let biasGrad {
+        if let gb = gradBias, let biasGrad {
             let src = gb.data, dst = biasGrad.data
             for i in 0..<geometry.outputChannels { dst[i] += src[i] }
         }
