@@ -28,6 +28,7 @@ final class GemmWeightGradient {
     private let big: (channels: Int, height: Int, width: Int)
     private let batch: Int
     private var product: Execution?
+    /// The buffer of S the product was bound to.
     private var productSmall: UnsafeMutableRawPointer?
 
     /// Whether the GEMM formulation wins for this layer (see `DNNL.bf16GemmWeightGradients`).
@@ -36,9 +37,9 @@ final class GemmWeightGradient {
         if let forced = DNNL.bf16GemmWeightGradients { return forced }
         // Measured (2 threads, batch 64): the matmul wins where S has ≤ 4×4 positions and ≥ 256 channels;
         // at 8×8 and 128–256 channels the direct kernel is as fast once im2col is paid.
-        let smallSide = g.transposed ? s[2] * s[3] : g.outputSize(s[2]) * g.outputSize(s[3])
+        let smallPositions = g.transposed ? s[2] * s[3] : g.outputSize(s[2]) * g.outputSize(s[3])
         let smallChannels = g.transposed ? g.inputChannels : g.outputChannels
-        return smallSide <= 16 && smallChannels >= 256
+        return smallPositions <= 16 && smallChannels >= 256
     }
 
     /// `source`: the forward's bf16 copy of x (any layout), read again at every `run`.
