@@ -14,6 +14,15 @@ func requireRange<T: Comparable>(_ value: T?, _ range: ClosedRange<T>, _ flag: S
     }
 }
 
+/// `--prior-candidates K`: K in range, and only where the mapping starts from the prior
+/// (`start`, or the command's `defaultStart` when the flag is absent).
+func requirePriorCandidates(_ k: Int?, start: LatentStart?, defaultStart: LatentStart) throws {
+    try requireRange(k, 1...Limits.priorCandidates, "--prior-candidates")
+    if k != nil, (start ?? defaultStart) != .prior {
+        throw ValidationError("--prior-candidates applies to the prior start (--start prior); the encoder start begins at E(x)")
+    }
+}
+
 /// `--threads`: oneDNN/OpenMP threads, set before the first primitive runs.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for oneDNN (default: OMP_NUM_THREADS or all cores).")

@@ -94,10 +94,7 @@ struct ScanCommand: ParsableCommand {
         if let stride, !(1...Limits.imageSize).contains(stride) { throw ValidationError("--stride must be in 1…\(Limits.imageSize), got \(stride)") }
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
         try requireRange(batchSize, 1...Limits.batchSize, "--batch-size")
-        try requireRange(priorCandidates, 1...Limits.priorCandidates, "--prior-candidates")
-        if priorCandidates != nil, start != .prior {
-            throw ValidationError("--prior-candidates applies to --start prior; the encoder start (the default) begins at E(x)")
-        }
+        try requirePriorCandidates(priorCandidates, start: start, defaultStart: Self.defaults.scoring.start)
         if let mapSigma, !(0...64).contains(mapSigma) { throw ValidationError("--map-sigma must be in 0…64, got \(mapSigma)") }
         if let threshold, !(threshold.isFinite && threshold >= 0) { throw ValidationError("--threshold must be finite and ≥ 0, got \(threshold)") }
         if let p = thresholdPercentile, !(0...100).contains(p) { throw ValidationError("--threshold-percentile must be in 0…100, got \(p)") }

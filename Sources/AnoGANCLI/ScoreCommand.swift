@@ -105,10 +105,7 @@ struct ScoreCommand: ParsableCommand {
     func validate() throws {
         try requireRange(steps, 0...Limits.mappingSteps, "--steps")
         try requireRange(earlyStopping, 1...Limits.mappingSteps, "--early-stopping")
-        try requireRange(priorCandidates, 1...Limits.priorCandidates, "--prior-candidates")
-        if priorCandidates != nil, start == .encoder {
-            throw ValidationError("--prior-candidates applies to the prior start; --start encoder begins at E(x)")
-        }
+        try requirePriorCandidates(priorCandidates, start: start, defaultStart: Self.defaults.scoring.start)
         if steps == 0, start != .encoder, start != nil {
             throw ValidationError("--steps 0 needs --start encoder: from the prior it would score G of a random z₁")
         }

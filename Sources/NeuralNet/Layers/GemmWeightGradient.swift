@@ -27,9 +27,8 @@ final class GemmWeightGradient {
     private let small: (channels: Int, height: Int, width: Int)
     private let big: (channels: Int, height: Int, width: Int)
     private let batch: Int
+    /// The matmul, bound on the first run to the plan's gradient copy (a fixed buffer).
     private var product: Execution?
-    /// The buffer of S the product was bound to.
-    private var productSmall: UnsafeMutableRawPointer?
 
     /// Whether the GEMM formulation wins for this layer (see `DNNL.bf16GemmWeightGradients`).
     static func applies(_ g: ConvolutionGeometry, sourceDims s: [Int], hasBias: Bool) -> Bool {
@@ -74,14 +73,14 @@ final class GemmWeightGradient {
         let smallMemory = geometry.transposed ? sourceMemory : gradient
         let bigMemory = geometry.transposed ? gradient : sourceMemory
         im2col(from: bigMemory.rawData.assumingMemoryBound(to: UInt16.self))
-        if product == nil || productSmall != smallMemory.rawData {
-            product = makeProduct(small: smallMemory.rawData)
-            productSmall = smallMemory.rawData
-        }
+        if product == nil { product = makeProduct(reading: smallMemory) }
         product!.run()
     }
 
-    private func makeProduct(small pointer: UnsafeMutableRawPointer) -> Execution {
+    /// The matmul S·columns → gradWeights, reading S from `matrix`'s buffer (bound once, so it must be owned).
+    private func makeProduct(reading matrix: DNNLMemory) -> Execution {
+        precondition(matrix.storage != nil, "the product binds S's buffer once, so S must own it")
+        let pointer = matrix.rawData
         let positions = batch * small.height * small.width, row = columns.dims[1]
         var a = DNNL.plainDesc([small.channels, positions], type: .bf16)
         var b = columns.desc
