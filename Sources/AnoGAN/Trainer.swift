@@ -473,12 +473,3 @@ extension Trainer {
         return kept
     }
 }
-
-extension Tensor {
-    /// self ← decay·self + (1 − decay)·target, elementwise (an exponential moving average step).
-    func moveAverage(toward target: Tensor, decay: Float) {
-        precondition(count == target.count, "moving average of \(target.shape) into \(shape)")
-        let a = data, b = target.data, keep = 1 - decay
-        for i in 0..<count { a[i] = decay * a[i] + keep * b[i] }
-    }
-}

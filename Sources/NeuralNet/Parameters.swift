@@ -90,14 +90,77 @@ public final class Adam: @unchecked Sendable {
         let s = settings
         let c1 = 1 - pow(s.beta1, Float(step))
         let c2 = 1 - pow(s.beta2, Float(step))
-        let stepSize = s.learningRate / c1
-        let c2Root = c2.squareRoot()
+        let rule = AdamRule(beta1: s.beta1, beta2: s.beta2, stepSize: s.learningRate / c1, c2Root: c2.squareRoot(), epsilon: s.epsilon)
         let p = values.data, g = gradients.data, m = self.m.data, v = self.v.data
-        for i in 0..<values.count {
-            let gi = g[i]
-            m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi
-            v[i] = s.beta2 * v[i] + (1 - s.beta2) * gi * gi
-            p[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + s.epsilon)
+        // A full-size network's update is memory-bound (~9M values, four streams): 16 lanes at a time
+        // and one part per thread. Each lane computes exactly the scalar rule, so results do not depend
+        // on the split.
+        Threads.forEachPart(of: values.count) { range in
+            Lanes.forEach(range) { i, lanes in
+                var pv = lanes.load(p + i), mv = lanes.load(m + i), vv = lanes.load(v + i)
+                rule.apply(values: &pv, gradients: lanes.load(g + i), m: &mv, v: &vv)
+                lanes.store(pv, to: p + i); lanes.store(mv, to: m + i); lanes.store(vv, to: v + i)
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// self ← decay·self + (1 − decay)·target, elementwise (an exponential moving average step).
+    public func moveAverage(toward target: Tensor, decay: Float) {
+        precondition(count == target.count, "moving average of \(target.shape) into \(shape)")
+        let a = data, b = target.data, keep = 1 - decay
+        Threads.forEachPart(of: count) { range in
+            Lanes.forEach(range) { i, lanes in
+                lanes.store(decay * lanes.load(a + i) + keep * lanes.load(b + i), to: a + i)
+            }
+        }
+    }
+}
+
+/// One Adam step's constants, applied to 16 parameters at a time.
+struct AdamRule {
+    var beta1, beta2, stepSize, c2Root, epsilon: Float
+
+    @inline(__always)
+    func apply(values p: inout SIMD16<Float>, gradients g: SIMD16<Float>, m: inout SIMD16<Float>, v: inout SIMD16<Float>) {
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        p -= stepSize * m / (v.squareRoot() / c2Root + epsilon)
+    }
+}
+
+/// Elementwise loops over flat Float buffers, 16 values per iteration. The last, partial group is
+/// loaded into zero-padded lanes and only its real values are written back.
+enum Lanes {
+    /// `body(i, group)` for i = lowerBound, lowerBound + 16, …; `group` loads and stores the values i..<i+16
+    /// that lie in `range`.
+    @inline(__always)
+    static func forEach(_ range: Range<Int>, _ body: (Int, Group) -> Void) {
+        var i = range.lowerBound
+        while i + 16 <= range.upperBound {
+            body(i, Group(count: 16))
+            i += 16
+        }
+        if i < range.upperBound { body(i, Group(count: range.upperBound - i)) }
+    }
+
+    struct Group {
+        /// Real values in this group (16 but for the last).
+        let count: Int
+
+        @inline(__always)
+        func load(_ x: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+            if count == 16 { return UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Float>.self) }
+            var lanes = SIMD16<Float>()
+            for j in 0..<count { lanes[j] = x[j] }
+            return lanes
+        }
+
+        @inline(__always)
+        func store(_ lanes: SIMD16<Float>, to x: UnsafeMutablePointer<Float>) {
+            if count == 16 { UnsafeMutableRawPointer(x).storeBytes(of: lanes, as: SIMD16<Float>.self); return }
+            for j in 0..<count { x[j] = lanes[j] }
         }
     }
 }

@@ -1,5 +1,6 @@
 // oneDNN threads with OpenMP. OMP_NUM_THREADS is read by the runtime at start;
 // `--threads` must call omp_set_num_threads before the first primitive runs.
+import Dispatch
 import Records
 import CDNNL
 
@@ -11,6 +12,20 @@ public enum Threads {
     public static func set(_ n: Int) {
         precondition(n >= 1, "thread count must be at least 1")
         omp_set_num_threads(Int32(n))
+    }
+
+    /// Calls `body` on contiguous parts of 0..<count that cover it exactly once: one part per thread
+    /// (`count`), run in parallel, when there are at least `minimumPart` indices per part; else one part.
+    /// For elementwise loops in Swift (optimizer steps) between oneDNN primitives.
+    public static func forEachPart(of total: Int, minimumPart: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
+        let parts = min(count, total / max(minimumPart, 1))
+        guard parts > 1 else {
+            if total > 0 { body(0..<total) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            body(total * k / parts ..< total * (k + 1) / parts)
+        }
     }
 
     /// oneDNN's version, e.g. "2.6.3".

@@ -79,4 +79,70 @@ final class ParametersTests: XCTestCase {
         set.zeroGradients()
         XCTAssertEqual(set.gradients.array, [0, 0, 0, 0, 0])
     }
+
+    /// Values whose count is not a multiple of 16 and large enough to be split over two threads.
+    private func varied(_ count: Int, _ salt: Int) -> [Float] {
+        (0..<count).map { Float(($0 &* 7919 &+ salt &* 104_729) % 2001 - 1000) / 1000 }
+    }
+
+    func testLargeUpdateEqualsTheScalarRuleBitForBit() {
+        // The update runs 16 lanes at a time in parts per thread; every value must still get exactly
+        // PyTorch's scalar rule, computed here one value at a time in the same order of operations.
+        let threads = Threads.count
+        Threads.set(2)
+        defer { Threads.set(threads) }
+        let n = 3 * (1 << 16) + 13
+        let settings = AdamSettings(learningRate: 0.01, beta1: 0.5, beta2: 0.999, epsilon: 1e-8)
+        let values = Tensor(shape: [n], values: varied(n, 1))
+        let adam = Adam(count: n, settings: settings)
+        var p = values.array, m = [Float](repeating: 0, count: n), v = m
+        for step in 1...3 {
+            let g = varied(n, step + 1)
+            adam.update(values: values, gradients: Tensor(shape: [n], values: g))
+            let c1 = 1 - pow(settings.beta1, Float(step)), c2 = 1 - pow(settings.beta2, Float(step))
+            let stepSize = settings.learningRate / c1, c2Root = c2.squareRoot()
+            for i in 0..<n {
+                m[i] = settings.beta1 * m[i] + (1 - settings.beta1) * g[i]
+                v[i] = settings.beta2 * v[i] + (1 - settings.beta2) * g[i] * g[i]
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + settings.epsilon)
+            }
+        }
+        XCTAssertEqual(values.array.firstIndex { $0.isNaN }, nil)
+        XCTAssertEqual(zip(values.array, p).filter { $0 != $1 }.count, 0, "values that differ from the scalar rule")
+        XCTAssertEqual(adam.m.array, m)
+        XCTAssertEqual(adam.v.array, v)
+    }
+
+    func testMovingAverageOfManyValuesEqualsTheScalarRule() {
+        let threads = Threads.count
+        Threads.set(2)
+        defer { Threads.set(threads) }
+        let n = 2 * (1 << 16) + 5
+        let a = varied(n, 3), b = varied(n, 4)
+        let average = Tensor(shape: [n], values: a)
+        average.moveAverage(toward: Tensor(shape: [n], values: b), decay: 0.999)
+        let expected = (0..<n).map { Float(0.999) * a[$0] + (1 - Float(0.999)) * b[$0] }
+        XCTAssertEqual(zip(average.array, expected).filter { $0 != $1 }.count, 0, "values that differ from the scalar rule")
+    }
+
+    func testParallelPartsCoverEveryIndexOnce() {
+        let threads = Threads.count
+        Threads.set(2)
+        defer { Threads.set(threads) }
+        for (total, minimumPart, expectedParts) in [(0, 4, 0), (7, 4, 1), (8, 4, 2), (1001, 4, 2), (1001, 2000, 1)] {
+            let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(total, 1))
+            defer { hits.deallocate() }
+            hits.initialize(repeating: 0)
+            let starts = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(total, 1))
+            defer { starts.deallocate() }
+            starts.initialize(repeating: 0)
+            // Each index is written by the one part that owns it, so the writes do not race.
+            Threads.forEachPart(of: total, minimumPart: minimumPart) { range in
+                starts[range.lowerBound] = 1
+                for i in range { hits[i] += 1 }
+            }
+            XCTAssertEqual(Array(hits.prefix(total)), [Int](repeating: 1, count: total), "total \(total)")
+            XCTAssertEqual(starts.prefix(total).reduce(0, +), expectedParts, "parts of \(total) with at least \(minimumPart) each")
+        }
+    }
 }
