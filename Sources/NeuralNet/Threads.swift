@@ -14,8 +14,8 @@ public enum Threads {
         omp_set_num_threads(Int32(n))
     }
 
-    /// Calls `body` on contiguous parts of 0..<count that cover it exactly once: one part per thread
-    /// (`count`), run in parallel, when there are at least `minimumPart` indices per part; else one part.
+    /// Calls `body` on contiguous parts of 0..<total that cover it exactly once: up to one part per
+    /// oneDNN thread (`count`), run in parallel, each of at least `minimumPart` indices; else one part.
     /// For elementwise loops in Swift (optimizer steps) between oneDNN primitives.
     public static func forEachPart(of total: Int, minimumPart: Int = 1 << 16, _ body: (Range<Int>) -> Void) {
         let parts = min(count, total / max(minimumPart, 1))
