@@ -45,6 +45,26 @@ final class ImageInputTests: TemporaryDirectoryTestCase {
         }
     }
 
+    /// Colour images and colour models are refused with a message naming the fix, never scored
+    /// (score runs, residual maps and pictures are one grey channel).
+    func testColourImagesAndModelsAreRefused() throws {
+        let url = try writeNPY(Tensor(shape: [2, 3, 16, 16], value: 0))
+        let colour = try ImageInput.load(url)
+        XCTAssertThrowsError(try colour.check(fits: Synthetic.config(imageSize: 16))) {
+            XCTAssertEqual("\($0)", "\(url.path): images have 3 channels; anogan reads grey images (N×1×S×S): convert them to grey")
+        }
+        var model = Synthetic.config(imageSize: 16)
+        model.channels = 3
+        let grey = try ImageInput.load(writeNPY(Tensor(shape: [2, 1, 16, 16], value: 0)))
+        XCTAssertThrowsError(try grey.check(fits: model)) { XCTAssertTrue("\($0)".contains("the model has 3 channels"), "\($0)") }
+        XCTAssertThrowsError(try model.validateLimits()) {
+            XCTAssertEqual("\($0)", "architecture.channels must be 1: anogan's images, scores and pictures are grey, got 3")
+        }
+        model.channels = 1
+        XCTAssertNoThrow(try model.validateLimits())
+        XCTAssertNoThrow(try grey.check(fits: model))
+    }
+
     /// Duplicate ids are refused, naming the source.
     func testDuplicateIDsAreRefused() throws {
         let input = ImageInput(images: Tensor(shape: [3, 1, 16, 16]), ids: ["x", "y", "x"], source: URL(fileURLWithPath: "/data/q.npy"))

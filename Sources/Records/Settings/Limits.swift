@@ -16,7 +16,6 @@ public enum Limits {
     /// DCGAN width (channels of D's first convolution; G's last hidden layer has 8×).
     public static let width = 1024
     public static let latentDimension = 4096
-    public static let channels = 16
     /// Epochs of a run.
     public static let epochs = 1_000_000
     /// Iterations or steps of a run (training iterations, mapping steps Γ).
@@ -57,7 +56,10 @@ extension DCGANConfig {
             throw SettingsError("\(prefix).imageSize must be a multiple of 16 in 16…\(Limits.imageSize), got \(imageSize)")
         }
         try Limits.check("\(prefix).width", width, in: 1...Limits.width)
-        try Limits.check("\(prefix).channels", channels, in: 1...Limits.channels)
+        // The networks take any channel count, but data, scores and pictures are grey.
+        guard channels == 1 else {
+            throw SettingsError("\(prefix).channels must be 1: anogan's images, scores and pictures are grey, got \(channels)")
+        }
     }
 }
 
