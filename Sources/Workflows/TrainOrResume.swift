@@ -93,6 +93,8 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
                                        it.epoch, it.epochs, l.lossD, l.lossG, l.dReal, l.dFake,
                                        progress.elapsed > 0 ? images / progress.elapsed : 0))
     }, onEpoch: { e in
+        // A small set's epoch is one or two iterations: one line per checkpoint, not thousands.
+        guard e.checkpoint != nil || e.health != nil else { return }
         log(String(format: "epoch %d done in %.1f s: mean Loss_D %.4f, Loss_G %.4f; wrote ", e.epoch, e.seconds, e.meanLossD, e.meanLossG)
             + (e.checkpoint?.path ?? "-"))
         if let health = e.health { healthLines(health).forEach(log) }

@@ -79,6 +79,20 @@ final class EncoderAndACAEWorkflowTests: TemporaryDirectoryTestCase {
         return url
     }
 
+    func testSmallSetsLogAnEpochLinePerCheckpointNotPerEpoch() throws {
+        Threads.set(1)
+        let data = try images(8, seed: 3)
+        var lines: [String] = []
+        // 2 iterations per epoch, a checkpoint after the first epoch ending ≥ 5 iterations after the last.
+        try trainOrResume(data: data, config: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2), fitImageSizeToData: false,
+                          settings: TrainingSettings(batchSize: 4, iterations: 20),
+                          output: TrainingOutput(directory: dir.appendingPathComponent("small"), saveInterval: 5, healthInterval: 1000),
+                          resume: .fresh, log: { lines.append($0) })
+        let epochLines = lines.filter { $0.hasPrefix("epoch ") }
+        XCTAssertEqual(epochLines.map { $0.components(separatedBy: " ")[1] }, ["3", "6", "9", "10"], "\(lines)")
+        XCTAssertTrue(epochLines.allSatisfy { !$0.hasSuffix("wrote -") }, "\(epochLines)")
+    }
+
     func testEncoderTrainsResumesAndScoresWithItsStartRecorded() throws {
         Threads.set(1)
         let data = try images(8, seed: 1)
