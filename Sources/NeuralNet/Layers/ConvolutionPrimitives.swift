@@ -284,13 +284,6 @@ final class ConvolutionPlan {
         // GEMM-based weight gradients on plain layouts are ~50× slower than the blocked JIT kernels.
         let slow = forced.isReference || (wantWeights && forced.implementation.contains("gemm"))
         if !slow { return forced }
-        // Backward data onto a 1–3-channel input (D's first layer): on plain layouts it is oneDNN's gemm
-        // kernel (1←16 at batch 32: 0.45 ms), where free layouts pad the input side to 16 channels for the
-        // JIT kernel (1.9–2.1 ms). The incoming gradient's reorder to plain is the small part.
-        if !wantWeights && !geometry.transposed && geometry.inputChannels < 4 {
-            let plain = make(DNNL.plainDesc(DNNL.dims(srcDesc), type: .f32), DNNL.plainDesc(DNNL.dims(dstDesc), type: .f32))
-            if !plain.isReference { return plain }
-        }
         let free = make(DNNL.desc(DNNL.dims(srcDesc), dnnl_format_tag_any, type: .f32),
                         DNNL.desc(DNNL.dims(dstDesc), dnnl_format_tag_any, type: .f32))
         return free.isReference ? forced : free
