@@ -70,8 +70,6 @@ final class ConvolutionPlan {
     let output: DNNLMemory
     let outputReorder: Execution?
     let forward: Execution
-    /// The activation as its own primitive, in place on `dst`, when it is not fused (see `fusesActivation`).
-    let separateActivation: Execution?
     var weightsLoaded = false
 
     private let forwardPD: PrimitiveDescriptor
@@ -99,7 +97,7 @@ final class ConvolutionPlan {
         var wAny = DNNL.desc([g.outputChannels, g.inputChannels, g.kernelSize, g.kernelSize], dnnl_format_tag_any, type: g.operandType)
         let bDesc = DNNL.desc([g.outputChannels], dnnl_a, type: .f32)
         var s = srcAny, dd = dstAny
-        let attr = eltwiseAttribute(ConvolutionPlan.fusesActivation(g) ? activation : nil)
+        let attr = eltwiseAttribute(activation)
         defer { if let attr { dnnl_primitive_attr_destroy(attr) } }
         let fpd: PrimitiveDescriptor
         if g.transposed {
@@ -139,22 +137,7 @@ final class ConvolutionPlan {
         var args: [(Int32, DNNLMemory)] = [(DNNL_ARG_SRC, source.memory), (DNNL_ARG_WEIGHTS, weights), (DNNL_ARG_DST, dst)]
         if let bias { args.append((DNNL_ARG_BIAS, bias)) }
         forward = Execution(fpd.makePrimitive(), args)
-        if let activation, !ConvolutionPlan.fusesActivation(g) {
-            var md = dstDesc
-            var op = dnnl_eltwise_desc_t()
-            DNNL.check(dnnl_eltwise_forward_desc_init(&op, dnnl_forward_training, activation.forwardAlgorithm, &md, activation.alpha, 0), "eltwise fwd")
-            let pd = PrimitiveDescriptor(op, what: "eltwise fwd (conv)", memoryBound: true)
-            separateActivation = Execution(pd.makePrimitive(), [(DNNL_ARG_SRC, dst), (DNNL_ARG_DST, dst)])
-        } else {
-            separateActivation = nil
-        }
     }
-
-    /// Whether the activation runs as the convolution's post-op. Not with fewer than 4 output channels:
-    /// there the output is plain NCHW and oneDNN 2.6 picks its gemm kernel, which applies a post-op
-    /// eltwise in a slow pass of its own (G's last layer, 16→1 at batch 32, in a probe: 0.54 ms with bias,
-    /// 2.2 ms with bias and tanh). With the tanh as its own primitive G's forward went from 6.7 to 5.0 ms.
-    static func fusesActivation(_ g: ConvolutionGeometry) -> Bool { g.outputChannels >= 4 }
 
     /// Runs the forward pass on `x` (layout = this plan's input layout).
     func runForward(_ x: DNNLMemory, weightsUnchanged: Bool) {
@@ -162,7 +145,6 @@ final class ConvolutionPlan {
         if !(weightsUnchanged && weightsLoaded) { weightsReorder?.run() }
         weightsLoaded = true
         forward.run()
-        separateActivation?.run()
         outputReorder?.run()
     }
 
