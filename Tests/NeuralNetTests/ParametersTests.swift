@@ -80,6 +80,13 @@ final class ParametersTests: XCTestCase {
         XCTAssertEqual(set.gradients.array, [0, 0, 0, 0, 0])
     }
 
+    /// Sets two threads so that large loops split in parts; returns the count to restore.
+    private func twoThreads() -> Int {
+        let before = Threads.count
+        Threads.set(2)
+        return before
+    }
+
     /// Values whose count is not a multiple of 16 and large enough to be split over two threads.
     private func varied(_ count: Int, _ salt: Int) -> [Float] {
         (0..<count).map { Float(($0 &* 7919 &+ salt &* 104_729) % 2001 - 1000) / 1000 }
@@ -88,8 +95,7 @@ final class ParametersTests: XCTestCase {
     func testLargeUpdateEqualsTheScalarRuleBitForBit() {
         // The update runs 16 lanes at a time in parts per thread; every value must still get exactly
         // PyTorch's scalar rule, computed here one value at a time in the same order of operations.
-        let threads = Threads.count
-        Threads.set(2)
+        let threads = twoThreads()
         defer { Threads.set(threads) }
         let n = 3 * (1 << 16) + 13
         let settings = AdamSettings(learningRate: 0.01, beta1: 0.5, beta2: 0.999, epsilon: 1e-8)
@@ -114,8 +120,7 @@ final class ParametersTests: XCTestCase {
     }
 
     func testMovingAverageOfManyValuesEqualsTheScalarRule() {
-        let threads = Threads.count
-        Threads.set(2)
+        let threads = twoThreads()
         defer { Threads.set(threads) }
         let n = 2 * (1 << 16) + 5
         let a = varied(n, 3), b = varied(n, 4)
@@ -126,8 +131,7 @@ final class ParametersTests: XCTestCase {
     }
 
     func testParallelPartsCoverEveryIndexOnce() {
-        let threads = Threads.count
-        Threads.set(2)
+        let threads = twoThreads()
         defer { Threads.set(threads) }
         for (total, minimumPart, expectedParts) in [(0, 4, 0), (7, 4, 1), (8, 4, 2), (1001, 4, 2), (1001, 2000, 1)] {
             let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(total, 1))
