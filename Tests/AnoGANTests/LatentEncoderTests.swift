@@ -16,30 +16,15 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
         Threads.set(1)
     }
 
-    /// Untrained G and D whose BatchNorm running statistics come from a few training passes,
-    /// so that inference-mode outputs vary with z (as Synthetic.networks, with 20 passes).
-    private func networks(seed: UInt64 = 9, width: Int = 4) -> (Generator, Discriminator) {
-        let config = Synthetic.config(width: width)
-        let g = Generator(config: config), d = Discriminator(config: config)
-        var rng = SeededGenerator(seed: seed)
-        g.initialize(using: &rng)
-        d.initialize(using: &rng)
-        for _ in 0..<20 {
-            let images = g.forward(Tensor.uniform(shape: [16, 100], low: -1, high: 1, using: &rng), training: true)
-            _ = d.forward(images, training: true)
-        }
-        return (g, d)
-    }
-
     /// The loss gradient w.r.t. six of E's weight tensors against central differences along
     /// each tensor's own gradient direction u = g/|g| (whose derivative is |g|: a signal above
     /// Float32 rounding, which single-weight differences drown in). κ is set so that the pixel and
     /// feature terms contribute gradients of equal norm; the gradient of either term alone must fail
     /// the same check, so a missing term or a wrong sign (negative derivative) cannot pass.
-    /// The trained bars GAN is used (width 16, 16×16): an untrained G barely responds to z, so
+    /// The trained spots GAN is used (width 16, 16×16): an untrained G barely responds to z, so
     /// the loss would move by less than Float32 rounding.
     func testEncoderLossGradientMatchesFiniteDifferences() throws {
-        let g = TrainedBars.shared.trainer.generator, d = TrainedBars.shared.trainer.discriminator
+        let g = TrainedSpots.shared.trainer.outputGenerator, d = TrainedSpots.shared.trainer.discriminator
         var rng = SeededGenerator(seed: 5)
         let x = Synthetic.concatenate(Synthetic.bars(3, using: &rng), Synthetic.blobs(2, using: &rng))
         func gradient(kappa: Float) throws -> (LatentEncoder, Tensor) {
@@ -128,7 +113,7 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
 
     /// E(x) in inference mode is the same whatever batch x is in and whatever the batch size.
     func testEncodingDoesNotDependOnTheBatch() throws {
-        let (g, d) = networks()
+        let (g, d) = Synthetic.networks()
         var rng = SeededGenerator(seed: 6)
         let images = Synthetic.concatenate(Synthetic.bars(4, using: &rng), Synthetic.blobs(3, using: &rng))
         let e = try LatentEncoder(generator: g, discriminator: d, settings: EncoderTrainingSettings(iterations: 3, batchSize: 4, seed: 4))
@@ -148,7 +133,7 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
     /// k + m iterations straight equal k, checkpoint, resume, m more: weights, statistics, Adam.
     /// A checkpoint is refused for a GAN with other weights.
     func testResumeContinuesBitForBit() throws {
-        let (g, d) = networks()
+        let (g, d) = Synthetic.networks()
         var rng = SeededGenerator(seed: 7)
         let images = Synthetic.bars(40, using: &rng)   // 5 batches of 8 per pass
         let settings = EncoderTrainingSettings(iterations: 13, batchSize: 8, seed: 11, checkpointInterval: 100)
@@ -178,7 +163,7 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
         let fresh = try LatentEncoder(generator: g, discriminator: d, settings: settings)
         XCTAssertNotEqual(fresh.encoder.parameters.values.array, straight.encoder.parameters.values.array)
 
-        let (otherG, otherD) = networks(seed: 10)
+        let (otherG, otherD) = Synthetic.networks(seed: 10)
         XCTAssertThrowsError(try LatentEncoder(resuming: url, generator: otherG, discriminator: otherD)) { error in
             XCTAssertTrue("\(error)".contains("trained against other GAN weights"), "\(error)")
             XCTAssertTrue("\(error)".contains("/runs/gan/checkpoint.safetensors"), "\(error)")
@@ -189,7 +174,7 @@ final class LatentEncoderTests: TemporaryDirectoryTestCase {
     /// computed by hand one image at a time from G and D, and equals the losses a one-step
     /// mapping reports at its z₁ (through the folded D).
     func testEvaluationAtZEqualsOneForwardPassByHand() throws {
-        let (g, d) = networks()
+        let (g, d) = Synthetic.networks()
         var rng = SeededGenerator(seed: 8)
         let queries = Synthetic.concatenate(Synthetic.bars(3, using: &rng), Synthetic.blobs(2, using: &rng))
         let z = Tensor.uniform(shape: [5, 100], low: -1, high: 1, using: &rng)

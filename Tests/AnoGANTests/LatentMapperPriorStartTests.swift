@@ -2,7 +2,7 @@
 // mapping's own loss. Checked against the draws made by hand and their losses
 // from LatentMappingStep's first step (another code path: the folded D), for
 // independence from the batch, as the start the scorer records, and on a
-// trained GAN, where the better start leaves a better fit after a short mapping.
+// trained GAN, where the chosen start fits the image better than the single draw.
 
 import Foundation
 import XCTest
@@ -101,22 +101,25 @@ final class LatentMapperPriorStartTests: XCTestCase {
         XCTAssertNoThrow(try ScoringSettings(mapping: MappingSettings(steps: 5, priorCandidates: 1), start: .encoder).validate())
     }
 
-    /// On a trained GAN a start chosen among 8 draws is nearer its fit: after 10 steps of the
-    /// prior start's mapping the held-out images' mean R is lower than from the single draw.
-    func testOnATrainedGANTheChosenStartFitsBetterAfterAShortMapping() throws {
+    /// On a trained GAN a start chosen among 8 draws is nearer its fit: the held-out images' mean R
+    /// at z₁ is well below the single draw's: 0.41–0.57 on fourteen healthy spots GANs (TrainedSpots'
+    /// recipe and two nearby ones), about 1 on collapsed ones. After 10 steps of mapping the ratio was
+    /// 0.80–1.14 over eight seeds, so the head start is not asserted to last on these tiny GANs;
+    /// docs/DETECTION.md measures what it buys on real data.
+    func testOnATrainedGANTheChosenStartFitsBetter() throws {
         let model = TrainedSpots.shared
         var rng = SeededGenerator(seed: 11)
         let queries = Synthetic.spots(24, using: &rng)
         let queryIDs = (0..<24).map { "q\($0)" }
         func meanResidual(candidates: Int) throws -> Double {
-            let mapper = try LatentMapper(generator: model.trainer.generator, discriminator: model.trainer.discriminator,
-                                          settings: MappingSettings(steps: 10, priorCandidates: candidates))
+            let mapper = try LatentMapper(generator: model.trainer.outputGenerator, discriminator: model.trainer.discriminator,
+                                          settings: MappingSettings(steps: 1, priorCandidates: candidates))
             let z1 = try mapper.priorStart(queries, ids: queryIDs, seed: 2, loss: .featureMatching)
-            let r = try mapper.map(queries, initialZ: z1, loss: .featureMatching).residualLoss
+            let r = try mapper.evaluate(queries, at: z1, loss: .featureMatching).residualLoss
             return r.reduce(0, +) / Double(r.count)
         }
         let single = try meanResidual(candidates: 1), chosen = try meanResidual(candidates: 8)
-        print("mean R after 10 steps: single draw \(single), best of 8 \(chosen)")
-        XCTAssertLessThan(chosen, 0.9 * single)
+        print("mean R at z₁: single draw \(single), best of 8 \(chosen)")
+        XCTAssertLessThan(chosen, 0.8 * single)
     }
 }

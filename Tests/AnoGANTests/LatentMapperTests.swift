@@ -11,16 +11,18 @@ import Records
 final class LatentMapperTests: XCTestCase {
     override func setUp() { Threads.set(1) }  // tiny shapes: one thread avoids OpenMP spinning
 
-    /// A query made by the trained G from a known z* is mapped, from another z₁, to an
-    /// image whose residual is a small fraction of the starting one.
+    /// A query made by the trained G from a known z* is mapped, from another z₁, to an image
+    /// whose residual is near zero and a small fraction of the starting one. On fourteen healthy
+    /// spots GANs (TrainedSpots' recipe and two nearby ones, other seeds) R(z_Γ)/R(z₁) was at most
+    /// 0.15 and R(z_Γ) per pixel at most 0.005; the bounds leave room for another seed or another
+    /// float summation order.
     func testMappingAGeneratedQueryDrivesTheResidualCloseToZero() throws {
-        let trainer = TrainedBars.shared.trainer
-        let g = trainer.generator
+        let trainer = TrainedSpots.shared.trainer
+        let g = trainer.outputGenerator
         var rng = SeededGenerator(seed: 4)
         let zStar = Tensor.uniform(shape: [4, 100], low: -0.8, high: 0.8, using: &rng)
         let queries = g.forward(zStar, training: false)
-        // At 0.01, the rate these bounds were set for: the prior start's 0.1 finds the fit sooner but
-        // ends less precisely (Adam's steps stay ~0.1), 12 % of R(z₁) on image 1 instead of under 10 %.
+        // At 0.01: the prior start's 0.1 finds the fit sooner but ends less precisely (Adam's steps stay ~0.1).
         let mapper = try LatentMapper(generator: g, discriminator: trainer.discriminator,
                                       settings: MappingSettings(steps: 500, adam: .mapping))
         let z1 = Tensor.uniform(shape: [4, 100], low: -1, high: 1, using: &rng)
@@ -31,8 +33,8 @@ final class LatentMapperTests: XCTestCase {
         for i in 0..<4 {
             var initial = 0.0
             for k in 0..<pixels { initial += Double(abs(queries[i * pixels + k] - start[i * pixels + k])) }
-            XCTAssertLessThan(result.residualLoss[i], 0.1 * initial, "image \(i): R(z_Γ) \(result.residualLoss[i]) vs R(z₁) \(initial)")
-            XCTAssertLessThan(result.residualLoss[i] / Double(pixels), 0.02, "image \(i): mean |x − G(z_Γ)| per pixel")
+            XCTAssertLessThan(result.residualLoss[i], 0.25 * initial, "image \(i): R(z_Γ) \(result.residualLoss[i]) vs R(z₁) \(initial)")
+            XCTAssertLessThan(result.residualLoss[i] / Double(pixels), 0.015, "image \(i): mean |x − G(z_Γ)| per pixel")
         }
         // The reported residual is the returned reconstruction's, which is G(z_Γ), and z stays in [-1, 1].
         let residuals = result.residuals(of: queries)

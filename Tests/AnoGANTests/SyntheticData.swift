@@ -1,6 +1,6 @@
 // Tiny synthetic image sets for the model tests: "normal" images are a bright
-// vertical bar at a random column on a dark background; "anomalous" ones are a
-// bright square blob. Small enough to train a width-8, 16×16 GAN in a test.
+// vertical bar or a soft round spot on a dark background; "anomalous" ones are a
+// bright square blob. Small enough to train a width-16, 16×16 GAN in a test.
 
 import Foundation
 import NeuralNet
@@ -104,7 +104,21 @@ enum Synthetic {
         return wins / Double(anomalous.count * normal.count)
     }
 
-    /// Per-image summary statistics a generator must learn from the bars: mean intensity,
+    /// Mean over all pairs of images of their mean absolute pixel difference: how diverse a set is.
+    static func diversity(_ images: Tensor) -> Double {
+        let n = images.shape[0], m = images.itemCount
+        var sum = 0.0
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                var d = 0.0
+                for k in 0..<m { d += Double(abs(images[i * m + k] - images[j * m + k])) }
+                sum += d / Double(m)
+            }
+        }
+        return sum / Double(n * (n - 1) / 2)
+    }
+
+    /// Per-image summary statistics a generator must learn from bars or spots: mean intensity,
     /// fraction of bright pixels, and how column-like the bright pixels are (the mean
     /// over images of the largest column mean).
     static func statistics(_ images: Tensor) -> [Double] {
@@ -142,56 +156,50 @@ extension Synthetic {
     }
 }
 
-/// A GAN trained once per test run on bars at a fixed column with random brightness, for
-/// the tests that need a trained model. Settings chosen so a few hundred steps suffice:
-/// width 16, batch 32, lr 1e-3 (5× the paper's 2e-4), 19 epochs of 16 steps. At this size
-/// a GAN trained this briefly collapses on bars at random columns, hence the fixed column.
-enum TrainedBars {
-    static let column = 7..<8
-    static let brightness: ClosedRange<Float> = 0.3...1
-
-    struct Model {
-        let trainer: Trainer
-        let data: Tensor
-        /// Synthetic.statistics of the fixed-noise samples before training.
-        let initialSampleStatistics: [Double]
-    }
-
-    static let shared: Model = {
-        Threads.set(1)
-        var rng = SeededGenerator(seed: 7)
-        let data = Synthetic.bars(512, columns: column, brightness: brightness, using: &rng)
-        var settings = TrainingSettings(epochs: 19, batchSize: 32, seed: 3, sampleCount: 64)
-        settings.adam.learningRate = 1e-3
-        var before: [Double] = []
-        let trainer = Synthetic.trainedGAN(on: data, settings: settings) { before = Synthetic.statistics($0.samples()) }.trainer
-        return Model(trainer: trainer, data: data, initialSampleStatistics: before)
-    }()
-}
-
-/// A GAN trained once per test run on `Synthetic.spots`, which, unlike TrainedBars, ends
-/// healthy: samples as diverse as the data, reconstructions well below the mean image's error.
-/// Width 16, batch 32, lr 1e-3, 60 epochs of the 486 training images (900 steps), a moving
-/// average of G (0.99); 5 % held out. This seed ends at D(x) ≈ D(G(z)) ≈ 0.5, diversity 1.03
-/// of the data's, held-out reconstruction 0.030 per pixel against 0.140 for the mean image.
-/// Seed 3 without the average was healthy too but mid-oscillation (D(x) 0.78, reconstruction
-/// 0.110); 40 epochs were not enough (0.20); the bars recipe collapses on spots as on bars.
+/// A GAN trained once per test run on `Synthetic.spots`, for the tests that need a trained model:
+/// width 16, batch 32, lr 1e-3 (5× the paper's 2e-4), 60 epochs of the 486 training images
+/// (900 steps), a moving average of G (0.99); 5 % held out.
+///
+/// A GAN this small collapses on some seeds, and a kernel change that only reorders float sums
+/// trains another GAN of the same recipe, as another seed does. Over training seeds 1–8 three of
+/// eight ended collapsed or mid-oscillation (the health check's diversity 0.19–0.68 of the data's,
+/// held-out reconstructions worse than the mean image); 120 epochs rescued two of them and not the
+/// third, one-sided label smoothing (0.9) left two of eight collapsed, lr 5e-4 collapsed more.
+/// So the model is the first of `seeds` whose samples are 0.8–1.25 as diverse as the data by
+/// `Synthetic.diversity` (not by the health check under test): 0.87–0.95 on fourteen healthy
+/// GANs of this and nearby recipes, 0.07–0.20 on five collapsed ones, 0.59 for seed 3 here. The
+/// tests' bounds were set over those healthy GANs, so they hold for any healthy GAN of the recipe.
 enum TrainedSpots {
     struct Model {
         let trainer: Trainer
         let data: Tensor
         /// One entry per training step, as `Trainer.run` collects them for the health check.
         let lossHistory: [GANStepLosses]
+        /// Synthetic.statistics of the fixed-noise samples before training.
+        let initialSampleStatistics: [Double]
     }
+
+    /// Seeds that trained healthy in the sweep; 4 has been the tests' GAN since the spots were introduced.
+    static let seeds: [UInt64] = [4, 1, 2, 6, 7]
+    static let healthyDiversity = 0.8...1.25
 
     static let shared: Model = {
         Threads.set(1)
         var rng = SeededGenerator(seed: 7)
         let data = Synthetic.spots(512, using: &rng)
-        var settings = TrainingSettings(epochs: 60, batchSize: 32, seed: 4, sampleCount: 64, validationFraction: 0.05)
-        settings.adam.learningRate = 1e-3
-        settings.generatorAverageDecay = 0.99
-        let (trainer, history) = Synthetic.trainedGAN(on: data, settings: settings)
-        return Model(trainer: trainer, data: data, lossHistory: history)
+        let dataDiversity = Synthetic.diversity(data.items(0..<64))
+        var model: Model!
+        for seed in seeds {
+            var settings = TrainingSettings(epochs: 60, batchSize: 32, seed: seed, sampleCount: 64, validationFraction: 0.05)
+            settings.adam.learningRate = 1e-3
+            settings.generatorAverageDecay = 0.99
+            var before: [Double] = []
+            let (trainer, history) = Synthetic.trainedGAN(on: data, settings: settings) { before = Synthetic.statistics($0.samples()) }
+            model = Model(trainer: trainer, data: data, lossHistory: history, initialSampleStatistics: before)
+            let ratio = Synthetic.diversity(trainer.samples()) / dataDiversity
+            if healthyDiversity.contains(ratio) { break }
+            print("TrainedSpots: seed \(seed) collapsed (samples \(ratio) as diverse as the data); training the next seed")
+        }
+        return model
     }()
 }

@@ -1,4 +1,4 @@
-// Trainer.swift: a tiny GAN learns the bar images; a resumed run equals an
+// Trainer.swift: a tiny GAN learns the spot images; a resumed run equals an
 // uninterrupted one bit for bit; divergence stops the run and keeps the last
 // good checkpoint.
 
@@ -17,30 +17,28 @@ final class TrainerTests: TemporaryDirectoryTestCase {
         try super.setUpWithError()
     }
 
-    /// End to end on the bar images: after ~300 steps G's samples look more like the data
-    /// than at initialisation, and mapping ranks blobs above held-out bars.
-    func testTrainingLearnsBarsAndMappingRanksBlobsAboveHeldOutBars() throws {
-        let model = TrainedBars.shared
+    /// End to end on the spots (TrainedSpots): after training G's samples look more like the data
+    /// than at initialisation, and mapping ranks blobs above held-out spots.
+    func testTrainingLearnsSpotsAndMappingRanksBlobsAboveHeldOutSpots() throws {
+        let model = TrainedSpots.shared
         let trainer = model.trainer
-        XCTAssertEqual(trainer.completedIterations, 19 * 16)
+        XCTAssertEqual(trainer.completedIterations, model.lossHistory.count)
         let target = Synthetic.statistics(model.data)
         func distance(_ s: [Double]) -> Double { zip(s, target).map { abs($0 - $1) }.reduce(0, +) }
         let before = distance(model.initialSampleStatistics), after = distance(Synthetic.statistics(trainer.samples()))
         XCTAssertLessThan(after, 0.7 * before, "sample statistics \(Synthetic.statistics(trainer.samples())) vs data \(target), at init \(model.initialSampleStatistics)")
 
         var rng = SeededGenerator(seed: 21)
-        let normal = Synthetic.bars(16, columns: TrainedBars.column, brightness: TrainedBars.brightness, using: &rng)
-        let queries = Synthetic.concatenate(normal, Synthetic.blobs(16, using: &rng))
-        let mapper = try LatentMapper(generator: trainer.generator, discriminator: trainer.discriminator,
+        let queries = Synthetic.concatenate(Synthetic.spots(16, using: &rng), Synthetic.blobs(16, using: &rng))
+        let mapper = try LatentMapper(generator: trainer.outputGenerator, discriminator: trainer.discriminator,
                                       settings: MappingSettings(steps: 200, batchSize: 32))
         var zRNG = SeededGenerator(seed: 11)
         let result = try mapper.map(queries, initialZ: Tensor.uniform(shape: [32, 100], low: -1, high: 1, using: &zRNG), loss: .featureMatching)
         let r = result.residualLoss, a = result.anomalyScores(lambda: 0.1), d = result.discriminationLoss
         let aucR = try Synthetic.auc(anomalous: Array(r[16...]), normal: Array(r[..<16]))
-        // R, the misfit the paper segments with, must separate; A and D are printed for the record:
-        // after 300 steps D's feature distance is not yet discriminative and, being larger, dominates A.
+        // R, the misfit the paper segments with, must separate; A and D are printed for the record.
         let aucD = try Synthetic.auc(anomalous: Array(d[16...]), normal: Array(d[..<16])), aucA = try Synthetic.auc(anomalous: Array(a[16...]), normal: Array(a[..<16]))
-        print("bars vs blobs AUC: R \(aucR), D \(aucD), A \(aucA)")
+        print("spots vs blobs AUC: R \(aucR), D \(aucD), A \(aucA)")
         XCTAssertGreaterThanOrEqual(aucR, 0.9, "R(x) normal \(r[..<16]) anomalous \(r[16...])")
         XCTAssertLessThan(result.meanLossTrace.last!, result.meanLossTrace.first!)
     }
