@@ -99,4 +99,27 @@ final class ConvolutionTests: XCTestCase {
         assertClose(ref.dw, finiteDifference(wd, weights: r) { f(xd, $0, bd) }, tolerance: 1e-6, "dW")
         assertClose(ref.db, finiteDifference(bd, weights: r) { f(xd, wd, $0) }, tolerance: 1e-6, "db")
     }
+
+    /// D's first layer (one input channel, 16 out) as the discriminator sees it: its backward data runs
+    /// oneDNN's gemm kernel on plain layouts, not the JIT kernel on a side padded to 16 channels, and
+    /// still equals the reference.
+    func testOneChannelInputGradientRunsOnPlainLayouts() {
+        var rng = SeededGenerator(seed: 6)
+        let s = [2, 1, 16, 16], oc = 16
+        let (x, xd) = randomTensor(s, &rng)
+        let (w, wd) = randomTensor([oc, 1, 5, 5], &rng, scale: 0.3)
+        let conv = Conv2d(inputChannels: 1, outputChannels: oc, kernelSize: 5, stride: 2, padding: 2, weight: w, bias: nil,
+                          weightGradient: Tensor(shape: w.shape), biasGradient: nil, activation: .leakyReLU(slope: 0.2))
+        let start = DNNL.implementations.count
+        let ref = Conv2d.referenceForward(x: xd, shape: s, weight: wd, bias: nil, outputChannels: oc, kernelSize: 5, stride: 2, padding: 2)
+        let yRef = Activation.referenceForward(.leakyReLU(slope: 0.2), ref.y)
+        assertClose(conv.forward(x).array, yRef, "fwd")
+        let (dy, dyd) = randomTensor(ref.shape, &rng)
+        let dPre = Activation.referenceBackward(.leakyReLU(slope: 0.2), output: yRef, gradOutput: dyd)
+        let back = Conv2d.referenceBackward(x: xd, shape: s, weight: wd, gradOutput: dPre, outputChannels: oc, kernelSize: 5, stride: 2, padding: 2)
+        assertClose(conv.backward(dy, weightGradients: false).array, back.dx, "dx")
+        let backwardData = DNNL.implementations.dropFirst(start).filter { $0.hasPrefix("conv bwd data") }
+        XCTAssertEqual(backwardData.count, 1, "\(backwardData)")
+        XCTAssertTrue(backwardData.allSatisfy { $0.contains("gemm") }, "\(backwardData)")
+    }
 }
