@@ -10,13 +10,12 @@ import Records
 enum Synthetic {
     static let size = 16
 
-    /// N×1×16×16 in [-1, 1]: background -1 with a little noise, a 2-pixel-wide bar at +1.
-    /// `columns`: where the bar's left edge may be (default: anywhere with a 2-pixel margin);
-    /// `brightness`: the bar's intensity range.
-    static func bars(_ n: Int, size: Int = size, columns: Range<Int>? = nil, brightness: ClosedRange<Float> = 1...1,
+    /// N×1×16×16 in [-1, 1]: background -1 with a little noise, a 2-pixel-wide bar at +1 whose
+    /// left edge may be anywhere with a 2-pixel margin; `brightness`: the bar's intensity range.
+    static func bars(_ n: Int, size: Int = size, brightness: ClosedRange<Float> = 1...1,
                      using rng: inout SeededGenerator) -> Tensor {
         let t = Tensor(shape: [n, 1, size, size])
-        let range = columns ?? 2..<(size - 3)
+        let range = 2..<(size - 3)
         for i in 0..<n {
             let column = range.lowerBound + rng.index(below: range.count)
             let level = rng.uniform(brightness.lowerBound, brightness.upperBound)
