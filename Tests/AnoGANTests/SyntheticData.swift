@@ -104,6 +104,8 @@ enum Synthetic {
     }
 
     /// Mean over all pairs of images of their mean absolute pixel difference: how diverse a set is.
+    /// The measure of the health check's `meanPairwiseL1`, written again on purpose: TrainedSpots
+    /// chooses its GAN with it, and that choice must not rest on the code the tests check.
     static func diversity(_ images: Tensor) -> Double {
         let n = images.shape[0], m = images.itemCount
         var sum = 0.0
