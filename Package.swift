@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records", "Evaluation", "Imaging", "TestSupport"]),
         .testTarget(name: "WorkflowsTests", dependencies: ["Workflows", "TestSupport", "Records", "NeuralNet", "AnoGAN", "Imaging", "Evaluation", "Report"]),
         // Runs the built `anogan` as a subprocess; the dependency makes `swift build --build-tests` build it first.
-        .testTarget(name: "CLITests", dependencies: ["AnoGANCLI", "Records", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["AnoGANCLI", "Records", "Imaging", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

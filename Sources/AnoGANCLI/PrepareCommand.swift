@@ -61,8 +61,11 @@ struct PrepareCommand: ParsableCommand {
     var trainLimit: Int?
     @Option(name: .long, help: "With --idx: keep the first N test images.")
     var testLimit: Int?
-    @Option(name: .long, help: "With --idx: image side (28×28 is centred on this canvas).")
-    var imageSize: Int = 32
+    @Option(name: .long, help: ArgumentHelp("With --idx: image side (28×28 is centred on this canvas; default 32). "
+                                            + "With --train-folder: fit every image to this side (larger ones shrunk by area "
+                                            + "averaging, aspect kept; then centred on a black square); default: use them as they are.",
+                                            valueName: "side"))
+    var imageSize: Int?
     @Option(name: .long, help: "Folder of normal training PNGs.")
     var trainFolder: String?
     @Option(name: .long, help: "LABEL=DIR test folder (normal/anomalous); repeatable.")
@@ -88,6 +91,12 @@ struct PrepareCommand: ParsableCommand {
         if let label, ImageFolder.label(named: label) == nil { throw ValidationError("--label must be normal, anomalous or unknown, not '\(label)'") }
         if idx != nil && normalClass == nil { throw ValidationError("--idx needs --normal-class") }
         if trainFolder != nil && testFolder.isEmpty { throw ValidationError("--train-folder needs at least one --test-folder LABEL=DIR") }
+        if let imageSize {
+            guard oct.isEmpty else { throw ValidationError("--image-size is for --idx and --train-folder; OCT patches take --patch-size") }
+            guard imageSize >= 16, imageSize % 16 == 0, imageSize <= Limits.imageSize else {
+                throw ValidationError("--image-size must be a multiple of 16 in 16…\(Limits.imageSize) (a side the DCGAN can have), got \(imageSize)")
+            }
+        }
         for t in testFolder { _ = try parseTestFolder(t) }
     }
 
@@ -114,10 +123,10 @@ struct PrepareCommand: ParsableCommand {
     private func request() throws -> PreparationRequest {
         if let idx {
             return .idx(directory: URL(fileURLWithPath: idx), normalClass: normalClass!, trainLimit: trainLimit, testLimit: testLimit,
-                        imageSize: imageSize)
+                        imageSize: imageSize ?? 32)
         }
         if let trainFolder {
-            return .folders(train: URL(fileURLWithPath: trainFolder), test: try testFolder.map(parseTestFolder))
+            return .folders(train: URL(fileURLWithPath: trainFolder), test: try testFolder.map(parseTestFolder), imageSize: imageSize)
         }
         var settings = try configFile.load(PrepareConfig()).value.preparation
         if let spacingX { settings.preprocessing.targetSpacingX = spacingX }

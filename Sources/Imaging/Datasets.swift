@@ -80,24 +80,76 @@ public enum OneClassIDX {
     static func canvas(_ images: IDXArray, _ indices: [Int], size: Int, path: String) throws -> Tensor {
         let rows = images.shape[1], cols = images.shape[2]
         guard size >= rows, size >= cols else { throw FileError(path, "images are \(rows)×\(cols), larger than the \(size)×\(size) canvas") }
-        let top = (size - rows) / 2, left = (size - cols) / 2
-        let out = Tensor(shape: [indices.count, 1, size, size], value: -1)
-        images.values.withUnsafeBufferPointer { src in
-            for (k, i) in indices.enumerated() {
-                let image = src.baseAddress! + i * rows * cols
-                let dst = out.data + k * size * size
-                for r in 0..<rows {
-                    for c in 0..<cols { dst[(top + r) * size + left + c] = Float(image[r * cols + c]) / 127.5 - 1 }
-                }
-            }
+        let out = Tensor(shape: [indices.count, 1, size, size])
+        for (k, i) in indices.enumerated() {
+            let image = images.values[(i * rows * cols)..<((i + 1) * rows * cols)].map { Float($0) / 127.5 - 1 }
+            let square = SquareFit.centre(image, width: cols, height: rows, on: size)
+            (out.data + k * size * size).update(from: square, count: square.count)
         }
         return out
     }
 }
 
+/// Fitting an image of any size onto the S×S square a model takes. An image wider or taller
+/// than S is shrunk, its aspect kept, by area averaging until its longer side is S; then it is
+/// centred on an S×S canvas of the background value −1, as the one-class IDX protocol pads
+/// 28×28 to 32×32. Smaller images are never enlarged: padding leaves their pixels as they are.
+public enum SquareFit {
+    /// `pixels` (row-major, `height`×`width`) fitted to `size`×`size`.
+    public static func fit(_ pixels: [Float], width: Int, height: Int, to size: Int) -> [Float] {
+        guard width > size || height > size else { return centre(pixels, width: width, height: height, on: size) }
+        let longer = max(width, height)
+        let w = max(1, (width * size + longer / 2) / longer), h = max(1, (height * size + longer / 2) / longer)
+        return centre(shrink(pixels, width: width, height: height, toWidth: w, height: h), width: w, height: h, on: size)
+    }
+
+    /// `pixels` (`height`×`width`, both ≤ `size`) in the middle of a `size`×`size` canvas of −1.
+    public static func centre(_ pixels: [Float], width: Int, height: Int, on size: Int) -> [Float] {
+        precondition(width <= size && height <= size && pixels.count == width * height)
+        var out = [Float](repeating: -1, count: size * size)
+        let top = (size - height) / 2, left = (size - width) / 2
+        for r in 0..<height {
+            for c in 0..<width { out[(top + r) * size + left + c] = pixels[r * width + c] }
+        }
+        return out
+    }
+
+    /// Area averaging from `width`×`height` down to `w`×`h`: each output pixel is the mean of
+    /// the input over its footprint, input pixels cut by a footprint's edge counting by the
+    /// fraction inside it. Separable: rows first, then columns.
+    static func shrink(_ pixels: [Float], width: Int, height: Int, toWidth w: Int, height h: Int) -> [Float] {
+        let across = weights(from: width, to: w), down = weights(from: height, to: h)
+        var rows = [Float](repeating: 0, count: height * w)
+        for r in 0..<height {
+            for (j, taps) in across.enumerated() {
+                rows[r * w + j] = taps.reduce(0) { $0 + $1.weight * pixels[r * width + $1.index] }
+            }
+        }
+        var out = [Float](repeating: 0, count: h * w)
+        for (i, taps) in down.enumerated() {
+            for c in 0..<w { out[i * w + c] = taps.reduce(0) { $0 + $1.weight * rows[$1.index * w + c] } }
+        }
+        return out
+    }
+
+    /// For each of `m` outputs over `n` ≥ `m` inputs: the inputs its footprint [j·n/m, (j+1)·n/m)
+    /// overlaps, each weighted by the overlap over the footprint's length (the weights sum to 1).
+    static func weights(from n: Int, to m: Int) -> [[(index: Int, weight: Float)]] {
+        let scale = Double(n) / Double(m)
+        return (0..<m).map { j in
+            let lo = Double(j) * scale, hi = Double(j + 1) * scale
+            return (Int(lo.rounded(.down))..<min(n, Int(hi.rounded(.up)))).compactMap { i in
+                let overlap = min(hi, Double(i + 1)) - max(lo, Double(i))
+                return overlap > 1e-12 ? (i, Float(overlap / scale)) : nil
+            }
+        }
+    }
+}
+
 /// Folders of PNG images as data sets: one folder of normal images for training,
-/// labelled folders for testing. Every image must be square and of one size;
-/// colour is reduced to grey (Rec. 601 luma); 8-bit values are divided by 255,
+/// labelled folders for testing. Without an image size every image must be square and of
+/// one size; with one, each image is fitted to it (`SquareFit`), whatever its size.
+/// Colour is reduced to grey (Rec. 601 luma); 8-bit values are divided by 255,
 /// 16-bit by 65535, then mapped to [−1, 1]. Files are taken in name order
 /// (numbers compared numerically); only `*.png` files count.
 /// `sources` hold each image's file as "folder/file" in `volume`; the other fields are 0.
@@ -129,15 +181,22 @@ public enum ImageFolder {
     }
 
     /// Reads every PNG of `directory` into N×1×S×S in [−1, 1]; each image gets `label`.
-    /// `size` (when given) is the required side length; otherwise the first image sets it.
-    public static func read(directory: URL, label: Int?, size: Int? = nil) throws -> PatchSet {
+    /// With `fitTo`, each image is fitted to that side (`SquareFit`). Otherwise `size` (when
+    /// given) is the required side length, or the first image sets it.
+    public static func read(directory: URL, label: Int?, size: Int? = nil, fitTo fitted: Int? = nil) throws -> PatchSet {
         let files = try pngFiles(in: directory)
         guard let first = files.first else { throw FileError(directory, "no .png images in this directory") }
-        var side = size
+        var side = fitted ?? size
         var values: [Float] = []
         for url in files {
             let image = try PNG.read(url)
-            guard image.width == image.height else { throw FileError(url, "image is \(image.width)×\(image.height); images must be square") }
+            if let fitted {
+                values += SquareFit.fit(image.grayscale().map { $0 * 2 - 1 }, width: image.width, height: image.height, to: fitted)
+                continue
+            }
+            guard image.width == image.height else {
+                throw FileError(url, "image is \(image.width)×\(image.height); images must be square (or give an image size to fit them to)")
+            }
             if side == nil { side = image.width }
             guard image.width == side else {
                 throw FileError(url, "image is \(image.width)×\(image.height), but \(size == nil ? first.lastPathComponent + " is" : "the data set's images are") \(side!)×\(side!)")
@@ -153,13 +212,18 @@ public enum ImageFolder {
     }
 
     /// The training set (normal folder, label 0) and the test set (the folders
-    /// concatenated in order, each with its label). All images share one size.
-    public static func load(train: URL, test: [(label: Int, directory: URL)]) throws -> (train: PatchSet, test: PatchSet) {
-        let trainSet = try read(directory: train, label: 0)
+    /// concatenated in order, each with its label). Without `imageSize` all images share
+    /// one size; with it, every image is fitted to `imageSize`×`imageSize`.
+    public static func load(train: URL, test: [(label: Int, directory: URL)], imageSize: Int? = nil) throws -> (train: PatchSet, test: PatchSet) {
+        var trainSet = try read(directory: train, label: 0, fitTo: imageSize)
         guard !test.isEmpty else { throw FileError(train, "no test folders given") }
-        let parts = try test.map { try read(directory: $0.directory, label: $0.label, size: trainSet.size) }
+        let parts = try test.map { try read(directory: $0.directory, label: $0.label, size: trainSet.size, fitTo: imageSize) }
         var testSet = concatenate(parts)
         testSet.settings = ["protocol": "image-folder", "folders": test.map { "\($0.label)=\($0.directory.path)" }.joined(separator: ";")]
+        if let imageSize {
+            trainSet.settings["fittedTo"] = "\(imageSize)"
+            testSet.settings["fittedTo"] = "\(imageSize)"
+        }
         return (trainSet, testSet)
     }
 

@@ -140,8 +140,9 @@ public enum PreparationRequest {
     case oct([OCTInput], OCTPreparationSettings)
     /// An IDX data set with the one-class protocol → train/ and test/.
     case idx(directory: URL, normalClass: Int, trainLimit: Int?, testLimit: Int?, imageSize: Int)
-    /// A folder of normal training PNGs and labelled test folders → train/ and test/.
-    case folders(train: URL, test: [(label: Int, directory: URL)])
+    /// A folder of normal training PNGs and labelled test folders → train/ and test/; with an
+    /// image size, every image fitted to it (`SquareFit`), else all of one square size.
+    case folders(train: URL, test: [(label: Int, directory: URL)], imageSize: Int?)
 }
 
 /// Runs a preparation and writes its patch set(s) under `output`; returns the sets written.
@@ -163,8 +164,8 @@ public func prepare(_ request: PreparationRequest, output: URL, log: (String) ->
                                                  testLimit: testLimit, imageSize: imageSize)
         try save(train, output.appendingPathComponent("train"))
         try save(test, output.appendingPathComponent("test"))
-    case let .folders(trainFolder, testFolders):
-        let (train, test) = try ImageFolder.load(train: trainFolder, test: testFolders)
+    case let .folders(trainFolder, testFolders, imageSize):
+        let (train, test) = try ImageFolder.load(train: trainFolder, test: testFolders, imageSize: imageSize)
         try save(train, output.appendingPathComponent("train"))
         try save(test, output.appendingPathComponent("test"))
     }

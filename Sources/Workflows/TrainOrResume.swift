@@ -144,7 +144,8 @@ public func trainOrResume(data: URL, config: DCGANConfig, fitImageSizeToData: Bo
         config.imageSize = input.imageSize
         guard input.imageSize >= 16, input.imageSize % 16 == 0, input.imageSize <= Limits.imageSize else {
             throw FileError(data, "images are \(input.imageSize)×\(input.imageSize); the DCGAN needs a side that is a multiple of 16 "
-                            + "in 16…\(Limits.imageSize): pad or resize them, or set the architecture's image size")
+                            + "in 16…\(Limits.imageSize): pad or resize them (`anogan prepare --train-folder … --image-size S` "
+                            + "fits PNG folders), or set the architecture's image size")
         }
     }
     return try trainOrResume(input, config: config, settings: settings, output: output, resume: resume, log: log)

@@ -6,6 +6,7 @@
 // pipeline writes its files.
 
 import Foundation
+import Imaging
 import Records
 import XCTest
 
@@ -285,6 +286,37 @@ final class CLITests: CLITestCase {
                          "--train-limit", "64", "--test-limit", "10", "--width", "2", "--steps", "1", "--iterations", "1"],
                         mentions: [images, "IDX"])
         try assertFails(["prepare", "--idx", idx.path, "--normal-class", "1", "--out", path("p")], mentions: [images, "IDX"])
+    }
+
+    func testPrepareFitsPNGFoldersOfAnySizeToTheModel() throws {
+        // 28×28 images, as MNIST-like data come: not a side the DCGAN can have.
+        for (folder, count) in [("train", 3), ("good", 2), ("bad", 2)] {
+            let url = dir.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            for i in 0..<count {
+                try PNG.write(width: 28, height: 28, channels: 1, pixels8: (0..<784).map { UInt8(($0 + i) % 256) },
+                              to: url.appendingPathComponent("\(i).png"))
+            }
+        }
+        func ok(_ args: [String]) throws {
+            let r = try run(args)
+            XCTAssertEqual(r.status, 0, "anogan \(args.joined(separator: " ")):\n\(r.stderr)")
+        }
+        let folders = ["--train-folder", path("train"), "--test-folder", "normal=" + path("good"), "--test-folder", "anomalous=" + path("bad")]
+        try ok(["prepare"] + folders + ["--out", path("as-is")])
+        try assertFails(["train", "--data", path("as-is/train"), "--out", path("m")], mentions: ["28×28", "--image-size"])
+        try ok(["prepare"] + folders + ["--out", path("fitted"), "--image-size", "32"])
+        let train = try PatchSet.load(from: dir.appendingPathComponent("fitted/train"))
+        let test = try PatchSet.load(from: dir.appendingPathComponent("fitted/test"))
+        XCTAssertEqual(train.images.shape, [3, 1, 32, 32])
+        XCTAssertEqual(test.images.shape, [4, 1, 32, 32])
+        XCTAssertEqual(test.labels, [0, 0, 1, 1])
+        XCTAssertEqual(train.images[0, 0, 0, 0], -1)   // the border the 28×28 image is centred in
+        XCTAssertEqual(train.images[0, 0, 2, 2], -1, accuracy: 1e-6)   // its first pixel, 0
+        XCTAssertEqual(train.images[0, 0, 2, 3], 1 / 255 * 2 - 1, accuracy: 1e-6)
+        try assertFails(["prepare"] + folders + ["--out", path("f"), "--image-size", "30"], status: 64, mentions: ["--image-size", "30"])
+        try assertFails(["prepare", "--volume", path("v.mha"), "--out", path("f"), "--image-size", "32"], status: 64,
+                        mentions: ["--image-size", "--patch-size"])
     }
 
     func testPrepareRejectsAMaskOfTheWrongSize() throws {

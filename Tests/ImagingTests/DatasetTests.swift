@@ -111,6 +111,87 @@ final class DatasetTests: TemporaryDirectoryTestCase {
         XCTAssertNil(ImageFolder.label(named: "weird"))
     }
 
+    // MARK: Fitting images to a square
+
+    /// The area average computed directly in 2-D: each output pixel integrates the input over its
+    /// footprint, cell by cell (independent of the separable weights under test).
+    private func areaAverage(_ x: [Float], width: Int, height: Int, toWidth w: Int, height h: Int) -> [Float] {
+        let sx = Double(width) / Double(w), sy = Double(height) / Double(h)
+        var out = [Float](repeating: 0, count: w * h)
+        for i in 0..<h {
+            for j in 0..<w {
+                var sum = 0.0
+                for r in 0..<height {
+                    for c in 0..<width {
+                        let oy = max(0, min(Double(i + 1) * sy, Double(r + 1)) - max(Double(i) * sy, Double(r)))
+                        let ox = max(0, min(Double(j + 1) * sx, Double(c + 1)) - max(Double(j) * sx, Double(c)))
+                        sum += oy * ox * Double(x[r * width + c])
+                    }
+                }
+                out[i * w + j] = Float(sum / (sx * sy))
+            }
+        }
+        return out
+    }
+
+    func testAreaWeightsByHand() {
+        // 3 inputs onto 2 outputs: each output covers 1.5 inputs.
+        let w = SquareFit.weights(from: 3, to: 2)
+        XCTAssertEqual(w.map { $0.map(\.index) }, [[0, 1], [1, 2]])
+        XCTAssertEqual(w[0].map(\.weight), [2.0 / 3, 1.0 / 3].map(Float.init))
+        XCTAssertEqual(w[1].map(\.weight), [1.0 / 3, 2.0 / 3].map(Float.init))
+        // An integer ratio averages whole blocks.
+        let blocks = SquareFit.shrink((0..<16).map(Float.init), width: 4, height: 4, toWidth: 2, height: 2)
+        XCTAssertEqual(blocks, [2.5, 4.5, 10.5, 12.5])
+    }
+
+    func testFitShrinksLargeImagesAndPadsSmallOnes() {
+        var rng = SystemRandomNumberGenerator()
+        // 30 wide, 12 tall onto 8: the longer side becomes 8, the shorter round(12·8/30) = 3, centred.
+        let wide = (0..<(30 * 12)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let fitted = SquareFit.fit(wide, width: 30, height: 12, to: 8)
+        let reference = areaAverage(wide, width: 30, height: 12, toWidth: 8, height: 3)
+        for r in 0..<8 {
+            for c in 0..<8 {
+                let inside = (2..<5).contains(r)
+                let want = inside ? reference[(r - 2) * 8 + c] : -1
+                XCTAssertEqual(fitted[r * 8 + c], want, accuracy: 1e-5, "r\(r) c\(c)")
+            }
+        }
+        // An image no larger than the square is only padded: its pixels stay as they are.
+        let small = (0..<(5 * 3)).map { Float($0) / 15 }
+        let padded = SquareFit.fit(small, width: 5, height: 3, to: 8)
+        XCTAssertEqual(padded.filter { $0 != -1 }.count, 15)
+        XCTAssertEqual(padded[2 * 8 + 1], small[0])   // top (8−3)/2 = 2, left (8−5)/2 = 1
+        XCTAssertEqual(padded[4 * 8 + 5], small[14])
+    }
+
+    func testImageFolderFitsImagesOfAnySizeToTheModelSide() throws {
+        let train = try folder("train"), normal = try folder("normal")
+        let big = (0..<(48 * 48)).map { UInt8(($0 % 48) * 5) }   // columns 0, 5, …, 235
+        try PNG.write(width: 48, height: 48, channels: 1, pixels8: big, to: train.appendingPathComponent("big.png"))
+        try PNG.write(width: 20, height: 12, channels: 1, pixels8: Array(repeating: 255, count: 240),
+                      to: train.appendingPathComponent("small.png"))
+        try PNG.write(width: 40, height: 64, channels: 1, pixels8: Array(repeating: 0, count: 40 * 64),
+                      to: normal.appendingPathComponent("tall.png"))
+        let (trainSet, testSet) = try ImageFolder.load(train: train, test: [(0, normal)], imageSize: 16)
+        XCTAssertEqual(trainSet.images.shape, [2, 1, 16, 16])
+        XCTAssertEqual(testSet.images.shape, [1, 1, 16, 16])
+        XCTAssertEqual(trainSet.settings["fittedTo"], "16")
+        // big.png, 48 → 16: output column j averages input columns 3j…3j+2, values 5·(3j+1).
+        let bigFitted = trainSet.images.items(0..<1).array
+        for j in 0..<16 { XCTAssertEqual(bigFitted[7 * 16 + j], Float(5 * (3 * j + 1)) / 255 * 2 - 1, accuracy: 1e-5) }
+        // small.png, 20×12: wider than 16, so it shrinks to 16×10 (round(12·16/20)) of white, rows 3…12.
+        let smallFitted = trainSet.images.items(1..<2).array
+        XCTAssertEqual(smallFitted.filter { abs($0 - 1) < 1e-5 }.count, 16 * 10)
+        XCTAssertEqual(smallFitted[2 * 16], -1)
+        XCTAssertEqual(smallFitted[3 * 16], 1, accuracy: 1e-5)
+        // tall.png, 40×64 → 10×16 of black (−1) on the −1 canvas.
+        XCTAssertTrue(testSet.images.array.allSatisfy { $0 == -1 })
+        // Without a size, a non-square image is still an error naming the file, and saying what fixes it.
+        assertFileError(try ImageFolder.load(train: train, test: [(0, normal)]), names: "small.png", "give an image size")
+    }
+
     func testImageFolderRejections() throws {
         let train = try folder("train"), test = try folder("test"), empty = try folder("empty")
         try PNG.write(width: 4, height: 4, channels: 1, pixels8: Array(repeating: 9, count: 16), to: train.appendingPathComponent("a.png"))
