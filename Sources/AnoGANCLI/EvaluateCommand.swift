@@ -10,7 +10,8 @@ import Report
 /// Flags naming the score runs to evaluate (shared by evaluate and report).
 struct RunOptions: ParsableArguments {
     @Option(name: .customLong("run"), help: ArgumentHelp(
-        "A score run directory, optionally named: DIR (the AnoGAN run, named anogan) or NAME=DIR (use acae=DIR for the aCAE run). Repeatable.",
+        "A score run directory, optionally named: NAME=DIR, or DIR, named by what its summary.json says it scored "
+        + "(acae for the aCAE, izif for the encoder score alone, anogan-encoder for a mapping from E(x), else anogan). Repeatable.",
         valueName: "[name=]dir"))
     var runs: [String] = []
 
@@ -18,7 +19,7 @@ struct RunOptions: ParsableArguments {
     var trainScores: String?
 
     @Option(name: .customLong("patches"), help: ArgumentHelp(
-        "The patch set a run scored, when summary.json does not name it: DIR (for the anogan run) or NAME=DIR. Repeatable.",
+        "The patch set a run scored, when summary.json does not name it: NAME=DIR, or DIR for the one run given without a name. Repeatable.",
         valueName: "[name=]dir"))
     var patches: [String] = []
 
@@ -33,17 +34,27 @@ struct RunOptions: ParsableArguments {
         if let bootstrap, !(1...Limits.bootstrapReplicates).contains(bootstrap) {
             throw ValidationError("--bootstrap must be in 1…\(Limits.bootstrapReplicates), got \(bootstrap)")
         }
-        let names = try runs.map { try Self.split($0).name }
+        let specs = try runs.map(Self.split)
+        let names = specs.compactMap(\.name), unnamed = specs.filter { $0.name == nil }.count
         if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
             throw ValidationError("--run name \(dup) is used twice")
         }
-        for p in patches where !names.contains(try Self.split(p).name) {
-            throw ValidationError("--patches \(p) names no --run")
+        let patchNames = try patches.map { try Self.split($0).name ?? "" }
+        if let dup = patchNames.first(where: { n in patchNames.filter { $0 == n }.count > 1 }) {
+            throw ValidationError(dup.isEmpty ? "--patches without a name is given twice" : "--patches name \(dup) is used twice")
+        }
+        for p in patches {
+            if let name = try Self.split(p).name {
+                guard names.contains(name) else { throw ValidationError("--patches \(p) names no --run") }
+            } else if unnamed != 1 {
+                throw ValidationError("--patches \(p) has no name, so it needs exactly one --run without a name (\(unnamed) given): use NAME=DIR")
+            }
         }
     }
 
-    static func split(_ spec: String) throws -> (name: String, path: String) {
-        guard let eq = spec.firstIndex(of: "=") else { return (ScoreReference.mainRun, spec) }
+    /// NAME=DIR, or DIR alone (name nil: `load` names the run by its summary).
+    static func split(_ spec: String) throws -> (name: String?, path: String) {
+        guard let eq = spec.firstIndex(of: "=") else { return (nil, spec) }
         let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
         guard !name.isEmpty, !path.isEmpty else { throw ValidationError("expected NAME=DIR, got \(spec)") }
         return (name, path)
@@ -60,9 +71,16 @@ struct RunOptions: ParsableArguments {
     /// `trainingParts`: metrics need only the training run's scores.
     func load(_ parts: ScoreRun.Parts, trainingParts: ScoreRun.Parts) throws -> (runs: [NamedScoreRun], training: NamedScoreRun?) {
         let overrides = Dictionary(uniqueKeysWithValues: try patches.map { try Self.split($0) }.map { ($0.name, URL(fileURLWithPath: $0.path)) })
+        var pathOfName: [String: String] = [:]
         let loaded = try runs.map { spec -> NamedScoreRun in
-            let (name, path) = try Self.split(spec)
-            return try NamedScoreRun.load(name: name, directory: URL(fileURLWithPath: path), patches: overrides[name], parts: parts)
+            let (given, path) = try Self.split(spec)
+            let directory = URL(fileURLWithPath: path)
+            let name = try given ?? ScoreReference.runName(of: ScoreRun.read(from: directory, parts: []).summary)
+            if let other = pathOfName[name] {
+                throw SettingsError("--run \(other) and --run \(path) are both run \(name) (named by what they scored): name them, NAME=DIR")
+            }
+            pathOfName[name] = path
+            return try NamedScoreRun.load(name: name, directory: directory, patches: overrides[given], parts: parts)
         }
         let training = try trainScores.map { try NamedScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0), parts: trainingParts) }
         return (loaded, training)

@@ -29,6 +29,16 @@ public struct ScoreReference: Codable, Equatable, Sendable {
     /// The run name of the encoder score alone: G(E(x)) in one pass, no mapping steps (Γ = 0).
     public static let encoderOnlyRun = "izif"
 
+    /// The name a run given without one gets, from what its summary says it scored, so that its
+    /// rows carry its model's label: the aCAE's one pass → acae; z₁ = E(x) with Γ = 0 → izif,
+    /// with mapping steps → anogan-encoder; the prior start, or a run without a summary → anogan.
+    public static func runName(of summary: ScoreRun.Summary?) -> String {
+        guard let summary else { return mainRun }
+        if summary.reconstructionsFrom == ScoreRun.Summary.encoderPass { return acaeRun }
+        guard summary.settings.start == .encoder else { return mainRun }
+        return summary.settings.mapping.steps == 0 ? encoderOnlyRun : encoderStartRun
+    }
+
     /// Fig. 4(a) and Table 1: aCAE (A of the aCAE run), P_D, GAN_R (Â), AnoGAN (A), and, when
     /// those runs exist, AnoGAN started from the encoder and the encoder score alone. Rows whose
     /// run is absent are left out.

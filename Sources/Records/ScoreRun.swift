@@ -113,8 +113,11 @@ public struct ScoreRun {
         /// Image mappings (images × variants run) per second.
         public var mappingsPerSecond: Double
         public var threads: Int
-        /// Which mapping ("feature-matching" or "reference") the reconstructions, residuals and z_Γ come from.
+        /// Which mapping ("feature-matching" or "reference") the reconstructions, residuals and z_Γ come from,
+        /// or `encoderPass` for an autoencoder's (the aCAE's) one pass.
         public var reconstructionsFrom: String
+        /// `reconstructionsFrom` of an aCAE run: its reconstructions come from one encoder–decoder pass.
+        public static let encoderPass = "encoder"
         /// The encoder checkpoint behind z₁ = E(x), as given, when `settings.start` is `.encoder`
         /// (nil otherwise, and in summaries written before the encoder start existed).
         public var encoderCheckpoint: String?

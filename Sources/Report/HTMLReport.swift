@@ -120,7 +120,7 @@ public enum HTMLReport {
     static func howScored(_ run: NamedScoreRun) -> String {
         guard let summary = run.run.summary else { return "no summary.json" }
         let st = summary.settings
-        if summary.reconstructionsFrom == "encoder" { return "one encoder pass (aCAE), λ = \(st.mapping.lambda)" }
+        if summary.reconstructionsFrom == ScoreRun.Summary.encoderPass { return "one encoder pass (aCAE), λ = \(st.mapping.lambda)" }
         let start = st.start == .encoder
             ? "start encoder (z₁ = E(x)\(summary.encoderCheckpoint.map { " of " + $0 } ?? ""))"
             : "start prior (seed \(st.seed)" + (MappingSettings.priorChoice(st.mapping.priorCandidates).map { ", " + $0 } ?? "") + ")"

@@ -8,6 +8,7 @@
 import Foundation
 import Imaging
 import Records
+import TestSupport
 import XCTest
 
 final class CLITests: CLITestCase {
@@ -317,6 +318,29 @@ final class CLITests: CLITestCase {
         try assertFails(["prepare"] + folders + ["--out", path("f"), "--image-size", "30"], status: 64, mentions: ["--image-size", "30"])
         try assertFails(["prepare", "--volume", path("v.mha"), "--out", path("f"), "--image-size", "32"], status: 64,
                         mentions: ["--image-size", "--patch-size"])
+    }
+
+    func testEvaluateNamesUnnamedRunsByWhatTheyScored() throws {
+        let runs: [(String, ScoringSettings?, String, String)] = [
+            ("prior", nil, "feature-matching", "AnoGAN (anogan.A)"),
+            ("enc", ScoringSettings(mapping: MappingSettings(steps: 0), start: .encoder), "feature-matching", "izi_f (E only) (izif.A)"),
+            ("enc20", ScoringSettings(mapping: MappingSettings(steps: 20), start: .encoder), "feature-matching", "AnoGAN (E start) (anogan-encoder.A)"),
+            ("ae", ScoringSettings(mapping: MappingSettings(steps: 0)), ScoreRun.Summary.encoderPass, "aCAE (acae.A)"),
+        ]
+        for (name, settings, from, _) in runs {
+            _ = try SyntheticRun.make(in: dir, name: name, count: 8, size: 8, seed: 1, settings: settings, reconstructionsFrom: from)
+        }
+        let result = try run(["evaluate", "--out", path("eval"), "--bootstrap", "10"] + runs.flatMap { ["--run", path($0.0)] })
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for (_, _, _, row) in runs { XCTAssertTrue(result.stdout.contains(row + ": AUC"), "\(row) in\n\(result.stdout)") }
+        // A name given wins; two unnamed runs of one kind need names.
+        let named = try run(["evaluate", "--out", path("eval2"), "--bootstrap", "10", "--run", "mine=" + path("enc")])
+        XCTAssertFalse(named.stdout.contains("izif"), named.stdout)
+        _ = try SyntheticRun.make(in: dir, name: "prior2", count: 8, size: 8, seed: 2)
+        try assertFails(["evaluate", "--out", path("eval3"), "--run", path("prior"), "--run", path("prior2")], status: 1,
+                        mentions: [path("prior"), path("prior2"), "anogan", "NAME=DIR"])
+        try assertFails(["evaluate", "--out", path("eval3"), "--run", path("prior"), "--run", path("enc"), "--patches", path("prior-patches")],
+                        status: 64, mentions: ["--patches", "NAME=DIR"])
     }
 
     func testPrepareRejectsAMaskOfTheWrongSize() throws {

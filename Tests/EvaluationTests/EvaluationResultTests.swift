@@ -55,6 +55,21 @@ final class EvaluationResultTests: XCTestCase {
         XCTAssertTrue(String(decoding: try result.json(), as: UTF8.self).contains("\"Infinity\""))
     }
 
+    func testARunWithoutANameIsNamedByWhatItScored() {
+        func summary(start: LatentStart, steps: Int, from: String = "feature-matching") -> ScoreRun.Summary {
+            let table = ScoreTable(columns: ["A"], ids: ["a"], labels: [0], values: [[1]])
+            return ScoreRun.Summary(checkpoint: "c", patches: "p", architecture: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2),
+                                    settings: ScoringSettings(mapping: MappingSettings(steps: steps), start: start), scores: table,
+                                    seconds: 1, mappings: 1, threads: 1, reconstructionsFrom: from)
+        }
+        XCTAssertEqual(ScoreReference.runName(of: summary(start: .prior, steps: 500)), "anogan")
+        XCTAssertEqual(ScoreReference.runName(of: summary(start: .encoder, steps: 0)), "izif")
+        XCTAssertEqual(ScoreReference.runName(of: summary(start: .encoder, steps: 20)), "anogan-encoder")
+        // The aCAE's runs record the prior start and Γ = 0 (no mapping): its reconstructions tell it apart.
+        XCTAssertEqual(ScoreReference.runName(of: summary(start: .prior, steps: 0, from: ScoreRun.Summary.encoderPass)), "acae")
+        XCTAssertEqual(ScoreReference.runName(of: nil), "anogan")
+    }
+
     func testNothingToEvaluateIsAnError() {
         let unlabeled = ScoreTable(columns: ["R"], ids: ["a"], labels: [nil], values: [[1]])
         XCTAssertThrowsError(try evaluate(runs: [NamedScoreTable(name: "anogan", table: unlabeled)]))

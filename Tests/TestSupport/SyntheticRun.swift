@@ -13,9 +13,11 @@ public struct SyntheticRun {
     public let residuals: [Float]
     public let masks: [UInt8]
 
-    /// - Parameters: n images (alternating normal / anomalous when `labelled`), side `size`.
+    /// - Parameters: n images (alternating normal / anomalous when `labelled`), side `size`;
+    ///   `settings` and `reconstructionsFrom` are what summary.json says the run scored with.
     public static func make(in root: URL, name: String, count n: Int, size s: Int, seed: UInt64, labelled: Bool = true,
-                     writeSummary: Bool = true) throws -> SyntheticRun {
+                     writeSummary: Bool = true, settings: ScoringSettings? = nil,
+                     reconstructionsFrom: String = "feature-matching") throws -> SyntheticRun {
         var rng = SeededGenerator(seed: seed)
         let dir = root.appendingPathComponent(name), patchDir = root.appendingPathComponent(name + "-patches")
         let item = s * s
@@ -55,8 +57,8 @@ public struct SyntheticRun {
                                ids: ids, labels: labels.map { $0 < 0 ? nil : $0 }, values: values)
         let summary = ScoreRun.Summary(checkpoint: "synthetic.safetensors", patches: patchDir.path,
                                        architecture: DCGANConfig(latentDimension: 4, imageSize: 16, width: 2),
-                                       settings: ScoringSettings(mapping: MappingSettings(steps: 5), variant: .both, seed: seed),
-                                       scores: table, seconds: 1, mappings: 2, threads: 1, reconstructionsFrom: "feature-matching")
+                                       settings: settings ?? ScoringSettings(mapping: MappingSettings(steps: 5), variant: .both, seed: seed),
+                                       scores: table, seconds: 1, mappings: 2, threads: 1, reconstructionsFrom: reconstructionsFrom)
         try ScoreRun(scores: table, summary: writeSummary ? summary : nil,
                      reconstructions: Tensor(shape: [n, 1, s, s], values: recon),
                      residuals: Tensor(shape: [n, 1, s, s], values: residuals),

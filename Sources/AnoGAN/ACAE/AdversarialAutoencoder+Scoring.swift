@@ -53,7 +53,7 @@ extension AdversarialAutoencoder {
                      referenceDiscrimination: nil, referenceAnomaly: nil, discriminatorProbability: probability[i])
         }
         return DetectionResult(rows: rows, columns: ["R", "D", "A", "P_D"], reconstructions: reconstructions,
-                               reconstructionsFrom: "encoder", queryFeatures: features ?? Tensor(shape: [0, 1]),
+                               reconstructionsFrom: ScoreRun.Summary.encoderPass, queryFeatures: features ?? Tensor(shape: [0, 1]),
                                latents: codes, lossTraces: [], seconds: Date().timeIntervalSince(start))
     }
 }
