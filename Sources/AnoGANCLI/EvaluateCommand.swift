@@ -77,7 +77,7 @@ struct RunOptions: ParsableArguments {
             let directory = URL(fileURLWithPath: path)
             let name = try given ?? ScoreReference.runName(of: ScoreRun.read(from: directory, parts: []).summary)
             if let other = pathOfName[name] {
-                throw SettingsError("--run \(other) and --run \(path) are both run \(name) (named by what they scored): name them, NAME=DIR")
+                throw SettingsError("--run \(other) and --run \(path) are both run \(name): tell them apart with NAME=DIR")
             }
             pathOfName[name] = path
             return try NamedScoreRun.load(name: name, directory: directory, patches: overrides[given], parts: parts)
