@@ -34,13 +34,11 @@ struct RunOptions: ParsableArguments {
         if let bootstrap, !(1...Limits.bootstrapReplicates).contains(bootstrap) {
             throw ValidationError("--bootstrap must be in 1…\(Limits.bootstrapReplicates), got \(bootstrap)")
         }
+        func firstRepeated(_ names: [String]) -> String? { names.first { n in names.filter { $0 == n }.count > 1 } }
         let specs = try runs.map(Self.split)
         let names = specs.compactMap(\.name), unnamed = specs.filter { $0.name == nil }.count
-        if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
-            throw ValidationError("--run name \(dup) is used twice")
-        }
-        let patchNames = try patches.map { try Self.split($0).name ?? "" }
-        if let dup = patchNames.first(where: { n in patchNames.filter { $0 == n }.count > 1 }) {
+        if let dup = firstRepeated(names) { throw ValidationError("--run name \(dup) is used twice") }
+        if let dup = firstRepeated(try patches.map { try Self.split($0).name ?? "" }) {
             throw ValidationError(dup.isEmpty ? "--patches without a name is given twice" : "--patches name \(dup) is used twice")
         }
         for p in patches {
@@ -74,13 +72,12 @@ struct RunOptions: ParsableArguments {
         var pathOfName: [String: String] = [:]
         let loaded = try runs.map { spec -> NamedScoreRun in
             let (given, path) = try Self.split(spec)
-            let directory = URL(fileURLWithPath: path)
-            let name = try given ?? ScoreReference.runName(of: ScoreRun.read(from: directory, parts: []).summary)
-            if let other = pathOfName[name] {
-                throw SettingsError("--run \(other) and --run \(path) are both run \(name): tell them apart with NAME=DIR")
+            let run = try NamedScoreRun.load(name: given, directory: URL(fileURLWithPath: path), patches: overrides[given], parts: parts)
+            if let other = pathOfName[run.name] {
+                throw SettingsError("--run \(other) and --run \(path) are both run \(run.name): tell them apart with NAME=DIR")
             }
-            pathOfName[name] = path
-            return try NamedScoreRun.load(name: name, directory: directory, patches: overrides[given], parts: parts)
+            pathOfName[run.name] = path
+            return run
         }
         let training = try trainScores.map { try NamedScoreRun.load(name: "training", directory: URL(fileURLWithPath: $0), parts: trainingParts) }
         return (loaded, training)

@@ -74,7 +74,7 @@ struct ArchitectureOptions: ParsableArguments {
     var width: Int?
 
     func validate() throws {
-        if let imageSize, imageSize < 16 || imageSize % 16 != 0 || imageSize > Limits.imageSize {
+        if let imageSize, !Limits.isModelImageSize(imageSize) {
             throw ValidationError("--image-size must be a multiple of 16 in 16…\(Limits.imageSize), got \(imageSize)")
         }
         try requireRange(width, 1...Limits.width, "--width")

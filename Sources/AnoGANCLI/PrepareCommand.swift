@@ -93,7 +93,7 @@ struct PrepareCommand: ParsableCommand {
         if trainFolder != nil && testFolder.isEmpty { throw ValidationError("--train-folder needs at least one --test-folder LABEL=DIR") }
         if let imageSize {
             guard oct.isEmpty else { throw ValidationError("--image-size is for --idx and --train-folder; OCT patches take --patch-size") }
-            guard imageSize >= 16, imageSize % 16 == 0, imageSize <= Limits.imageSize else {
+            guard Limits.isModelImageSize(imageSize) else {
                 throw ValidationError("--image-size must be a multiple of 16 in 16…\(Limits.imageSize) (a side the DCGAN can have), got \(imageSize)")
             }
         }

@@ -45,9 +45,11 @@ public struct NamedScoreRun {
     /// Loads a run directory (`ScoreRun.read`) and, when `parts` has `.patches`, its
     /// patch set, which must agree with scores.csv (count, size, labels, ids).
     /// - Parameter patches: the patch set directory; nil = the one the summary names.
+    /// - Parameter name: the run's name; nil names it by what its summary says it scored (`ScoreReference.runName`).
     /// - Parameter parts: the optional files to read (skipped ones stay nil, without a note).
-    public static func load(name: String, directory: URL, patches: URL? = nil, parts: ScoreRun.Parts = .all) throws -> NamedScoreRun {
+    public static func load(name given: String?, directory: URL, patches: URL? = nil, parts: ScoreRun.Parts = .all) throws -> NamedScoreRun {
         let run = try ScoreRun.read(from: directory, parts: parts)
+        let name = given ?? ScoreReference.runName(of: run.summary)
         var loaded = NamedScoreRun(name: name, directory: directory, run: run,
                                    notes: run.missing.filter(notedFiles.contains).map { "run \(name): no \($0)" })
         let n = run.scores.count

@@ -142,7 +142,7 @@ public func trainOrResume(data: URL, config: DCGANConfig, fitImageSizeToData: Bo
     if fitImageSizeToData {
         // The size came from the data, so a size the DCGAN cannot have is the data's problem.
         config.imageSize = input.imageSize
-        guard input.imageSize >= 16, input.imageSize % 16 == 0, input.imageSize <= Limits.imageSize else {
+        guard Limits.isModelImageSize(input.imageSize) else {
             throw FileError(data, "images are \(input.imageSize)×\(input.imageSize); the DCGAN needs a side that is a multiple of 16 "
                             + "in 16…\(Limits.imageSize): pad or resize them (`anogan prepare --train-folder … --image-size S` "
                             + "fits PNG folders), or set the architecture's image size")

@@ -32,6 +32,9 @@ public enum Limits {
     /// Draws from the prior to choose an image's z₁ among.
     public static let priorCandidates = 10_000
 
+    /// Whether `side` is an image side the DCGAN can have: a multiple of 16 (four stride-2 layers) in 16…`imageSize`.
+    public static func isModelImageSize(_ side: Int) -> Bool { side >= 16 && side % 16 == 0 && side <= imageSize }
+
     /// Throws a SettingsError naming `name` unless `value` lies in `range`.
     public static func check<T: Comparable & CustomStringConvertible>(_ name: String, _ value: T, in range: ClosedRange<T>) throws {
         guard range.contains(value) else { throw SettingsError("\(name) must be in \(range.lowerBound)…\(range.upperBound), got \(value)") }
@@ -52,7 +55,7 @@ extension DCGANConfig {
     /// The lower bounds of `validate()` and the upper bounds of `Limits`, naming `prefix.field`.
     public func validateLimits(_ prefix: String = "architecture") throws {
         try Limits.check("\(prefix).latentDimension", latentDimension, in: 1...Limits.latentDimension)
-        guard imageSize >= 16, imageSize % 16 == 0, imageSize <= Limits.imageSize else {
+        guard Limits.isModelImageSize(imageSize) else {
             throw SettingsError("\(prefix).imageSize must be a multiple of 16 in 16…\(Limits.imageSize), got \(imageSize)")
         }
         try Limits.check("\(prefix).width", width, in: 1...Limits.width)
