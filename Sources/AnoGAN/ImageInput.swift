@@ -80,14 +80,17 @@ public struct ImageInput {
     }
 
     /// Checks that the images fit `config` (channels and size); the message says what to do.
-    public func check(fits config: DCGANConfig) throws {
+    /// `model` is the checkpoint `config` came from: a colour model's error names it.
+    public func check(fits config: DCGANConfig, of model: URL? = nil) throws {
         let s = images.shape
         // Patch sets, scores, residual maps and pictures are grey throughout (DESIGN.md: data formats).
         guard s[1] == 1 else {
             throw FileError(source, "images have \(s[1]) channels; anogan reads grey images (N×1×S×S): convert them to grey")
         }
         guard config.channels == 1 else {
-            throw SettingsError("the model has \(config.channels) channels; anogan trains and scores grey (one-channel) models only")
+            let problem = "the model has \(config.channels) channels; anogan trains and scores grey (one-channel) models only"
+            if let model { throw FileError(model, problem) }
+            throw SettingsError(problem)
         }
         guard s[2] == config.imageSize else {
             throw FileError(source, "images are \(s[2])×\(s[3]) but the model takes \(config.imageSize)×\(config.imageSize)")

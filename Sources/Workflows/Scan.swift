@@ -225,7 +225,7 @@ public func mapVolume(_ source: OCTSource, scorer: Scorer, settings: ScanSetting
     let labels: [Int?] = rawMask == nil ? Array(repeating: nil, count: tiles.count) : (tiles.labels ?? []).map { $0 < 0 ? nil : $0 }
     if let patchDirectory { try tiles.save(to: patchDirectory) }
     let input = ImageInput(images: tiles.images, labels: labels, ids: tiles.ids, source: patchDirectory ?? source.scan)
-    try input.check(fits: scorer.config)
+    try input.check(fits: scorer.config, of: checkpoint)
     let prepareSeconds = lap()
 
     let detection: DetectionResult

@@ -31,7 +31,7 @@ public struct ScoreRunOptions: Codable, Equatable, Sendable {
 @discardableResult
 public func scoreAndWrite(_ scorer: Scorer, input: ImageInput, checkpoint: URL, encoderCheckpoint: URL? = nil, shard: Shard.Record? = nil,
                           to directory: URL, options: ScoreRunOptions = ScoreRunOptions(), label: String = "scoring") throws -> DetectionResult {
-    try input.check(fits: scorer.config)
+    try input.check(fits: scorer.config, of: checkpoint)
     let progress = Records.Progress(label, total: scorer.work(imageCount: input.count), unit: scorer.workUnit)
     let result = try scorer.score(input) { progress.update($0.done, detail: $0.detail) }
     try result.write(input: input, checkpoint: checkpoint, encoderCheckpoint: encoderCheckpoint, config: scorer.config,
@@ -115,7 +115,7 @@ public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringS
         }
         let scorer = AutoencoderScorer(model: model, lambda: settings.mapping.lambda, batchSize: settings.mapping.batchSize)
         let (input, record) = try shardOf(ImageInput.load(data), shard: shard, checkpoint: checkpoint, triplets: options.triplets)
-        try input.check(fits: model.config)
+        try input.check(fits: model.config, of: checkpoint)
         log("scoring \(input.count) images\(of) with the aCAE \(checkpoint.path) (epoch \(model.completedEpochs)), one encoder pass, "
             + "λ = \(settings.mapping.lambda), threads \(Threads.count)")
         let result = try scoreAndWrite(scorer, input: input, checkpoint: checkpoint, shard: record, to: directory, options: options, label: "score")
@@ -128,7 +128,7 @@ public func scoreWithCheckpoint(_ checkpoint: URL, data: URL, settings: ScoringS
     let encoderCheckpoint = settings.start == .encoder ? encoder : nil
     let (input, record) = try shardOf(ImageInput.load(data), shard: shard, checkpoint: checkpoint, encoder: encoderCheckpoint,
                                       triplets: options.triplets)
-    try input.check(fits: saved.config)
+    try input.check(fits: saved.config, of: checkpoint)
     let from = settings.start == .encoder ? "from E(x) of \((encoder ?? checkpoint).path)" : "from the prior, seed \(settings.seed)"
     log("scoring \(input.count) images\(of) with \(checkpoint.path) (epoch \(saved.position.epoch)), variant \(settings.variant.rawValue), "
         + "Γ = \(settings.mapping.steps) steps \(from), λ = \(settings.mapping.lambda), threads \(Threads.count)")

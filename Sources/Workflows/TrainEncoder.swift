@@ -44,7 +44,7 @@ public func trainEncoder(gan checkpoint: URL, data: URL, settings: EncoderTraini
     do { try precision.checkSupported() } catch { throw SettingsError("encoder.\(error)") }
     let (generator, discriminator) = try saved.makeNetworks(precision: precision)
     let input = try ImageInput.load(data)
-    try input.check(fits: saved.config)
+    try input.check(fits: saved.config, of: checkpoint)
     let encoder: LatentEncoder
     switch resume {
     case .fresh:

@@ -48,7 +48,7 @@ public func trainOrResume(_ input: ImageInput, config: DCGANConfig, settings: Tr
             trainer = try Trainer(config: config, settings: settings, images: input.images, datasetPath: input.source.path)
         case let .from(url, epochs, iterations):
             let checkpoint = try Checkpoint.read(url)
-            try input.check(fits: checkpoint.config)
+            try input.check(fits: checkpoint.config, of: url)
             trainer = try Trainer(resuming: checkpoint, images: input.images, datasetPath: input.source.path, epochs: epochs,
                                   iterations: iterations)
         case .whenSameRun:

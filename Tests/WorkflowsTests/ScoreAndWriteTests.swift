@@ -154,4 +154,28 @@ final class EncoderAndACAEWorkflowTests: TemporaryDirectoryTestCase {
         XCTAssertThrowsError(try scoreWithCheckpoint(output.checkpoint, data: data, settings: ScoringSettings(variant: .both),
                                                      to: out, log: { _ in }))
     }
+
+    /// A colour checkpoint (written before colour was refused, or by another tool) is refused
+    /// before any work by every stage that reads one, and the message names the checkpoint file.
+    func testAColourCheckpointIsRefusedNamingTheFile() throws {
+        var rng = SeededGenerator(seed: 4)
+        let colour = DCGANConfig(latentDimension: 4, imageSize: 16, width: 2, channels: 3)
+        let trainer = try Trainer(config: colour, settings: TrainingSettings(epochs: 0, batchSize: 2, validationFraction: 0),
+                                  images: Tensor.uniform(shape: [4, 3, 16, 16], low: -1, high: 1, using: &rng))
+        let checkpoint = dir.appendingPathComponent("colour.safetensors")
+        try trainer.saveCheckpoint(to: checkpoint)
+        let data = dir.appendingPathComponent("grey.npy")
+        try NPY.write(Tensor.uniform(shape: [4, 1, 16, 16], low: -1, high: 1, using: &rng), to: data)
+        let expected = "\(checkpoint.path): the model has 3 channels; anogan trains and scores grey (one-channel) models only"
+        XCTAssertThrowsError(try scoreWithCheckpoint(checkpoint, data: data, settings: ScoringSettings(mapping: MappingSettings(steps: 1)),
+                                                     to: dir.appendingPathComponent("run"), log: { _ in })) {
+            XCTAssertEqual("\($0)", expected)
+        }
+        XCTAssertThrowsError(try trainEncoder(gan: checkpoint, data: data, settings: EncoderTrainingSettings(iterations: 1, batchSize: 2),
+                                              output: EncoderTrainingOutput(directory: dir.appendingPathComponent("enc")),
+                                              resume: .fresh, log: { _ in })) {
+            XCTAssertEqual("\($0)", expected)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run").path), "nothing written")
+    }
 }
