@@ -15,7 +15,7 @@ struct MergeCommand: ParsableCommand {
         equals one unsharded `anogan score` of the whole data set: scores.csv, the .npy arrays and the triplet pictures \
         file for file (trace.csv up to rounding); summary.json lists the shard runs in mergedFrom. The merged scan equals \
         one unsharded `anogan scan` of all volumes file for file (scores.csv, markers.csv ranked over all volumes, \
-        marker_features.npy, evaluation.json with the pooled pixel AUROC and Dice, scan.html, each volume's maps, \
+        marker_features.npy, evaluation.json with the pooled pixel AUROC and Dice, scan.html and scan.json, each volume's maps, \
         pictures, patches and runs), but for the score runs' own ids and seconds. Refused, naming the run: a folder that \
         is not a shard run, score and scan shards together, shards of different data sets, volume lists or splits, \
         a shard given twice, a missing shard, shards made with different settings.

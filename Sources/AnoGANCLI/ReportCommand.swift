@@ -1,12 +1,14 @@
 // `anogan report`: evaluate score runs and write the self-contained HTML
 // report (Table 1, Fig. 4 a–d, Fig. 3, Fig. 2 b, the models' training health
-// from health.json beside their checkpoints) with metrics.json beside it.
+// from health.json beside their checkpoints, and scans' whole B-scans) with
+// metrics.json beside it.
 
 import ArgumentParser
 import Foundation
 import Records
 import Evaluation
 import Report
+import Workflows
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +41,12 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("examples"), help: "Example images per block of Fig. 3 (default \(defaults.figure3Columns)).")
     var examples: Int?
 
+    @Option(name: .customLong("scan"),
+            help: ArgumentHelp("An `anogan scan` output directory: its whole B-scans (volumes, evaluation against masks, en-face maps, "
+                               + "overlays, marker candidates and their t-SNE) become a section of the report, pictures embedded. Repeatable.",
+                               valueName: "dir"))
+    var scans: [String] = []
+
     func validate() throws {
         try requireRange(tsnePoints, 3...100_000, "--tsne-points")
         try requireRange(tsneIterations, 1...1_000_000, "--tsne-iterations")
@@ -61,8 +69,9 @@ struct ReportCommand: ParsableCommand {
                                     config: configFile) { try settings.validate() }
         try RunDirectory.create(URL(fileURLWithPath: out).deletingLastPathComponent())
         let (runs, training) = try options.load(.all, trainingParts: .all)
+        let sections = try scans.map { try ScanReport.reportSection(of: URL(fileURLWithPath: $0)) }
         let url = URL(fileURLWithPath: out)
-        let result = try HTMLReport.write(runs: runs, training: training, settings: settings, to: url)
+        let result = try HTMLReport.write(runs: runs, training: training, settings: settings, sections: sections, to: url)
         printNotes(result.notes)
         // The models' training health, as `train` printed it: warnings where they cannot be missed.
         var ignored: [String] = []

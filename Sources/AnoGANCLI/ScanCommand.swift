@@ -22,7 +22,8 @@ struct ScanCommand: ParsableCommand {
 
         Writes into --out: anomaly_map_<volume>.mha (float32, the input's size and spacing), overlays/<volume>_bscanNNN.png, \
         enface_<volume>.png, scores.csv (per B-scan and per volume), markers.csv and marker_features.npy (regions of the \
-        thresholded map, 8-connected per B-scan, with the mean D features of the tiles they overlap), scan.html, \
+        thresholded map, 8-connected per B-scan, with the mean D features of the tiles they overlap), scan.html and scan.json \
+        (what the page draws; `anogan report --scan DIR` adds it to the evaluation report), \
         evaluation.json when masks exist, and the tiles as a patch set (patches/<volume>) with their score run (runs/<volume>).
 
         Threshold: --threshold VALUE, or --threshold-percentile P of the band of --normal-volume scans, or the Youden \

@@ -69,6 +69,14 @@ public struct RunHealth: Equatable, Sendable {
     }
 }
 
+/// A section the caller adds to the report (e.g. a scan's whole B-scans), drawn after the
+/// paper's figures: its title and its HTML, with any pictures embedded.
+public struct ReportSection: Sendable {
+    public var title: String
+    public var html: String
+    public init(title: String, html: String) { (self.title, self.html) = (title, html) }
+}
+
 public enum HTMLReport {
     // The paper's colours.
     static let modelColours = ["aCAE": "#1f77b4", "GAN_R": "#d62728", "AnoGAN": "black", "P_D": "#2ca02c",
@@ -77,9 +85,10 @@ public enum HTMLReport {
     static let groupColours: [ScoreDistribution.Group: String] = [.trainingNormal: "#1f77b4", .testNormal: "#2ca02c", .testAnomalous: "#d62728"]
 
     /// Renders the whole report. `evaluation` is `Analysis.evaluate` of the same runs.
-    /// `health`: the training health of the runs' models (`RunHealth.find`), shown first.
+    /// `health`: the training health of the runs' models (`RunHealth.find`), shown first;
+    /// `sections` come after the paper's figures.
     public static func render(runs: [NamedScoreRun], training: NamedScoreRun?, evaluation: EvaluationResult,
-                              settings: ReportSettings, health: [RunHealth] = []) throws -> String {
+                              settings: ReportSettings, health: [RunHealth] = [], sections: [ReportSection] = []) throws -> String {
         guard let main = Analysis.mainRun(runs) else { throw EvaluationError("no score runs for the report") }
         var notes = evaluation.notes
         var html = """
@@ -92,6 +101,7 @@ public enum HTMLReport {
         table { border-collapse: collapse; font-size: 13px; } th, td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; text-align: right; }
         th:first-child, td:first-child { text-align: left; } th { background: #f6f6f6; }
         .grid { display: flex; flex-wrap: wrap; gap: 16px; } figure { margin: 0; } figcaption { font-size: 12px; color: #555; max-width: 420px; }
+        h3 { font-size: 15px; margin-top: 24px; } .scan img { max-width: 520px; image-rendering: pixelated; }
         .wide { overflow-x: auto; } pre { background: #f6f6f6; padding: 8px; font-size: 11px; overflow-x: auto; max-height: 320px; }
         .notes li { color: #8a5300; font-size: 13px; }
         .warning { background: #fdecea; border: 2px solid #c62828; color: #8e0000; padding: 8px 12px; margin: 8px 0; font-size: 14px; }
@@ -109,6 +119,7 @@ public enum HTMLReport {
         html += section("Fig. 2 (b) — t-SNE of D's last-convolution features", try fig2b(main: main, settings: settings, notes: &notes))
         html += section("Pixel level", pixelLevel(evaluation))
         html += section("Every score", allScores(evaluation))
+        for extra in sections { html += section(extra.title, extra.html) }
         if !notes.isEmpty {
             html += section("Notes", "<ul class=\"notes\">" + notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
         }
@@ -320,10 +331,10 @@ extension HTMLReport {
     /// `health` nil: `RunHealth.find` for the runs (a health.json that cannot be read becomes a note).
     @discardableResult
     public static func write(runs: [NamedScoreRun], training: NamedScoreRun?, settings: ReportSettings, health: [RunHealth]? = nil,
-                             to url: URL) throws -> EvaluationResult {
+                             sections: [ReportSection] = [], to url: URL) throws -> EvaluationResult {
         var result = try Analysis.evaluate(runs: runs, training: training, settings: settings.evaluation)
         let health = health ?? RunHealth.find(for: runs, notes: &result.notes)
-        let html = try render(runs: runs, training: training, evaluation: result, settings: settings, health: health)
+        let html = try render(runs: runs, training: training, evaluation: result, settings: settings, health: health, sections: sections)
         try Analysis.write(result, to: url.deletingLastPathComponent())
         try Data(html.utf8).writeAtomically(to: url)
         return result

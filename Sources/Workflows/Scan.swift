@@ -85,7 +85,7 @@ public struct ScanSettings: Equatable, Sendable {
 /// The file names of a scan's output directory.
 public enum ScanFiles {
     public static let scores = "scores.csv", markers = "markers.csv", markerFeatures = "marker_features.npy",
-        evaluation = "evaluation.json", report = "scan.html", overlays = "overlays", patches = "patches", runs = "runs",
+        evaluation = "evaluation.json", report = "scan.html", page = "scan.json", overlays = "overlays", patches = "patches", runs = "runs",
         /// A shard run's record (ScanShardRecord) and its masked volumes' band pixels; not in a scan of all volumes.
         shard = "shard", shardRecord = "shard/shard.json"
     /// The band pixels of a masked volume in a shard run (ScanPixels: annotated first).
@@ -429,7 +429,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
                                dice: Dice.coefficient(predicted: predicted, truth: truth), annotatedPixels: dice.annotated, bandPixels: r.count)
         }
         let report = ScanReport.Volume(name: m.name, stem: stem, bscans: m.volume.depth, tiles: m.tiles.count, threshold: threshold,
-                                       score: scores.last!, topBScans: found.map(\.bscan).reduce(into: [Int]()) { if !$0.contains($1) && $0.count < 6 { $0.append($1) } })
+                                       score: scores.last!, topBScans: found.map(\.bscan).reduce(into: [Int]()) { if !$0.contains($1) && $0.count < ScanReport.topBScansShown { $0.append($1) } })
         scanned.append(ScannedVolume(name: m.name, stem: stem, scores: scores, report: report, evaluation: evaluation, dice: dice,
                                      featureCount: m.detection.queryFeatures.itemCount))
         log(String(format: "  %d B-scans, %d tiles, map mean %.4g max %.4g over the band, threshold %.4g → %d region(s), "
@@ -535,7 +535,7 @@ struct ScanPixels {
 /// Writes a scan's tables and page from its volumes (in the order of the inputs) into `output`:
 /// scores.csv, markers.csv with marker_features.npy (`markers`: each volume's, largest mass first,
 /// volume after volume; ranked over all volumes here), evaluation.json when some volume has a mask
-/// (pooled pixel AUROC from `pixels`, pooled Dice), scan.html. Returns the ranked markers, their
+/// (pooled pixel AUROC from `pixels`, pooled Dice), scan.json and scan.html. Returns the ranked markers, their
 /// positions in `markers`, and the evaluation.
 func writeScanTables(_ volumes: [ScannedVolume], markers: [ScanMarker], pixels: inout ScanPixels, page: ScanReport.Settings,
                      output: URL, log: (String) -> Void) throws -> (markers: [ScanMarker], order: [Int], evaluation: ScanEvaluation?) {
@@ -557,8 +557,7 @@ func writeScanTables(_ volumes: [ScannedVolume], markers: [ScanMarker], pixels: 
         log("evaluation (inside the retina band): pixel AUROC " + (evaluation!.pixelAUROC.map { String(format: "%.4f", $0) } ?? "undefined")
             + ", Dice " + (evaluation!.dice.map { String(format: "%.4f", $0) } ?? "undefined") + " → \(ScanFiles.evaluation)")
     }
-    let html = try ScanReport.render(volumes: volumes.map(\.report), markers: ranked, evaluation: evaluation, page: page)
-    try Data(html.utf8).writeAtomically(to: output.appendingPathComponent(ScanFiles.report))
+    try ScanReport.write(ScanReport.Page(settings: page, volumes: volumes.map(\.report), markers: ranked, evaluation: evaluation), to: output)
     return (ranked, order, evaluation)
 }
 

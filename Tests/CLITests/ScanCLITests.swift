@@ -60,6 +60,16 @@ final class ScanCLITests: CLITestCase {
         XCTAssertTrue(auroc > 0 && auroc <= 1)
         let html = try String(contentsOfFile: path("scan/scan.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("</html>") && html.contains("enface_diseased_000.png") && html.contains("Marker candidates"))
+
+        // The evaluation report of the tiles' score run, with the scan as a section, pictures embedded.
+        _ = try ok(["report", "--run", path("scan/runs/diseased_000"), "--scan", path("scan"), "--out", path("rep/report.html"),
+                    "--bootstrap", "10", "--tsne-iterations", "50"])
+        let report = try String(contentsOfFile: path("rep/report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("Whole B-scans: the scan in \(path("scan"))"), "the scan's section")
+        XCTAssertTrue(report.contains("diseased_000.mha: en face") && report.contains("src=\"data:image/png;base64,"))
+        _ = try assertFails(["report", "--run", path("scan/runs/diseased_000"), "--scan", path("ph"), "--out", path("rep2/report.html")],
+                        mentions: [path("ph/scan.json"), "not the output of `anogan scan`"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("rep2/report.html")))
     }
 
     func testBadFlagsAndFilesFailWithOneLine() throws {
@@ -104,7 +114,7 @@ final class ScanCLITests: CLITestCase {
         for i in 1...2 { try ok(common + ["--out", path("shard-\(i)"), "--shard", "\(i)/2"]) }
         let merged = try ok(["merge", "--out", path("merged"), path("shard-2"), path("shard-1")])
         XCTAssertTrue(merged.stdout.contains("merged 2 scan shards of 2 volumes"), merged.stdout)
-        for name in ["scores.csv", "markers.csv", "marker_features.npy", "evaluation.json", "scan.html", "anomaly_map_healthy_000.mha",
+        for name in ["scores.csv", "markers.csv", "marker_features.npy", "evaluation.json", "scan.html", "scan.json", "anomaly_map_healthy_000.mha",
                      "enface_diseased_000.png", "overlays/healthy_000_bscan001.png", "patches/healthy_000/images.npy", "runs/diseased_000/scores.csv"] {
             XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("merged/" + name)), try Data(contentsOf: dir.appendingPathComponent("whole/" + name)), name)
         }

@@ -108,6 +108,58 @@ final class ScanTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(m.tiles.ids.first, m.tiles.sources.map { "flat.mha/0/\($0[0].x)/\($0[0].y)" })
     }
 
+    /// scan.json holds everything scan.html draws: read back with the features, it redraws the page
+    /// byte for byte, and the report's section embeds the scan's own pictures; a directory that
+    /// is not a whole scan is refused naming the file.
+    func testTheScanPageReadsBackAndBecomesAReportSectionWithItsPicturesEmbedded() throws {
+        let (source, _, _) = try phantom(name: "d", bscans: 5, diseased: true)
+        var settings = ScanSettings()
+        settings.stride = 16
+        settings.minimumRegionArea = 10
+        let out = dir.appendingPathComponent("scan")
+        let result = try scanVolumes([source], scorer: StandInScorer.rowMedian(imageSize: 32), settings: settings, checkpoint: checkpoint,
+                                     output: out, log: { _ in })
+        let page = try ScanReport.read(from: out)
+        XCTAssertEqual(page.volumes.map(\.name), ["d.mha"])
+        XCTAssertEqual(page.markers.count, result.markers.count)
+        XCTAssertGreaterThan(page.markers.count, 1)
+        XCTAssertEqual(page.markers.map(\.features), result.markers.map(\.features), "features from marker_features.npy, in rank order")
+        XCTAssertEqual(page.markers.map(\.area), result.markers.map(\.region.area))
+        XCTAssertEqual(page.evaluation?.pixelAUROC, result.evaluation?.pixelAUROC)
+        XCTAssertNotNil(page.evaluation?.pixelAUROC)
+        XCTAssertEqual(try ScanReport.render(page), try String(contentsOf: out.appendingPathComponent(ScanFiles.report), encoding: .utf8))
+
+        let section = try ScanReport.reportSection(of: out)
+        XCTAssertTrue(section.title.contains(out.path))
+        let enFace = try Data(contentsOf: out.appendingPathComponent(ScanFiles.enFace("d"))).base64EncodedString()
+        XCTAssertTrue(section.html.contains("src=\"data:image/png;base64,\(enFace)\""), "the en-face picture itself")
+        XCTAssertGreaterThan(page.volumes[0].topBScans.count, ScanReport.reportOverlays, "scan.html shows more than the report")
+        let shown = ScanReport.reportOverlays
+        XCTAssertEqual(section.html.components(separatedBy: "<img ").count - 1, 1 + shown)
+        for b in page.volumes[0].topBScans.prefix(shown) {
+            let overlay = try Data(contentsOf: out.appendingPathComponent("overlays/" + ScanFiles.overlay("d", bscan: b))).base64EncodedString()
+            XCTAssertTrue(section.html.contains(overlay), "overlay of B-scan \(b)")
+        }
+        XCTAssertFalse(section.html.contains("src=\"overlays/"), "no picture is a link to a file")
+        XCTAssertTrue(section.html.contains("Marker candidates (\(page.markers.count);") && section.html.contains("<svg"), "the table and the t-SNE")
+
+        // Not a whole scan: features of another marker count, a picture gone, no scan.json.
+        let features = out.appendingPathComponent(ScanFiles.markerFeatures)
+        let saved = try Data(contentsOf: features)
+        try NPY.write(Tensor(shape: [page.markers.count - 1, 2]), to: features)
+        XCTAssertThrowsError(try ScanReport.read(from: out)) {
+            XCTAssertEqual("\($0)", "\(features.path): holds [\(page.markers.count - 1), 2] but scan.json lists \(page.markers.count) marker(s)")
+        }
+        try saved.write(to: features)
+        let overlay = out.appendingPathComponent("overlays/" + ScanFiles.overlay("d", bscan: page.volumes[0].topBScans[0]))
+        try FileManager.default.removeItem(at: overlay)
+        XCTAssertThrowsError(try ScanReport.reportSection(of: out)) { XCTAssertEqual("\($0)", "\(overlay.path): missing: the scan page shows it") }
+        try FileManager.default.removeItem(at: out.appendingPathComponent(ScanFiles.page))
+        XCTAssertThrowsError(try ScanReport.read(from: out)) {
+            XCTAssertTrue("\($0)".hasPrefix(out.appendingPathComponent("scan.json").path + ": missing: not the output of `anogan scan`"), "\($0)")
+        }
+    }
+
     func testPlantedBlobIsTheTopMarkerAtItsPlaceInTheOriginalGeometry() throws {
         // A bright blob, 190 µm wide and 150 µm deep, half way between ILM and Bruch of B-scan 1, away
         // from the fovea (whose curved pit the row median does not reconstruct either).
