@@ -5,7 +5,9 @@
 // aCAE training → scoring (the paper's feature-matching mapping from the prior
 // R, D, A; the reference mapping R̂, D̂, Â of GAN_R; P_D; the mapping started
 // from E(x); the encoder score alone; the aCAE; normal training patches for
-// Fig. 4 c,d) → evaluation and the HTML report. Every stage calls the
+// Fig. 4 c,d) → whole-B-scan anomaly maps and marker candidates of the diseased
+// test volumes (`anogan scan`, from E(x)) → evaluation and the HTML report,
+// the scan as its last section. Every stage calls the
 // library that owns it, training and scoring through the use cases
 // (trainOrResume, scoreAndWrite); a stage whose outputs exist for the same
 // settings is skipped, and an interrupted AnoGAN training resumes from its checkpoint.
@@ -41,6 +43,8 @@ public struct DemoLayout: Sendable {
     public var encoderOnlyScores: URL { root.appendingPathComponent("scores/izif") }
     public var acaeScores: URL { root.appendingPathComponent("scores/acae") }
     public var trainingScores: URL { root.appendingPathComponent("scores/training") }
+    /// `anogan scan` of the diseased test volumes.
+    public var scan: URL { root.appendingPathComponent("scan") }
     public var report: URL { root.appendingPathComponent("report/report.html") }
     public var metrics: URL { root.appendingPathComponent("report/metrics.json") }
     fileprivate func marker(_ stage: String) -> URL { root.appendingPathComponent(".stages/\(stage).json") }
@@ -84,6 +88,7 @@ public enum Demo {
             ("anogan-scores", ["anogan-training"], [layout.anoganScores, layout.trainingScores], { try scoreAnoGAN(settings, layout, log) }),
             ("encoder-scores", ["encoder-training"], [layout.encoderOnlyScores, layout.encoderStartScores], { try scoreFromEncoder(settings, layout, log) }),
             ("acae-scores", ["acae-training"], [layout.acaeScores], { try scoreACAE(settings, layout, log) }),
+            ("scan", ["encoder-scores"], [layout.scan.appendingPathComponent(ScanFiles.page)], { try scanDiseased(settings, layout, log) }),
         ]
         // A stage runs when its settings changed, its outputs are missing, or a stage it reads from ran.
         var ran: Set<String> = []
@@ -103,7 +108,8 @@ public enum Demo {
             log(String(format: "    %@ done in %.1f s", stage.name, Date().timeIntervalSince(t0)))
         }
         log("[\(stages.count + 1)/\(stages.count + 1)] report")
-        let evaluation = try writeReport(settings, layout)
+        let scan = try ScanReport.read(from: layout.scan)
+        let evaluation = try writeReport(settings, layout, scan: scan)
         for row in evaluation.table1 {
             log("    " + row.model.padding(toLength: 18, withPad: " ", startingAt: 0)
                 + String(format: "AUC %.3f [%.3f, %.3f]  sensitivity %.3f specificity %.3f",
@@ -117,6 +123,10 @@ public enum Demo {
         }
         for (run, pixel) in evaluation.pixelAUROCByRun.sorted(by: { $0.key < $1.key }) {
             log(String(format: "    pixel AUROC %.3f (raw residual %.3f), run %@", pixel, evaluation.rawPixelAUROCByRun[run] ?? .nan, run))
+        }
+        if let e = scan.evaluation {
+            log(String(format: "    whole B-scans of the %d diseased test volumes (%@): pixel AUROC %.3f, Dice %.3f at the Youden cut-off; %d marker candidates",
+                       scan.volumes.count, layout.scan.path, e.pixelAUROC ?? .nan, e.dice ?? .nan, scan.markers.count))
         }
         let seconds = Date().timeIntervalSince(start)
         log(String(format: "demo finished in %.1f s; report: %@", seconds, layout.report.path))
@@ -241,6 +251,21 @@ public enum Demo {
         }
     }
 
+    /// Whole B-scans of the diseased test volumes, as `anogan scan` does them: tiles every half tile, the mapping
+    /// from E(x) refined for `refinementSteps`, markers above the Youden cut-off of the E-start run's pixels
+    /// (annotated = any mask class, as the test patches' labels).
+    private static func scanDiseased(_ s: DemoSettings, _ layout: DemoLayout, _ log: @escaping (String) -> Void) throws {
+        var settings = ScanSettings()
+        settings.scoring = ScoringSettings(mapping: MappingSettings(steps: s.refinementSteps, batchSize: 256, adam: LatentStart.encoder.defaultAdam,
+                                                                    precision: s.resolvedPrecision), seed: s.seed, start: .encoder)
+        settings.threshold = .youdenOfRun(layout.encoderStartScores)
+        let volumes = (0..<s.testDiseasedVolumes).map {
+            OCTInput.volume(layout.phantoms.appendingPathComponent(String(format: "diseased_test_%03d.mha", $0)), mask: nil)
+        }
+        try scanWithCheckpoint(layout.anoganTraining.checkpoint, encoder: layout.encoderTraining.checkpoint, inputs: volumes,
+                               settings: settings, output: layout.scan, log: { log("    " + $0) })
+    }
+
     private static func scoreACAE(_ s: DemoSettings, _ layout: DemoLayout, _ log: (String) -> Void) throws {
         let scorer = AutoencoderScorer(model: try AdversarialAutoencoder.load(from: layout.acaeCheckpoint))
         let input = try ImageInput.load(layout.testPatches)
@@ -250,7 +275,7 @@ public enum Demo {
     }
 
     /// Evaluates the runs and writes report.html with metrics.json beside it (always redone: it is cheap).
-    private static func writeReport(_ s: DemoSettings, _ layout: DemoLayout) throws -> EvaluationResult {
+    private static func writeReport(_ s: DemoSettings, _ layout: DemoLayout, scan: ScanReport.Page) throws -> EvaluationResult {
         let runs = [
             try NamedScoreRun.load(name: ScoreReference.mainRun, directory: layout.anoganScores, patches: layout.testPatches),
             try NamedScoreRun.load(name: ScoreReference.encoderStartRun, directory: layout.encoderStartScores, patches: layout.testPatches),
@@ -260,7 +285,8 @@ public enum Demo {
         let training = try NamedScoreRun.load(name: "training", directory: layout.trainingScores, patches: layout.scoredTrainingPatches)
         var settings = ReportSettings()
         settings.evaluation.seed = s.seed
-        return try HTMLReport.write(runs: runs, training: training, settings: settings, to: layout.report)
+        return try HTMLReport.write(runs: runs, training: training, settings: settings,
+                                    sections: [try ScanReport.reportSection(scan, in: layout.scan)], to: layout.report)
     }
 
     // MARK: Stage markers
@@ -271,7 +297,7 @@ public enum Demo {
         var k = s
         let d = DemoSettings.standard
         func drop(_ paths: [WritableKeyPath<DemoSettings, Int>]) { for p in paths { k[keyPath: p] = d[keyPath: p] } }
-        if stage == "patches" || !stage.hasPrefix("anogan") && !stage.hasPrefix("encoder") {
+        if stage == "patches" || stage.hasPrefix("acae") {
             k.generatorAverageDecay = d.generatorAverageDecay
             k.realLabel = d.realLabel
         }
@@ -283,7 +309,7 @@ public enum Demo {
         case "anogan-training": drop([\.acaeEpochs, \.mappingSteps, \.encoderIterations, \.refinementSteps])
         case "anogan-scores": drop([\.acaeEpochs, \.encoderIterations, \.refinementSteps])
         case "encoder-training": drop([\.acaeEpochs, \.mappingSteps, \.refinementSteps])
-        case "encoder-scores": drop([\.acaeEpochs, \.mappingSteps])
+        case "encoder-scores", "scan": drop([\.acaeEpochs, \.mappingSteps])
         default: drop([\.ganIterations, \.mappingSteps, \.encoderIterations, \.refinementSteps])  // the aCAE stages
         }
         return k

@@ -187,7 +187,11 @@ extension ScanReport {
     /// scan.html's content with its pictures embedded, so the report stays one file, and
     /// `reportOverlays` overlays per volume.
     public static func reportSection(of directory: URL) throws -> ReportSection {
-        let page = try read(from: directory)
+        try reportSection(try read(from: directory), in: directory)
+    }
+
+    /// `page`, read from the scan in `directory`, as a section of the evaluation report.
+    public static func reportSection(_ page: Page, in directory: URL) throws -> ReportSection {
         let html = try body(page, heading: 3, overlays: reportOverlays) { file in
             let url = directory.appendingPathComponent(file)
             do { return "data:image/png;base64," + (try Data(contentsOf: url)).base64EncodedString() } catch {

@@ -61,33 +61,40 @@ final class DemoTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(rows["P_D"]!, pairwiseAUC(anogan, "P_D", negate: true), accuracy: 1e-9)
         let html = String(decoding: try Data(contentsOf: layout.report), as: UTF8.self)
         XCTAssertTrue(html.contains("aCAE") && html.contains("GAN_R"))
+        // The diseased test volumes' whole B-scans: the report's last section, from scan/ (its pictures embedded).
+        let scan = try ScanReport.read(from: layout.scan)
+        XCTAssertEqual(scan.volumes.map(\.name), (0..<DemoSettings.quick.testDiseasedVolumes).map { String(format: "diseased_test_%03d.mha", $0) })
+        XCTAssertNotNil(scan.evaluation?.pixelAUROC, "the phantoms' masks are used")
+        XCTAssertTrue(scan.settings.threshold.contains(layout.encoderStartScores.path), "the Youden cut-off of the E-start run: \(scan.settings.threshold)")
+        XCTAssertTrue(html.contains("Whole B-scans: the scan in \(layout.scan.path)") && html.contains("data:image/png;base64,"))
+        XCTAssertTrue(lines.contains { $0.contains("whole B-scans of the \(DemoSettings.quick.testDiseasedVolumes) diseased test volumes") }, "\(lines)")
 
         // Second run: everything is there, so only the report is redone, with the same numbers.
         let second = try Demo.run(settings: .quick, directory: demo) { _ in }
         XCTAssertEqual(second.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "anogan-scores",
-                                        "encoder-scores", "acae-scores"])
+                                        "encoder-scores", "acae-scores", "scan"])
         XCTAssertEqual(second.evaluation.table1, first.evaluation.table1)
 
         // More mapping steps: only AnoGAN's scoring is redone.
         var changed = DemoSettings.quick
         changed.mappingSteps += 1
         let third = try Demo.run(settings: changed, directory: demo) { _ in }
-        XCTAssertEqual(third.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores"])
+        XCTAssertEqual(third.skipped, ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores", "scan"])
         // A deleted product is remade, and what reads it too.
         try FileManager.default.removeItem(at: layout.acaeCheckpoint)
         let fourth = try Demo.run(settings: changed, directory: demo) { _ in }
-        XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores"])
+        XCTAssertEqual(fourth.skipped, ["patches", "anogan-training", "encoder-training", "anogan-scores", "encoder-scores", "scan"])
 
         // The prior start's draws reach AnoGAN's score runs; changing them redoes only that scoring.
         XCTAssertEqual(try ScoreRun.read(from: layout.anoganScores, parts: []).summary?.settings.mapping.priorCandidates,
                        DemoSettings.quick.priorCandidates)
-        let onlyAnoGANScores = ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores"]
+        let onlyAnoGANScores = ["patches", "anogan-training", "encoder-training", "acae-training", "encoder-scores", "acae-scores", "scan"]
         changed.priorCandidates = 1
         XCTAssertEqual(try Demo.run(settings: changed, directory: demo) { _ in }.skipped, onlyAnoGANScores)
         XCTAssertEqual(try ScoreRun.read(from: layout.anoganScores, parts: []).summary?.settings.mapping.priorCandidates, 1)
         // Markers written before the setting existed lack it: only the stage it changes is redone.
         let markers = try FileManager.default.contentsOfDirectory(at: demo.appendingPathComponent(".stages"), includingPropertiesForKeys: nil)
-        XCTAssertEqual(markers.count, 7)
+        XCTAssertEqual(markers.count, 8)
         for marker in markers {
             var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: marker)) as? [String: Any])
             XCTAssertNotNil(json.removeValue(forKey: "priorCandidates"), marker.lastPathComponent)
@@ -95,6 +102,11 @@ final class DemoTests: TemporaryDirectoryTestCase {
         }
         changed.priorCandidates = DemoSettings.quick.priorCandidates
         XCTAssertEqual(try Demo.run(settings: changed, directory: demo) { _ in }.skipped, onlyAnoGANScores)
+        // More refinement steps from E(x): the encoder's score runs and the scan, which maps from E(x) alike.
+        changed.refinementSteps += 1
+        XCTAssertEqual(try Demo.run(settings: changed, directory: demo) { _ in }.skipped,
+                       ["patches", "anogan-training", "encoder-training", "acae-training", "anogan-scores", "acae-scores"])
+        XCTAssertTrue(try ScanReport.read(from: layout.scan).settings.steps == changed.refinementSteps)
     }
 
     /// The precision reaches every model stage (the GAN's, the encoder's and the aCAE's checkpoints and every
@@ -136,7 +148,7 @@ final class DemoTests: TemporaryDirectoryTestCase {
         let f32Losses = try acaeFirstRow()
         XCTAssertNotEqual(bf16Losses, f32Losses)
         for (b, f) in zip(bf16Losses.dropFirst(2), f32Losses.dropFirst(2)) { XCTAssertEqual(b, f, accuracy: 0.01 * max(1, abs(f))) }
-        XCTAssertEqual(try Demo.run(settings: s, directory: demo) { _ in }.skipped.count, 7, "f32 again: nothing to redo")
+        XCTAssertEqual(try Demo.run(settings: s, directory: demo) { _ in }.skipped.count, 8, "f32 again: nothing to redo")
     }
 
     func testImpossibleSettingsAreRefusedBeforeAnyWork() {
