@@ -108,17 +108,22 @@ final class ScanTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(m.tiles.ids.first, m.tiles.sources.map { "flat.mha/0/\($0[0].x)/\($0[0].y)" })
     }
 
+    /// Scans `source` with the row-median stand-in, 32² tiles every 16 px, regions of ≥ 10 pixels.
+    func scanWithRowMedian(_ source: OCTSource, to out: URL) throws -> ScanResult {
+        var settings = ScanSettings()
+        settings.stride = 16
+        settings.minimumRegionArea = 10
+        return try scanVolumes([source], scorer: StandInScorer.rowMedian(imageSize: 32), settings: settings, checkpoint: checkpoint,
+                               output: out, log: { _ in })
+    }
+
     /// scan.json holds everything scan.html draws: read back with the features, it redraws the page
     /// byte for byte, and the report's section embeds the scan's own pictures; a directory that
     /// is not a whole scan is refused naming the file.
     func testTheScanPageReadsBackAndBecomesAReportSectionWithItsPicturesEmbedded() throws {
         let (source, _, _) = try phantom(name: "d", bscans: 5, diseased: true)
-        var settings = ScanSettings()
-        settings.stride = 16
-        settings.minimumRegionArea = 10
         let out = dir.appendingPathComponent("scan")
-        let result = try scanVolumes([source], scorer: StandInScorer.rowMedian(imageSize: 32), settings: settings, checkpoint: checkpoint,
-                                     output: out, log: { _ in })
+        let result = try scanWithRowMedian(source, to: out)
         let page = try ScanReport.read(from: out)
         XCTAssertEqual(page.volumes.map(\.name), ["d.mha"])
         XCTAssertEqual(page.markers.count, result.markers.count)
@@ -175,12 +180,8 @@ final class ScanTests: TemporaryDirectoryTestCase {
                 }
             }
         }
-        var settings = ScanSettings()
-        settings.stride = 16
-        settings.minimumRegionArea = 10
         let out = dir.appendingPathComponent("scan")
-        let result = try scanVolumes([source], scorer: StandInScorer.rowMedian(imageSize: 32), settings: settings, checkpoint: checkpoint,
-                                     output: out, log: { _ in })
+        let result = try scanWithRowMedian(source, to: out)
         let top = try XCTUnwrap(result.markers.first)
         XCTAssertEqual(top.bscan, b)
         XCTAssertEqual(top.region.centroidColumn, Double(plantedColumn), accuracy: 3, "column in original pixels")
