@@ -30,7 +30,7 @@ struct RunOptions: ParsableArguments {
     var bootstrap: Int?
 
     func validate() throws {
-        guard !runs.isEmpty else { throw ValidationError("give at least one --run DIR") }
+        guard !runs.isEmpty else { throw ValidationError("give at least one --run DIR (a score run; a scan keeps its tiles' runs in SCAN/runs/<volume>)") }
         if let bootstrap, !(1...Limits.bootstrapReplicates).contains(bootstrap) {
             throw ValidationError("--bootstrap must be in 1…\(Limits.bootstrapReplicates), got \(bootstrap)")
         }

@@ -70,6 +70,8 @@ final class ScanCLITests: CLITestCase {
         _ = try assertFails(["report", "--run", path("scan/runs/diseased_000"), "--scan", path("ph"), "--out", path("rep2/report.html")],
                         mentions: [path("ph/scan.json"), "not the output of `anogan scan`"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("rep2/report.html")))
+        _ = try assertFails(["report", "--scan", path("scan"), "--out", path("rep3/report.html")], status: 64,
+                            mentions: ["--run", "SCAN/runs/<volume>"])
     }
 
     func testBadFlagsAndFilesFailWithOneLine() throws {
