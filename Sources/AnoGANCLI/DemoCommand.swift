@@ -49,6 +49,10 @@ struct DemoCommand: ParsableCommand {
         var settings = try configFile.load(DemoConfig(demo: quick ? .quick : .standard)).value.demo
         if let seed { settings.seed = seed }
         if let precision = precisionOption.precision { settings.precision = precision }
+        if quick {
+            print("note: --quick runs every stage at toy sizes to check that everything runs; its GAN is far too small to detect "
+                  + "anything, so the health warnings and AUCs below are expected. Run without --quick for the experiment.")
+        }
         _ = try Demo.run(settings: settings, directory: URL(fileURLWithPath: out))
     }
 }

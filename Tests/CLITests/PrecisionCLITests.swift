@@ -64,6 +64,7 @@ final class PrecisionCLITests: CLITestCase {
             .write(toFile: path("demo.yaml"), atomically: true, encoding: .utf8)
         let demo = try run(["demo", "--quick", "--config", path("demo.yaml"), "--out", path("d"), "--precision", "bf16", "--threads", "2"])
         XCTAssertEqual(demo.status, 0, demo.stderr)
+        XCTAssertTrue(demo.stdout.hasPrefix("note: --quick runs every stage at toy sizes"), "--quick says what it is:\n\(demo.stdout)")
         let demoSettings = try keys(String(contentsOfFile: path("d/demo.json"), encoding: .utf8))
         XCTAssertEqual(demoSettings["precision"] as? String, "bf16")
         XCTAssertEqual(demoSettings["ganIterations"] as? Int, 1, "the settings file was read too")
