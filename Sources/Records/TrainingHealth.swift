@@ -99,6 +99,8 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
     public static let collapseRatio = 0.5
     public static let memorisationRatio = 1.5
     public static let poorFitRatio = 0.9
+    /// Below this many iterations, low sample diversity means an untrained generator, not a collapsed one.
+    public static let youngIterations = 500
     /// Sigmoid saturation: a healthy DCGAN on the demo runs at D(x) ≈ 0.93 and D(G(z)) ≈ 0.07
     /// (its samples diverse, its scores fine), so the warning waits for D to be nearly certain.
     public static let discriminatorWinsReal = 0.98, discriminatorWinsFake = 0.02
@@ -109,8 +111,12 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         func percent(_ x: Double) -> String { String(format: "%.0f %%", 100 * x) }
         func number(_ x: Double) -> String { String(format: "%.3g", x) }
         if h.diversity.ratio < collapseRatio {
+            // A generator this young has not spread out yet; an older one has lost its spread.
+            let fix = h.iteration < youngIterations
+                ? "after only \(h.iteration) iterations it has not learned the data yet: train longer (thousands of iterations)"
+                : "train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"
             out.append(Warning(issue: .collapsed, message:
-                "generator collapsed: samples are \(percent(h.diversity.ratio)) as diverse as the data (mean pairwise |Δ| \(number(h.diversity.samples)) vs \(number(h.diversity.data))); anomaly scores will be meaningless or inverted — train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"))
+                "generator collapsed: samples are \(percent(h.diversity.ratio)) as diverse as the data (mean pairwise |Δ| \(number(h.diversity.samples)) vs \(number(h.diversity.data))); anomaly scores will be meaningless or inverted — \(fix)"))
         }
         if let ratio = h.reconstruction.ratio, ratio > memorisationRatio {
             out.append(Warning(issue: .memorised, message:

@@ -114,7 +114,13 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         winning.trend = .init(iterations: 64, dReal: 0.93, dRealSlope: 0, dFake: 0.07, dFakeSlope: 0)
         XCTAssertEqual(TrainingHealth.verdicts(winning), [])
         var collapsed = base
+        collapsed.iteration = 2000
         collapsed.diversity = .init(samples: 0.036, data: 0.3, ratio: 0.12)
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasPrefix("generator collapsed: samples are 12 % as diverse as the data"))
+        XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"))
+        // Young: the same numbers after 100 iterations call for more training, not less.
+        collapsed.iteration = 100
+        XCTAssertEqual(TrainingHealth.verdicts(collapsed).map(\.issue), [.collapsed])
+        XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("after only 100 iterations it has not learned the data yet: train longer (thousands of iterations)"))
     }
 }
