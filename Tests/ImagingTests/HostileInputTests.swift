@@ -122,11 +122,23 @@ final class HostileInputTests: TemporaryDirectoryTestCase {
     }
 
     func testResamplingBeyondTheBudgetIsRefusedBeforeAllocating() throws {
-        // 512 columns 100 mm apart resample to ~2.3 million 22 µm columns: ~55 GB of working images.
-        let volume = Volume(width: 512, height: 496, depth: 1, spacing: SIMD3(100, 0.0039, 1),
+        // 512 columns 90 µm apart resample to 2094 columns of 22 µm: about 50 MB of working images.
+        let volume = Volume(width: 512, height: 496, depth: 1, spacing: SIMD3(0.09, 0.0039, 1),
                             voxels: [Float](repeating: 1, count: 512 * 496))
-        try MemoryBudget.$override.withValue(4 << 30) {
-            assertFileError(try addPatches(volume), names: "eye.mha", "resampling 512-column B-scans from 100000.0 µm to 22.0 µm")
+        try MemoryBudget.$override.withValue(16 << 20) {
+            assertFileError(try addPatches(volume), names: "eye.mha", "resampling 512-column B-scans from 90.0 µm to 22.0 µm")
         }
+    }
+
+    /// Spacing written in µm where MetaImage means mm makes a B-scan metres wide or rows
+    /// millimetres apart: refused with the fix, not resampled hundreds of times wider.
+    func testSpacingInMicrometresWhereMillimetresAreMeantIsRefused() throws {
+        let wide = Volume(width: 256, height: 64, depth: 1, spacing: SIMD3(11.7, 0.00387, 0.12), voxels: [Float](repeating: 1, count: 256 * 64))
+        assertFileError(try addPatches(wide), names: "eye.mha", "B-scans would be 2995 mm wide (256 columns 11700 µm apart)")
+        let deep = Volume(width: 256, height: 64, depth: 1, spacing: SIMD3(0.0117, 3.87, 0.12), voxels: [Float](repeating: 1, count: 256 * 64))
+        assertFileError(try addPatches(deep), names: "eye.mha", "B-scan rows are 3870 µm apart")
+        // A wide-field scan (12 mm over 256 columns, 47 µm) and coarse rows (20 µm) are real OCT: accepted.
+        let wideField = Volume(width: 256, height: 64, depth: 1, spacing: SIMD3(0.047, 0.02, 0.12), voxels: [Float](repeating: 1, count: 256 * 64))
+        XCTAssertNoThrow(try addPatches(wideField))
     }
 }

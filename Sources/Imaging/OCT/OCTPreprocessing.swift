@@ -96,6 +96,10 @@ public enum OCTPreprocessing {
     public static let minimumHeight = 3
     /// B-scan spacings (µm) taken at face value; outside, a header is wrong (often mm vs µm twice over).
     public static let plausibleSpacing = 1e-3...1e5
+    /// What a retinal OCT B-scan can measure: no retina is wider than this (mm; wide-field scans span
+    /// about 12–24 mm) and no OCT samples depth coarser than this (µm per row; typical 2–8).
+    /// Beyond them a header states µm where MetaImage means mm.
+    public static let widestBScan = 50.0, coarsestRowSpacing = 50.0
 
     /// Throws a `FileError` naming `name` for a volume the preprocessing cannot handle, before
     /// anything is allocated for it: too few rows, an implausible spacing (extreme
@@ -116,6 +120,15 @@ public enum OCTPreprocessing {
             guard spacing.isFinite, plausibleSpacing.contains(spacing) else {
                 throw FileError(name, "B-scan spacing along \(axis) is \(spacing) µm, outside \(plausibleSpacing.lowerBound)…\(plausibleSpacing.upperBound) µm (ElementSpacing is in mm)")
             }
+        }
+        let widthMM = Double(volume.width) * probe.spacingX / 1000
+        guard widthMM <= widestBScan else {
+            throw FileError(name, String(format: "B-scans would be %.0f mm wide (%d columns %g µm apart), wider than any retina; ", widthMM, volume.width, probe.spacingX)
+                + "MetaImage's ElementSpacing is in mm (a 6 mm, 512-column scan: 0.0117), --input-spacing-x in µm")
+        }
+        guard probe.spacingZ <= coarsestRowSpacing else {
+            throw FileError(name, String(format: "B-scan rows are %g µm apart, coarser than any OCT (%g µm at most); ", probe.spacingZ, coarsestRowSpacing)
+                + "MetaImage's ElementSpacing is in mm (3.87 µm rows: 0.00387), --input-spacing-z in µm")
         }
         // Resampled columns, in Double first: an extreme ratio must not reach Int(_:).
         let columns = OCTResampling.columnScale(spacing: probe.spacingX, target: settings.targetSpacingX) == 1 ? Double(volume.width)
