@@ -398,6 +398,9 @@ extension Trainer {
         var history = Self.lossHistory(logRows: log.dropFirst())
         var lastGood = resumedFrom
         var lastSave = completedIterations, lastHealth = completedIterations
+        // The best fit of the checks so far; a resumed run continues the record in its health.json.
+        var bestFit = resumedFrom == nil ? nil
+            : (try? TrainingHealth.read(output.health)).flatMap { $0.iteration <= completedIterations ? $0.bestSoFar : nil }
         while !isFinished {
             var rows: [String] = []
             rows.reserveCapacity(iterationsPerEpoch)
@@ -430,7 +433,10 @@ extension Trainer {
             summary.samples = output.samples(epoch: summary.epoch)
             if let health, isFinished || completedIterations - lastHealth >= output.healthInterval {
                 lastHealth = completedIterations
-                let report = try assessHealth(lossHistory: history, settings: health)
+                var report = try assessHealth(lossHistory: history, settings: health)
+                report.bestEarlier = bestFit
+                report.warnings = TrainingHealth.verdicts(report)
+                bestFit = report.bestSoFar
                 try report.write(to: output.health)
                 summary.health = report
             }

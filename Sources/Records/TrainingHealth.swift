@@ -62,6 +62,13 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         }
     }
 
+    /// The reconstruction error (validation, else training) of one check and its iteration.
+    public struct Fit: Codable, Equatable, Sendable {
+        public var iteration: Int
+        public var value: Double
+        public init(iteration: Int, value: Double) { (self.iteration, self.value) = (iteration, value) }
+    }
+
     public enum Issue: String, Codable, Sendable {
         case collapsed, memorised, poorFit, discriminatorWins
     }
@@ -83,15 +90,25 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
     public var diversity: Diversity
     /// nil when the loss history is empty.
     public var trend: Trend?
+    /// The best fit of this run's earlier checks (carried from check to check in health.json; nil at the first).
+    public var bestEarlier: Fit?
     public var warnings: [Warning]
 
-    public init(iteration: Int, reconstruction: Reconstruction, diversity: Diversity, trend: Trend?, warnings: [Warning]) {
+    public init(iteration: Int, reconstruction: Reconstruction, diversity: Diversity, trend: Trend?, bestEarlier: Fit? = nil,
+                warnings: [Warning]) {
         self.iteration = iteration
         self.reconstruction = reconstruction
         self.diversity = diversity
         self.trend = trend
+        self.bestEarlier = bestEarlier
         self.warnings = warnings
     }
+
+    /// This check's fit: the validation slice's reconstruction error, else the training sample's.
+    public var fit: Fit { Fit(iteration: iteration, value: reconstruction.validation ?? reconstruction.training) }
+
+    /// The best fit of this and every earlier check, for the next check's `bestEarlier`.
+    public var bestSoFar: Fit { bestEarlier.map { $0.value <= fit.value ? $0 : fit } ?? fit }
 
     public var isHealthy: Bool { warnings.isEmpty }
 
@@ -99,6 +116,8 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
     public static let collapseRatio = 0.5
     public static let memorisationRatio = 1.5
     public static let poorFitRatio = 0.9
+    /// An earlier fit this much better than a poor one means the GAN drifted rather than never fitted.
+    public static let driftRatio = 0.8
     /// Below this many iterations, low sample diversity means an untrained generator, not a collapsed one.
     public static let youngIterations = 500
     /// Sigmoid saturation: a healthy DCGAN on the demo runs at D(x) ≈ 0.93 and D(G(z)) ≈ 0.07
@@ -122,10 +141,14 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
             out.append(Warning(issue: .memorised, message:
                 "generator memorised its training images: held-out normal images reconstruct \(String(format: "%.1f", ratio))× worse than training images (\(number(h.reconstruction.validation!)) vs \(number(h.reconstruction.training)) per pixel); normal test images will look anomalous — train fewer iterations or on more images"))
         }
-        let fit = h.reconstruction.validation ?? h.reconstruction.training
-        if fit > poorFitRatio * h.reconstruction.meanImage {
+        let fit = h.fit.value, meanImage = h.reconstruction.meanImage
+        if fit > poorFitRatio * meanImage {
+            // A GAN that fitted well at an earlier check has drifted: more training moves it further.
+            let fix = h.bestEarlier.flatMap { best in best.value <= poorFitRatio * meanImage && best.value < driftRatio * fit ? best : nil }
+                .map { "they were \(number($0.value)) at iteration \($0.iteration): the GAN drifted away from the data; train fewer iterations (about \($0.iteration)), not longer" }
+                ?? "train longer, or check the images' range ([-1, 1]) and size"
             out.append(Warning(issue: .poorFit, message:
-                "generator does not fit the data: reconstructions (\(number(fit)) per pixel) are barely better than the mean training image (\(number(h.reconstruction.meanImage))); train longer, or check the images' range ([-1, 1]) and size"))
+                "generator does not fit the data: reconstructions (\(number(fit)) per pixel) are barely better than the mean training image (\(number(meanImage))); \(fix)"))
         }
         if let t = h.trend, t.dReal > discriminatorWinsReal, t.dFake < discriminatorWinsFake {
             out.append(Warning(issue: .discriminatorWins, message:
@@ -159,6 +182,7 @@ extension TrainingHealth: CustomStringConvertible {
         var lines = ["health after \(iteration) iterations:"]
         lines.append("  reconstruction (\(r.steps) mapping steps from the \(r.start)): validation \(r.validation.map(f) ?? "–"), training \(f(r.training)), ratio \(r.ratio.map(f) ?? "–"), mean-image baseline \(f(r.meanImage))")
         lines.append("  diversity: samples \(f(d.samples)), data \(f(d.data)), ratio \(f(d.ratio))")
+        if let b = bestEarlier { lines.append("  best earlier fit: \(f(b.value)) at iteration \(b.iteration)") }
         if let t = trend {
             lines.append("  last \(t.iterations) iterations: D(x) \(f(t.dReal)) (slope \(f(t.dRealSlope))/1000 it), D(G(z)) \(f(t.dFake)) (slope \(f(t.dFakeSlope))/1000 it)")
         }

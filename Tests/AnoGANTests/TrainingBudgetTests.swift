@@ -169,4 +169,27 @@ final class TrainingCadenceTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(try Checkpoint.read(output.checkpoint).position.iteration, 20)
         XCTAssertEqual(try String(contentsOf: output.lossLog, encoding: .utf8).split(separator: "\n").count, 1 + 20)
     }
+
+    /// Each health check carries the best fit of the earlier ones (the lowest reconstruction error
+    /// and its iteration), and a resumed run continues that record from its health.json.
+    func testHealthChecksCarryTheBestEarlierFitAcrossAResume() throws {
+        Threads.set(1)
+        var rng = SeededGenerator(seed: 1)
+        let images = Synthetic.bars(64, using: &rng)
+        let output = TrainingOutput(directory: dir, saveInterval: 4, healthInterval: 4)
+        let health = HealthSettings(mappingSteps: 2, images: 4, samples: 4)
+        let first = try Trainer(config: Synthetic.config(width: 4), settings: TrainingSettings(epochs: 3, batchSize: 16, seed: 2, sampleCount: 4),
+                                images: images)
+        var reports: [TrainingHealth] = []
+        try first.run(output: output, health: health) { if let h = $0.health { reports.append(h) } }
+        let resumed = try Trainer(resuming: Checkpoint.read(output.checkpoint), images: images, epochs: 5)
+        try resumed.run(output: output, health: health) { if let h = $0.health { reports.append(h) } }
+        XCTAssertEqual(reports.map(\.iteration), [4, 8, 12, 16, 20])
+        XCTAssertNil(reports[0].bestEarlier)
+        for k in 1..<reports.count {
+            let best = reports[..<k].map(\.fit).min { $0.value < $1.value }!
+            XCTAssertEqual(reports[k].bestEarlier, best, "check \(k), resumed after the third")
+        }
+        XCTAssertEqual(try TrainingHealth.read(output.health), reports.last)
+    }
 }

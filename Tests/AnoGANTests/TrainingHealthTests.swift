@@ -107,6 +107,24 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         poor.reconstruction.validation = 0.48
         poor.reconstruction.training = 0.48
         XCTAssertEqual(TrainingHealth.verdicts(poor).map(\.issue), [.poorFit])
+        XCTAssertTrue(TrainingHealth.verdicts(poor)[0].message.hasSuffix("; train longer, or check the images' range ([-1, 1]) and size"))
+        // It fitted well at iteration 40 (0.2 < 0.8 × 0.48, and below the poor-fit line 0.45): it drifted, train fewer.
+        poor.bestEarlier = .init(iteration: 40, value: 0.2)
+        XCTAssertEqual(TrainingHealth.verdicts(poor).map(\.issue), [.poorFit])
+        XCTAssertTrue(TrainingHealth.verdicts(poor)[0].message.hasSuffix(
+            "; they were 0.2 at iteration 40: the GAN drifted away from the data; train fewer iterations (about 40), not longer"),
+                      TrainingHealth.verdicts(poor)[0].message)
+        // Hardly better earlier (0.4 ≥ 0.8 × 0.48), or poor then too (0.46 > 0.45): train longer, as before.
+        for earlier in [0.4, 0.46] {
+            poor.bestEarlier = .init(iteration: 40, value: earlier)
+            XCTAssertTrue(TrainingHealth.verdicts(poor)[0].message.hasSuffix("; train longer, or check the images' range ([-1, 1]) and size"))
+        }
+        // The record passes on the lower of the earlier best and this check.
+        XCTAssertEqual(poor.bestSoFar, .init(iteration: 40, value: 0.46))
+        poor.bestEarlier = nil
+        XCTAssertEqual(poor.bestSoFar, .init(iteration: 100, value: 0.48))
+        poor.bestEarlier = .init(iteration: 40, value: 0.6)
+        XCTAssertEqual(poor.bestSoFar, .init(iteration: 100, value: 0.48))
         var winning = base
         winning.trend = .init(iterations: 10, dReal: 0.99, dRealSlope: 0, dFake: 0.01, dFakeSlope: 0)
         XCTAssertEqual(TrainingHealth.verdicts(winning).map(\.issue), [.discriminatorWins])
