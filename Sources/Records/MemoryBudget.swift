@@ -1,6 +1,6 @@
 // The one memory limit every reader checks before it allocates or decompresses:
 // a file's header says how large its contents will be, and a small hostile
-// file (a 100 KB volume whose spacing resamples to 90 GB, a 128 KB checkpoint
+// file (a 100 KB volume whose resampling would take 90 GB, a 128 KB checkpoint
 // declaring a huge network, a gzip bomb) must be refused with a one-line error
 // instead of exhausting the machine. The readers compute the bytes from the
 // header with overflow-checked arithmetic (`MemoryBudget.product`) and call

@@ -174,14 +174,23 @@ final class HostileInputCLITests: CLITestCase {
         }
     }
 
-    func testSpacingThatWouldResampleToGigabytesIsRefused() throws {
-        // 254 KB: 512 columns 100 mm apart resample to ~2.3 million 22 µm columns, tens of GB.
-        let volume = try write(metaHeader([512, 496, 1], spacing: "100 0.0039 0.1") + voxels(512 * 496), "sparse.mha")
-        try with("ANOGAN_MEMORY_LIMIT", "4G") {
+    func testSpacingThatWouldResampleBeyondTheLimitIsRefused() throws {
+        // 254 KB: 512 columns 90 µm apart (a 46 mm wide-field scan) resample to 2091 columns of 22 µm,
+        // 49.8 MB of working images (12 Float images), above a 16 MB limit.
+        let volume = try write(metaHeader([512, 496, 1], spacing: "0.09 0.0039 0.1") + voxels(512 * 496), "sparse.mha")
+        try with("ANOGAN_MEMORY_LIMIT", "16M") {
             try assertFails(["prepare", "--volume", volume, "--out", path("p")], status: 1,
-                            mentions: ["sparse.mha", "resampling 512-column B-scans from 100000.0 µm", "would need 55.3 GB",
+                            mentions: ["sparse.mha", "resampling 512-column B-scans from 90.0 µm", "2091.0 columns × 496 rows) would need 49.8 MB",
                                        "ANOGAN_MEMORY_LIMIT"])
         }
+        try assertNothingWritten(path("p"))
+    }
+
+    func testSpacingInMicrometresWhereMillimetresAreMeantIsRefusedWithTheFix() throws {
+        // The phantom's spacing written in µm: 512 columns 11.7 mm apart would be a 6 m wide B-scan.
+        let volume = try write(metaHeader([512, 64, 1], spacing: "11.7 3.87 120") + voxels(512 * 64), "microns.mha")
+        try assertFails(["prepare", "--volume", volume, "--out", path("p")], status: 1,
+                        mentions: ["microns.mha", "B-scans would be 5990 mm wide", "ElementSpacing is in mm"])
         try assertNothingWritten(path("p"))
     }
 

@@ -122,7 +122,7 @@ final class HostileInputTests: TemporaryDirectoryTestCase {
     }
 
     func testResamplingBeyondTheBudgetIsRefusedBeforeAllocating() throws {
-        // 512 columns 90 µm apart resample to 2094 columns of 22 µm: about 50 MB of working images.
+        // 512 columns 90 µm apart resample to 2091 columns of 22 µm: 49.8 MB of working images.
         let volume = Volume(width: 512, height: 496, depth: 1, spacing: SIMD3(0.09, 0.0039, 1),
                             voxels: [Float](repeating: 1, count: 512 * 496))
         try MemoryBudget.$override.withValue(16 << 20) {
