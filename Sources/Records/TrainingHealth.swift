@@ -133,7 +133,7 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
             // A generator this young has not spread out yet; an older one has lost its spread.
             let fix = h.iteration < youngIterations
                 ? "after only \(h.iteration) iterations it has not learned the data yet: train longer (thousands of iterations)"
-                : "train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"
+                : "train again with fewer iterations (--iterations; train keeps only its last checkpoint), or on more data / at a lower learning rate"
             out.append(Warning(issue: .collapsed, message:
                 "generator collapsed: samples are \(percent(h.diversity.ratio)) as diverse as the data (mean pairwise |Δ| \(number(h.diversity.samples)) vs \(number(h.diversity.data))); anomaly scores will be meaningless or inverted — \(fix)"))
         }

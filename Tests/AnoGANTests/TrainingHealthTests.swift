@@ -135,7 +135,7 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         collapsed.iteration = 2000
         collapsed.diversity = .init(samples: 0.036, data: 0.3, ratio: 0.12)
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasPrefix("generator collapsed: samples are 12 % as diverse as the data"))
-        XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("train fewer iterations (use an earlier checkpoint), or more data / a lower learning rate"))
+        XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("train again with fewer iterations (--iterations; train keeps only its last checkpoint), or on more data / at a lower learning rate"))
         // Young: the same numbers after 100 iterations call for more training, not less.
         collapsed.iteration = 100
         XCTAssertEqual(TrainingHealth.verdicts(collapsed).map(\.issue), [.collapsed])
