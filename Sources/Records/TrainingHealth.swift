@@ -112,6 +112,26 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
 
     public var isHealthy: Bool { warnings.isEmpty }
 
+    /// The earlier check that fitted well when this one fits poorly (nil when none did): the GAN drifted.
+    public var driftedFrom: Fit? {
+        let meanImage = reconstruction.meanImage
+        guard fit.value > Self.poorFitRatio * meanImage, let best = bestEarlier,
+              best.value <= Self.poorFitRatio * meanImage, best.value < Self.driftRatio * fit.value else { return nil }
+        return best
+    }
+
+    /// Whether the warnings call for fewer training iterations (a collapse past the first checks,
+    /// memorisation, a winning discriminator, a drift) rather than more.
+    public var callsForFewerIterations: Bool {
+        warnings.contains { w in
+            switch w.issue {
+            case .collapsed: return iteration >= Self.youngIterations
+            case .memorised, .discriminatorWins: return true
+            case .poorFit: return driftedFrom != nil
+            }
+        }
+    }
+
     /// Thresholds of the verdicts.
     public static let collapseRatio = 0.5
     public static let memorisationRatio = 1.5
@@ -144,8 +164,7 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         let fit = h.fit.value, meanImage = h.reconstruction.meanImage
         if fit > poorFitRatio * meanImage {
             // A GAN that fitted well at an earlier check has drifted: more training moves it further.
-            let fix = h.bestEarlier.flatMap { best in best.value <= poorFitRatio * meanImage && best.value < driftRatio * fit ? best : nil }
-                .map { "they were \(number($0.value)) at iteration \($0.iteration): the GAN drifted away from the data; train fewer iterations (about \($0.iteration)), not longer" }
+            let fix = h.driftedFrom.map { "they were \(number($0.value)) at iteration \($0.iteration): the GAN drifted away from the data; train fewer iterations (about \($0.iteration)), not longer" }
                 ?? "train longer, or check the images' range ([-1, 1]) and size"
             out.append(Warning(issue: .poorFit, message:
                 "generator does not fit the data: reconstructions (\(number(fit)) per pixel) are barely better than the mean training image (\(number(meanImage))); \(fix)"))

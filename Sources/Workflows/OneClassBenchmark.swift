@@ -359,8 +359,7 @@ public enum OneClassBenchmark {
             let says: String, tryThis: String
             if let health, !health.warnings.isEmpty {
                 says = health.warnings.map(\.issue.rawValue).joined(separator: ", ") + " (see the warnings above)"
-                let issues = Set(health.warnings.map(\.issue))
-                if issues.contains(.collapsed) || issues.contains(.discriminatorWins) || issues.contains(.memorised) {
+                if health.callsForFewerIterations {
                     tryThis = "fewer iterations (iterations, now \(settings.iterations)), more training images, or another seed"
                 } else {
                     tryThis = "more iterations (iterations, now \(settings.iterations))"

@@ -119,7 +119,14 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
             poor.bestEarlier = .init(iteration: 40, value: earlier)
             XCTAssertTrue(TrainingHealth.verdicts(poor)[0].message.hasSuffix("; train longer, or check the images' range ([-1, 1]) and size"))
         }
+        // Which way the warnings point: a drift calls for fewer iterations, a plain poor fit for more.
+        for (earlier, fewer) in [(0.2, true), (0.4, false)] {
+            poor.bestEarlier = .init(iteration: 40, value: earlier)
+            poor.warnings = TrainingHealth.verdicts(poor)
+            XCTAssertEqual(poor.callsForFewerIterations, fewer, "best earlier \(earlier)")
+        }
         // The record passes on the lower of the earlier best and this check.
+        poor.bestEarlier = .init(iteration: 40, value: 0.46)
         XCTAssertEqual(poor.bestSoFar, .init(iteration: 40, value: 0.46))
         poor.bestEarlier = nil
         XCTAssertEqual(poor.bestSoFar, .init(iteration: 100, value: 0.48))
@@ -136,8 +143,13 @@ final class TrainingHealthTests: TemporaryDirectoryTestCase {
         collapsed.diversity = .init(samples: 0.036, data: 0.3, ratio: 0.12)
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasPrefix("generator collapsed: samples are 12 % as diverse as the data"))
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("train again with fewer iterations (--iterations; train keeps only its last checkpoint), or on more data / at a lower learning rate"))
+        collapsed.warnings = TrainingHealth.verdicts(collapsed)
+        XCTAssertTrue(collapsed.callsForFewerIterations)
+        XCTAssertFalse(base.callsForFewerIterations, "no warning")
         // Young: the same numbers after 100 iterations call for more training, not less.
         collapsed.iteration = 100
+        collapsed.warnings = TrainingHealth.verdicts(collapsed)
+        XCTAssertFalse(collapsed.callsForFewerIterations)
         XCTAssertEqual(TrainingHealth.verdicts(collapsed).map(\.issue), [.collapsed])
         XCTAssertTrue(TrainingHealth.verdicts(collapsed)[0].message.hasSuffix("after only 100 iterations it has not learned the data yet: train longer (thousands of iterations)"))
     }

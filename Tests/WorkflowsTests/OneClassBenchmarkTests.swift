@@ -159,8 +159,8 @@ final class OneClassBenchmarkTests: TemporaryDirectoryTestCase {
                             seconds: 1, imagesPerSecond: 1)
     }
 
-    private func health(collapsed: Bool) -> TrainingHealth {
-        var h = TrainingHealth(iteration: 180, reconstruction: .init(start: "prior", steps: 50, validation: 0.2, training: 0.2, ratio: 1,
+    private func health(collapsed: Bool, iteration: Int = 2000) -> TrainingHealth {
+        var h = TrainingHealth(iteration: iteration, reconstruction: .init(start: "prior", steps: 50, validation: 0.2, training: 0.2, ratio: 1,
                                                                      meanImage: 0.5),
                                diversity: .init(samples: collapsed ? 0.01 : 0.4, data: 0.4, ratio: collapsed ? 0.025 : 1),
                                trend: nil, warnings: [])
@@ -182,6 +182,10 @@ final class OneClassBenchmarkTests: TemporaryDirectoryTestCase {
         }
         XCTAssertTrue(warnings[2].message.contains("encoder+refine") && warnings[2].message.contains("may be chance"), warnings[2].message)
         XCTAssertTrue(warnings[3].message.contains("prior start") && warnings[3].message.contains("A_hat 0.200 [0.100, 0.300]"), warnings[3].message)
+        // The same diversity after 180 iterations is an untrained GAN: train longer, as its health says.
+        let young = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: true, iteration: 180), settings: settings)
+        XCTAssertTrue(young[0].message.contains("train longer") && young[1].message.contains("more iterations"), young[1].message)
+        XCTAssertFalse(young[1].message.contains("fewer iterations"), young[1].message)
         // A healthy GAN: the warning says so and suggests something else.
         let healthy = OneClassBenchmark.warnings(starts: starts, health: health(collapsed: false), settings: settings)
         XCTAssertEqual(healthy.map(\.kind), ["inverted", "inverted", "below-chance", "below-chance", "below-chance"])
