@@ -190,8 +190,9 @@ public enum ImageFolder {
         var values: [Float] = []
         for url in files {
             let image = try PNG.read(url)
+            let grey = image.grayscale().map { $0 * 2 - 1 }
             if let fitted {
-                values += SquareFit.fit(image.grayscale().map { $0 * 2 - 1 }, width: image.width, height: image.height, to: fitted)
+                values += SquareFit.fit(grey, width: image.width, height: image.height, to: fitted)
                 continue
             }
             guard image.width == image.height else {
@@ -201,7 +202,7 @@ public enum ImageFolder {
             guard image.width == side else {
                 throw FileError(url, "image is \(image.width)×\(image.height), but \(size == nil ? first.lastPathComponent + " is" : "the data set's images are") \(side!)×\(side!)")
             }
-            values += image.grayscale().map { $0 * 2 - 1 }
+            values += grey
         }
         let s = side!
         return PatchSet(images: Tensor(shape: [files.count, 1, s, s], values: values),

@@ -112,6 +112,9 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
 
     public var isHealthy: Bool { warnings.isEmpty }
 
+    /// Too early for low sample diversity to mean a collapse: the generator has not spread out yet.
+    public var isYoung: Bool { iteration < Self.youngIterations }
+
     /// The earlier check that fitted well when this one fits poorly (nil when none did): the GAN drifted.
     public var driftedFrom: Fit? {
         let meanImage = reconstruction.meanImage
@@ -125,7 +128,7 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
     public var callsForFewerIterations: Bool {
         warnings.contains { w in
             switch w.issue {
-            case .collapsed: return iteration >= Self.youngIterations
+            case .collapsed: return !isYoung
             case .memorised, .discriminatorWins: return true
             case .poorFit: return driftedFrom != nil
             }
@@ -151,7 +154,7 @@ public struct TrainingHealth: Codable, Equatable, Sendable {
         func number(_ x: Double) -> String { String(format: "%.3g", x) }
         if h.diversity.ratio < collapseRatio {
             // A generator this young has not spread out yet; an older one has lost its spread.
-            let fix = h.iteration < youngIterations
+            let fix = h.isYoung
                 ? "after only \(h.iteration) iterations it has not learned the data yet: train longer (thousands of iterations)"
                 : "train again with fewer iterations (--iterations; train keeps only its last checkpoint), or on more data / at a lower learning rate"
             out.append(Warning(issue: .collapsed, message:
