@@ -35,7 +35,8 @@ final class ConvolutionalTrunk {
     /// Layers over views of `parameters` and `statistics` (declared by `declare`).
     init(parameters p: ParameterSet, statistics st: ParameterSet, precision: Precision) {
         convs = (1...4).map { i in
-            Conv2d("conv\(i)", in: p, stride: 2, padding: 2, activation: i == 1 ? .leakyReLU(slope: 0.2) : nil, precision: precision)
+            Conv2d("conv\(i)", in: p, stride: 2, padding: 2, activation: i == 1 ? .leakyReLU(slope: 0.2) : nil,
+                   precision: precision.forLayer(touchingImages: i == 1))
         }
         norms = (2...4).map { BatchNorm2d("bn\($0)", in: p, statistics: st) }
         activations = (2...4).map { _ in Activation(.leakyReLU(slope: 0.2)) }

@@ -28,7 +28,7 @@ final class FoldedDiscriminator {
     let source: Discriminator
     private let weights: [Tensor]
     private let biases: [Tensor]
-    private let convs: [Conv2d]
+    let convs: [Conv2d]
 
     init(_ d: Discriminator) {
         source = d
@@ -37,7 +37,8 @@ final class FoldedDiscriminator {
         biases = (1...4).map { Tensor(shape: [ch[$0]]) }
         convs = (1...4).map { [weights, biases] i in
             Conv2d(inputChannels: ch[i - 1], outputChannels: ch[i], kernelSize: 5, stride: 2, padding: 2,
-                   weight: weights[i - 1], bias: biases[i - 1], activation: .leakyReLU(slope: 0.2), precision: d.precision)
+                   weight: weights[i - 1], bias: biases[i - 1], activation: .leakyReLU(slope: 0.2),
+                   precision: d.precision.forLayer(touchingImages: i == 1))
         }
         refresh()
     }

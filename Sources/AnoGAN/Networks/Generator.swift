@@ -13,7 +13,7 @@ public final class Generator: Network {
     public let parameters: ParameterSet
     /// BatchNorm running statistics: bn{0..3}.{running_mean,running_var}.
     public let statistics: ParameterSet
-    /// Precision of the transposed convolutions (the projection and BatchNorm stay f32).
+    /// Precision of the transposed convolutions (the last, the projection and BatchNorm stay f32).
     public let precision: Precision
 
     let project: Linear
@@ -42,7 +42,8 @@ public final class Generator: Network {
         norms = (0..<4).map { BatchNorm2d("bn\($0)", in: p, statistics: st, fusedReLU: true) }
         deconvs = (1...4).map { i in
             ConvTranspose2d("deconv\(i)", in: p, stride: 2, padding: 2, outputPadding: 1,
-                            activation: i == 4 ? .tanh : nil, plainOutput: i == 4, precision: precision)
+                            activation: i == 4 ? .tanh : nil, plainOutput: i == 4,
+                            precision: precision.forLayer(touchingImages: i == 4))
         }
     }
 
