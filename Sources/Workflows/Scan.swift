@@ -342,6 +342,10 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
     // The shard's volumes, chosen before any work (a bad split fails at once).
     let positions = try shard.map { try $0.positions(of: sources.count, unit: "volume") } ?? 0..<sources.count
     let shared = try shard.map { _ in try ScanShardRecord.shared(settings, checkpoint: checkpoint, encoder: encoderCheckpoint) }
+    let outputExisted = FileManager.default.fileExists(atPath: output.path)
+    var finished = false
+    // A scan refused before it wrote a file (a volume failing its checks) leaves no empty folders behind.
+    defer { if !finished && !outputExisted { removeIfNoFiles(output) } }
     try createDirectory(output)
     try createDirectory(output.appendingPathComponent(ScanFiles.overlays))
     // A record left by an earlier shard run here would make this scan look like a shard.
@@ -447,6 +451,7 @@ public func scanVolumes(_ sources: [OCTSource], scorer: Scorer, settings: ScanSe
                                          patchRuns: settings.writePatchRun, page: page, scanned: scanned, markers: tables.markers)
         try record.write(pixels: pixels, to: output)
     }
+    finished = true
     let seconds = Date().timeIntervalSince(start)
     log(String(format: "scan: %d volume(s)%@, %d marker candidate(s) in %.1f s; wrote %@", positions.count,
                shard.map { " (shard \($0) of \(sources.count) volumes)" } ?? "", tables.markers.count, seconds, output.path))
@@ -610,6 +615,14 @@ private func byMass(_ markers: [MarkerCandidate]) -> [MarkerCandidate] {
 /// markers: within a volume, and over the volumes of a scan or of merged shards.
 func massOrder(_ masses: [Double]) -> [Int] {
     masses.indices.sorted { a, b in masses[a] != masses[b] ? masses[a] > masses[b] : a < b }
+}
+
+/// Removes `url` when no file lies anywhere below it, only folders.
+private func removeIfNoFiles(_ url: URL) {
+    let fm = FileManager.default
+    guard let entries = fm.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey]) else { return }
+    for case let entry as URL in entries where (try? entry.resourceValues(forKeys: [.isDirectoryKey]))?.isDirectory != true { return }
+    try? fm.removeItem(at: url)
 }
 
 private func createDirectory(_ url: URL) throws {

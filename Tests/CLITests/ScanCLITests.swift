@@ -88,6 +88,12 @@ final class ScanCLITests: CLITestCase {
         try ok(["phantom", "--out", path("small"), "--healthy", "1", "--diseased", "0", "--bscans", "1", "--width", "64", "--height", "64", "--no-png"])
         try assertFails(base + ["--volume", path("ph/diseased_000.mha"), "--mask", path("small/healthy_000_mask.mha")],
                         mentions: ["healthy_000_mask.mha", "64×64×1", "128×128×2"])
+        // Refused after the output folders were made: they go again, and a folder that was there stays.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("o")), "a refused scan left an empty --out")
+        try FileManager.default.createDirectory(atPath: path("mine"), withIntermediateDirectories: true)
+        try assertFails(["scan", "--checkpoint", checkpoint, "--out", path("mine"), "--volume", path("ph/diseased_000.mha"),
+                         "--mask", path("small/healthy_000_mask.mha")], mentions: ["healthy_000_mask.mha"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("mine")))
         try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--encoder", path("nope.safetensors")], mentions: ["nope.safetensors"])
         // --prior-candidates: only with the prior start (the encoder start is the default), and K ≥ 1.
         try assertFails(base + ["--volume", path("ph/healthy_000.mha"), "--prior-candidates", "4"], status: 64,
