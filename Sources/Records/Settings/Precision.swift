@@ -21,10 +21,10 @@ public enum Precision: String, Codable, CaseIterable, Sendable {
 
     /// The precision of one convolution of a network built at this precision: the layers that read
     /// or write the image (D's and the encoders' first, G's last) stay f32, as mixed-precision
-    /// recipes keep a network's first and last layers. Measured on the demo's six seeds 2–7: with
-    /// every layer in bf16, D ended each GAN run a little stronger than in f32 (D(G(z)) lower on
-    /// all six) and one GAN in six drifted out of fit (E start + 20 0.632 against f32's 0.862);
-    /// with these layers in f32, none drifted and E start + 20 was +0.003 from f32 on the mean.
-    /// They are among the cheapest layers (the image has one or a few channels).
+    /// recipes keep a network's first and last layers. With every layer in bf16, D ended each of the
+    /// demo's GAN runs on seeds 2–7 a little stronger than in f32 (D(G(z)) lower on all six) and one
+    /// GAN of seven drifted out of fit (E start + 20 0.632 against f32's 0.862); with these layers in
+    /// f32 none drifted, and E start + 20 is +0.001 from f32 on the mean of the seven seeds
+    /// (docs/DETECTION.md). They are among the cheapest layers (the image has one or a few channels).
     public func forLayer(touchingImages: Bool) -> Precision { touchingImages ? .f32 : self }
 }
