@@ -433,9 +433,7 @@ extension Trainer {
             summary.samples = output.samples(epoch: summary.epoch)
             if let health, isFinished || completedIterations - lastHealth >= output.healthInterval {
                 lastHealth = completedIterations
-                var report = try assessHealth(lossHistory: history, settings: health)
-                report.bestEarlier = bestFit
-                report.warnings = TrainingHealth.verdicts(report)
+                let report = try assessHealth(lossHistory: history, bestEarlier: bestFit, settings: health)
                 bestFit = report.bestSoFar
                 try report.write(to: output.health)
                 summary.health = report
@@ -445,13 +443,13 @@ extension Trainer {
     }
 
     /// The health check of the current G and D on this run's validation slice and a training sample.
-    public func assessHealth(lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil,
+    public func assessHealth(lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil, bestEarlier: TrainingHealth.Fit? = nil,
                              settings: HealthSettings = HealthSettings()) throws -> TrainingHealth {
         let k = max(settings.images, settings.samples)
         return try TrainingHealth.assess(generator: outputGenerator, discriminator: discriminator,
                                          trainingImages: trainingSample(count: k, seed: settings.seed),
                                          validationImages: validationImages, lossHistory: lossHistory,
-                                         encoder: encoder, settings: settings)
+                                         encoder: encoder, bestEarlier: bestEarlier, settings: settings)
     }
 
     /// Loss-log rows (without the header) as step losses.

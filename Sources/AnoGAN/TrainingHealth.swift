@@ -38,10 +38,11 @@ extension TrainingHealth {
 
     /// Checks a GAN. `trainingImages` and `validationImages` are N×C×S×S in [-1, 1] (the validation
     /// set may be empty); `lossHistory` has one entry per training iteration, oldest first.
-    /// With `encoder`, the reconstruction check maps from E(x) instead of the prior.
+    /// With `encoder`, the reconstruction check maps from E(x) instead of the prior. `bestEarlier`:
+    /// the best fit of this run's earlier checks, which tells a drift from a fit never reached.
     public static func assess(generator: Generator, discriminator: Discriminator,
                               trainingImages: Tensor, validationImages: Tensor,
-                              lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil,
+                              lossHistory: [GANStepLosses], encoder: LatentEncoder? = nil, bestEarlier: Fit? = nil,
                               settings: HealthSettings = HealthSettings()) throws -> TrainingHealth {
         let train = trainingImages, nTrain = train.shape[0]
         guard nTrain >= 2 else { throw TrainingError.invalidSettings("the health check needs at least 2 training images, got \(nTrain)") }
@@ -80,7 +81,7 @@ extension TrainingHealth {
 
         let trend = Self.trend(lossHistory, tailFraction: settings.tailFraction)
         var health = TrainingHealth(iteration: lossHistory.count, reconstruction: reconstruction, diversity: diversity,
-                                    trend: trend, warnings: [])
+                                    trend: trend, bestEarlier: bestEarlier, warnings: [])
         health.warnings = verdicts(health)
         return health
     }
